@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark table: nabla's Google Benchmark binary against its PyTorch twin.
+
+Runs build/bench/nabla_bench (JSON output, 5 repetitions, median aggregate) and
+bench/peers/torch_ops.py with the same thread count and filter, prints a table of the two rates
+and their speed ratio (> 1 means nabla is faster), and writes the same table as Markdown.
+
+Run:  python3 bench/compare.py --nabla build/bench/nabla_bench [--threads N] [--filter REGEX]
+                               [--out bench/RESULTS.md]
+
+nabla benchmarks report a "GFLOP/s" or "GB/s" user counter (already a rate); without one the
+median real_time is used (and reported in microseconds for overhead/* benchmarks).
+"""
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH_SCRIPT = os.path.join(HERE, "peers", "torch_ops.py")
+RATE_COUNTERS = ("GFLOP/s", "GB/s")
+TIME_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+# Suffixes Google Benchmark appends to a run's name (UseRealTime, Threads, MinTime, ...).
+NAME_SUFFIX = re.compile(r"(/(real_time|manual_time|process_time|threads:\d+|iterations:\d+|"
+                         r"repeats:\d+|min_time:[\d.e+-]+s?|min_warmup_time:[\d.e+-]+s?))+$")
+
+
+# ---------------------------------------------------------------- nabla (Google Benchmark JSON)
+
+def base_name(entry):
+    """The registered benchmark name, without aggregate and option suffixes."""
+    name = entry.get("run_name") or entry["name"]
+    aggregate = entry.get("aggregate_name")
+    if aggregate and name.endswith("_" + aggregate):
+        name = name[: -len(aggregate) - 1]
+    return NAME_SUFFIX.sub("", name)
+
+
+def seconds_per_iteration(entry):
+    return float(entry["real_time"]) * TIME_UNIT_SECONDS[entry.get("time_unit", "ns")]
+
+
+def rate_of(entry, name):
+    """(rate, unit) for one benchmark entry: its counter if present, else its real time."""
+    for unit in RATE_COUNTERS:
+        if unit in entry:
+            return float(entry[unit]), unit
+    if "bytes_per_second" in entry:  # state.SetBytesProcessed
+        return float(entry["bytes_per_second"]) / 1e9, "GB/s"
+    if "us" in entry:
+        return float(entry["us"]), "us"
+    seconds = seconds_per_iteration(entry)
+    if name.startswith("overhead/"):
+        return seconds * 1e6, "us"
+    return seconds, "s"
+
+
+def parse_google_benchmark(data):
+    """name -> {"rate", "unit", "seconds"} from Google Benchmark JSON (median aggregates).
+
+    With --benchmark_report_aggregates_only the entries are aggregates; we keep the medians. Plain
+    iteration entries are used only when a benchmark has no median (e.g. run without repetitions).
+    """
+    medians, plain = {}, {}
+    for entry in data.get("benchmarks", []):
+        if entry.get("error_occurred"):
+            continue
+        name = base_name(entry)
+        if entry.get("run_type") == "aggregate":
+            if entry.get("aggregate_name") == "median":
+                medians[name] = entry
+        else:
+            plain.setdefault(name, entry)
+    results = {}
+    for name, entry in {**plain, **medians}.items():
+        rate, unit = rate_of(entry, name)
+        results[name] = {"rate": rate, "unit": unit, "seconds": seconds_per_iteration(entry)}
+    return results
+
+
+def run_nabla(binary, threads, pattern):
+    command = [binary, "--benchmark_format=json", "--benchmark_repetitions=5",
+               "--benchmark_report_aggregates_only=true"]
+    if pattern:
+        command.append("--benchmark_filter=" + pattern)
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"compare.py: no benchmark binary at {binary}; build it first (make bench)")
+    env = dict(os.environ, NABLA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"compare.py: {binary} failed with exit code {proc.returncode}")
+    data = json.loads(proc.stdout)
+    return parse_google_benchmark(data), data.get("context", {})
+
+
+# ---------------------------------------------------------------- PyTorch
+
+def torch_available():
+    return importlib.util.find_spec("torch") is not None
+
+
+def run_torch(threads, pattern):
+    """(results, torch_version) from torch_ops.py, or ({}, None) when PyTorch is unavailable."""
+    if not torch_available():
+        print("compare.py: PyTorch is not importable, so only nabla's numbers are shown; "
+              "run `bash scripts/setup-peers.sh` to install it.", file=sys.stderr)
+        return {}, None
+    command = [sys.executable, TORCH_SCRIPT, "--threads", str(threads)]
+    if pattern:
+        command += ["--filter", pattern]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        print(f"compare.py: torch_ops.py failed with exit code {proc.returncode}; "
+              "showing nabla's numbers only", file=sys.stderr)
+        return {}, None
+    return parse_torch(json.loads(proc.stdout))
+
+
+def parse_torch(data):
+    results = {b["name"]: {"rate": b["rate"], "unit": b["unit"], "seconds": b["median_s"]}
+               for b in data.get("benchmarks", [])}
+    return results, data.get("torch_version")
+
+
+# ---------------------------------------------------------------- table
+
+def speed_ratio(ours, theirs):
+    """> 1 means nabla is faster. Rates compare directly; times ("us", "s") invert."""
+    if not ours or not theirs or ours["unit"] != theirs["unit"]:
+        return None
+    if ours["unit"] in RATE_COUNTERS:
+        return ours["rate"] / theirs["rate"] if theirs["rate"] else None
+    return theirs["rate"] / ours["rate"] if ours["rate"] else None
+
+
+def format_rate(result):
+    if not result:
+        return "-"
+    return f"{result['rate']:.3g} {result['unit']}" if result["rate"] < 1000 else \
+        f"{result['rate']:.0f} {result['unit']}"
+
+
+def table_rows(nabla, torch_results):
+    """One row per benchmark on either side, in PyTorch's (the fixed list's) order first."""
+    names = list(torch_results) + [n for n in nabla if n not in torch_results]
+    rows = []
+    for name in names:
+        ours, theirs = nabla.get(name), torch_results.get(name)
+        ratio = speed_ratio(ours, theirs)
+        rows.append([name, format_rate(ours), format_rate(theirs),
+                     "-" if ratio is None else f"{ratio:.2f}x"])
+    return rows
+
+
+HEADER = ["benchmark", "nabla", "PyTorch", "nabla/PyTorch"]
+
+
+def plain_table(rows):
+    widths = [max(len(r[i]) for r in [HEADER] + rows) for i in range(len(HEADER))]
+    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(HEADER), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def markdown_table(rows):
+    lines = ["| " + " | ".join(HEADER) + " |", "|---|---:|---:|---:|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+# ---------------------------------------------------------------- report
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def markdown_report(rows, torch_version, threads, command):
+    header = [
+        "# nabla vs PyTorch benchmarks",
+        "",
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical cores",
+        f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}",
+        f"- torch: {torch_version or 'not installed'}",
+        f"- threads: {threads}",
+        f"- command: `{command}`",
+        "",
+        "Ratio is nabla's speed over PyTorch's: > 1 means nabla is faster (for `us` rows it is "
+        "PyTorch's time over nabla's). nabla: median of 5 Google Benchmark repetitions; PyTorch: "
+        "median of 5 timed repetitions after warm-up, eager mode. Attention FLOPs count the full "
+        "T^2 (no causal halving) and backward as 2.5x forward. PyTorch's bf16 matmul writes bf16 "
+        "(nabla's writes fp32) and is timed with B stored [N, K], its faster bf16 layout on CPUs "
+        "without AVX-512 BF16.",
+        "",
+    ]
+    return "\n".join(header) + "\n" + markdown_table(rows) + "\n"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nabla", required=True, help="path to the nabla_bench binary")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--filter", default=None, help="regex passed to both sides")
+    parser.add_argument("--out", default=None, help="write the table as Markdown to this file")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    command = "python3 bench/compare.py " + shlex.join(sys.argv[1:])
+    nabla, _ = run_nabla(args.nabla, args.threads, args.filter)
+    torch_results, torch_version = run_torch(args.threads, args.filter)
+    rows = table_rows(nabla, torch_results)
+    print(f"threads: {args.threads}   torch: {torch_version or 'not installed'}")
+    print(plain_table(rows))
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(markdown_report(rows, torch_version, args.threads, command))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

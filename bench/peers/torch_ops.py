@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""PyTorch twin of nabla's benchmark binary (build/bench/nabla_bench).
+
+Runs the same workloads, with the same names and rate conventions, in eager PyTorch on the CPU,
+so bench/compare.py can print the two side by side. Prints one JSON object on stdout:
+
+  {"torch_version": ..., "threads": N,
+   "benchmarks": [{"name", "median_s", "min_s", "max_s", "rate", "unit"}, ...]}
+
+where *_s are seconds per iteration (median / min / max over repetitions) and rate is GFLOP/s or
+GB/s computed from the median time, or microseconds per op ("us") for overhead benchmarks.
+
+Run:  python3 bench/peers/torch_ops.py [--threads N] [--filter REGEX] [--seconds S]
+
+Conventions (keep in step with bench/ in C++):
+  matmul_*/MxKxN        C[M,N] = A[M,K] @ B[K,N]; FLOPs = 2*M*N*K. bf16: PyTorch's CPU matmul
+                        has no fp32-output bf16 variant, so its output is bf16 (nabla's is fp32),
+                        and B is stored [N,K] (see make_matmul).
+  conv2d_fwd_bwd/...    forward + backward (weight and bias grads; input grad only when the input
+                        requires grad: the k64 case). F = 2*N*O*Ho*Wo*C*kh*kw forward FLOPs;
+                        FLOPs = 3*F with input grad, 2*F without.
+  softmax, layer_norm, gelu: bytes = 2*4*numel (read + write); add: bytes = 3*4*numel.
+  attention_fwd_bwd/... causal SDPA forward + backward for q, k, v; FLOPs = 4*B*H*T*T*D * 3.5
+                        (full T^2 counted although causal masking halves the useful work;
+                        backward counted as 2.5x forward).
+  overhead/add_1elem    a + b on 1-element tensors, microseconds per op.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from functools import partial
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    sys.stderr.write("torch_ops.py: PyTorch is not installed; run `bash scripts/setup-peers.sh`\n")
+    sys.exit(3)
+
+MATMUL_SHAPES = [(128, 784, 256), (32, 1024, 3072), (4096, 384, 1536), (4096, 1536, 384),
+                 (1024, 1024, 1024)]
+ROWS, COLS = 4096, 1536
+REPETITIONS = 5
+
+
+def make_matmul(m, k, n, dtype):
+    a = torch.randn(m, k).to(dtype)
+    if dtype == torch.float32:
+        b = torch.randn(k, n)
+        return lambda: torch.mm(a, b), 2.0 * m * n * k
+    # bf16: B held as [N, K] (nn.Linear's weight layout) and passed transposed. On a CPU without
+    # AVX-512 BF16, PyTorch runs a [K, N] bf16 B on a reference loop (~1 GFLOP/s) but this layout
+    # on a faster one (~9 GFLOP/s); we time PyTorch's best bf16 path, not its worst.
+    weight = torch.randn(n, k).to(dtype)
+    return lambda: torch.mm(a, weight.t()), 2.0 * m * n * k
+
+
+def make_conv(n, c, hw, out_channels, input_grad):
+    x = torch.randn(n, c, hw, hw, requires_grad=input_grad)
+    w = torch.randn(out_channels, c, 3, 3, requires_grad=True)
+    b = torch.randn(out_channels, requires_grad=True)
+    out_hw = hw - 2
+    grad_out = torch.ones(n, out_channels, out_hw, out_hw)
+    forward_flops = 2.0 * n * out_channels * out_hw * out_hw * c * 3 * 3
+
+    def step():
+        for t in (x, w, b):
+            t.grad = None
+        F.conv2d(x, w, b).backward(grad_out)
+
+    return step, forward_flops * (3 if input_grad else 2)
+
+
+def make_attention(batch, heads, seq, dim):
+    q, k, v = (torch.randn(batch, heads, seq, dim, requires_grad=True) for _ in range(3))
+    grad_out = torch.ones(batch, heads, seq, dim)
+
+    def step():
+        for t in (q, k, v):
+            t.grad = None
+        F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(grad_out)
+
+    return step, 4.0 * batch * heads * seq * seq * dim * 3.5
+
+
+def make_rowwise(kind):
+    x = torch.randn(ROWS, COLS)
+    numel = x.numel()
+    if kind == "softmax":
+        return lambda: torch.softmax(x, dim=-1), 2.0 * 4 * numel
+    if kind == "layer_norm":
+        weight, bias = torch.randn(COLS), torch.randn(COLS)
+        return lambda: F.layer_norm(x, (COLS,), weight, bias), 2.0 * 4 * numel
+    if kind == "gelu":
+        return lambda: F.gelu(x), 2.0 * 4 * numel
+    y = torch.randn(ROWS, COLS)
+    return lambda: x + y, 3.0 * 4 * numel
+
+
+def make_overhead():
+    a, b = torch.ones(1), torch.ones(1)
+    return lambda: a + b, None
+
+
+def benchmark_table():
+    """Name -> (factory, unit). Factories build inputs lazily, so --filter skips the allocation."""
+    table = {}
+    for dtype_name, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+        for m, k, n in MATMUL_SHAPES:
+            table[f"matmul_{dtype_name}/{m}x{k}x{n}"] = (partial(make_matmul, m, k, n, dtype),
+                                                         "GFLOP/s")
+    table["conv2d_fwd_bwd/32x1x28x28_k32"] = (partial(make_conv, 32, 1, 28, 32, False), "GFLOP/s")
+    table["conv2d_fwd_bwd/32x32x13x13_k64"] = (partial(make_conv, 32, 32, 13, 64, True), "GFLOP/s")
+    for kind in ("softmax", "layer_norm", "gelu", "add"):
+        table[f"{kind}/{ROWS}x{COLS}"] = (partial(make_rowwise, kind), "GB/s")
+    table["attention_fwd_bwd/B8_H6_T256_D64"] = (partial(make_attention, 8, 6, 256, 64), "GFLOP/s")
+    table["overhead/add_1elem"] = (make_overhead, "us")
+    return table
+
+
+def time_calls(fn, iterations):
+    """Mean seconds per call over `iterations` back-to-back calls."""
+    start = time.perf_counter()
+    for _ in range(iterations):
+        fn()
+    return (time.perf_counter() - start) / iterations
+
+
+def choose_iterations(fn, seconds_per_rep):
+    """Warm up (excluded from timing), then pick a count that fills one repetition."""
+    fn()
+    iterations, elapsed = 1, time_calls(fn, 1)
+    while elapsed * iterations < 0.02 and iterations < 1_000_000:
+        iterations *= 10
+        elapsed = time_calls(fn, iterations)
+    return max(1, int(seconds_per_rep / max(elapsed, 1e-9))), elapsed
+
+
+def measure(fn, seconds):
+    """Seconds per call for each repetition; slow calls (> the whole budget) get 3 repetitions."""
+    iterations, elapsed = choose_iterations(fn, seconds / REPETITIONS)
+    repetitions = 3 if elapsed > seconds else REPETITIONS
+    return [time_calls(fn, iterations) for _ in range(repetitions)]
+
+
+def run_one(name, factory, unit, seconds):
+    fn, work = factory()
+    times = measure(fn, seconds)
+    median = statistics.median(times)
+    if unit == "us":
+        rate = median * 1e6
+    else:
+        rate = work / median / 1e9
+    return {"name": name, "median_s": median, "min_s": min(times), "max_s": max(times),
+            "rate": rate, "unit": unit}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--filter", default=None, help="regex; run benchmarks whose name matches")
+    parser.add_argument("--seconds", type=float, default=0.6,
+                        help="approximate timed seconds per benchmark (split over repetitions)")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    pattern = re.compile(args.filter) if args.filter else None
+    results = []
+    for name, (factory, unit) in benchmark_table().items():
+        if pattern and not pattern.search(name):
+            continue
+        results.append(run_one(name, factory, unit, args.seconds))
+        sys.stderr.write(f"torch_ops: {name}: {results[-1]['rate']:.3g} {unit}\n")
+    json.dump({"torch_version": torch.__version__, "threads": args.threads, "benchmarks": results},
+              sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+#include "nabla/kernels/matmul.h"
+
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "nabla/core/error.h"
+#include "nabla/kernels/dnnl_context.h"
+#include "nabla/kernels/parallel.h"
+
+namespace nabla::kernels {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+struct Key {
+  int64_t v[14];
+  bool operator==(const Key& o) const {
+    for (int i = 0; i < 14; ++i)
+      if (v[i] != o.v[i]) return false;
+    return true;
+  }
+};
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    size_t h = 1469598103934665603ULL;
+    for (int64_t x : k.v) h = (h ^ size_t(x)) * 1099511628211ULL;
+    return h;
+  }
+};
+
+struct Cached {
+  dnnl::matmul primitive;
+  memory::desc a, b, c;
+};
+
+struct Cache {
+  std::mutex mutex;
+  std::unordered_map<Key, Cached, KeyHash> entries;
+  MatmulStats stats;
+};
+Cache& cache() {
+  static Cache* c = new Cache();
+  return *c;
+}
+
+memory::data_type dnnl_type(DType t) { return t == DType::bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
+
+memory::desc operand_desc(const MatrixOperand& x, int64_t rows, int64_t cols) {
+  return memory::desc({x.batch, rows, cols}, dnnl_type(x.dtype), {x.batch_stride, x.row_stride, x.col_stride});
+}
+
+Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t batch, int64_t m, int64_t k, int64_t n,
+                      bool accumulate) {
+  Cached entry;
+  entry.a = operand_desc(a, m, k);
+  entry.b = operand_desc(b, k, n);
+  entry.c = memory::desc({batch, m, n}, memory::data_type::f32, tag::abc);
+  dnnl::primitive_attr attr;
+  if (accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(entry.a, entry.b, entry.c), attr, dnnl_engine());
+  entry.primitive = dnnl::matmul(pd);
+  return entry;
+}
+
+// Small products: a primitive call costs ~0.5 us, more than the arithmetic.
+void matmul_inline(const float* a, const float* b, float* c, const MatrixOperand& ao, const MatrixOperand& bo,
+                   int64_t batch, int64_t m, int64_t k, int64_t n, bool accumulate) {
+  for (int64_t p = 0; p < batch; ++p) {
+    const float* ab = a + (ao.batch == 1 ? 0 : p * ao.batch_stride);
+    const float* bb = b + (bo.batch == 1 ? 0 : p * bo.batch_stride);
+    float* cb = c + p * m * n;
+    for (int64_t i = 0; i < m; ++i) {
+      float* row = cb + i * n;
+      if (!accumulate)
+        for (int64_t j = 0; j < n; ++j) row[j] = 0;
+      for (int64_t q = 0; q < k; ++q) {
+        const float aiq = ab[i * ao.row_stride + q * ao.col_stride];
+        const float* brow = bb + q * bo.row_stride;
+        if (bo.col_stride == 1) {
+#pragma omp simd
+          for (int64_t j = 0; j < n; ++j) row[j] += aiq * brow[j];
+        } else {
+          for (int64_t j = 0; j < n; ++j) row[j] += aiq * brow[j * bo.col_stride];
+        }
+      }
+    }
+  }
+}
+
+// Widens a strided bf16 operand to a packed f32 one.
+std::vector<float> widen(const MatrixOperand& x, int64_t rows, int64_t cols, MatrixOperand& out) {
+  std::vector<float> buffer(size_t(x.batch * rows * cols));
+  const bf16* src = static_cast<const bf16*>(x.data);
+  for (int64_t p = 0; p < x.batch; ++p)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        buffer[(p * rows + r) * cols + c] = src[p * x.batch_stride + r * x.row_stride + c * x.col_stride].to_float();
+  out = MatrixOperand{buffer.data(), DType::f32, x.batch, rows * cols, cols, 1};
+  return buffer;
+}
+
+}  // namespace
+
+bool bf16_gemm_native() {
+  static bool native = [] {
+    try {
+      MatrixOperand a{nullptr, DType::bf16, 1, 64, 8, 1}, b{nullptr, DType::bf16, 1, 64, 8, 1};
+      make_primitive(a, b, 1, 8, 8, 8, false);
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return native;
+}
+
+void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
+            bool accumulate) {
+  NABLA_CHECK(a.dtype == b.dtype, "matmul: operands have different dtypes (", dtype_name(a.dtype), " and ",
+              dtype_name(b.dtype), "); convert one with .to()");
+  Cache& cc = cache();
+  if (m == 0 || n == 0 || batch == 0) return;
+  if (a.dtype == DType::bf16 && !bf16_gemm_native()) {
+    MatrixOperand wa, wb;
+    auto ha = widen(a, m, k, wa);
+    auto hb = widen(b, k, n, wb);
+    {
+      std::lock_guard lock(cc.mutex);
+      cc.stats.bf16_emulated++;
+    }
+    matmul(wa, wb, c, batch, m, k, n, accumulate);
+    return;
+  }
+  if (a.dtype == DType::f32 && (k == 0 || m * n * k <= 32 * 32 * 32)) {
+    {
+      std::lock_guard lock(cc.mutex);
+      cc.stats.calls++;
+      cc.stats.inline_calls++;
+    }
+    matmul_inline(static_cast<const float*>(a.data), static_cast<const float*>(b.data), c, a, b, batch, m, k, n,
+                  accumulate);
+    return;
+  }
+  Key key{{int64_t(a.dtype), a.batch, a.batch_stride, a.row_stride, a.col_stride, b.batch, b.batch_stride,
+           b.row_stride, b.col_stride, batch, m, k, n, accumulate}};
+  Cached* entry;
+  {
+    std::lock_guard lock(cc.mutex);
+    cc.stats.calls++;
+    auto it = cc.entries.find(key);
+    if (it != cc.entries.end()) {
+      cc.stats.primitive_cache_hits++;
+      entry = &it->second;
+    } else {
+      entry = &cc.entries.emplace(key, make_primitive(a, b, batch, m, k, n, accumulate)).first->second;
+    }
+  }
+  auto& engine = dnnl_engine();
+  memory ma(entry->a, engine, const_cast<void*>(a.data));
+  memory mb(entry->b, engine, const_cast<void*>(b.data));
+  memory mc(entry->c, engine, c);
+  entry->primitive.execute(dnnl_stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  dnnl_stream().wait();
+}
+
+MatmulStats matmul_stats() {
+  std::lock_guard lock(cache().mutex);
+  return cache().stats;
+}
+
+}  // namespace nabla::kernels

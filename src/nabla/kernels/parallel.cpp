@@ -1,0 +1,43 @@
+#include "nabla/kernels/parallel.h"
+
+#include <omp.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "nabla/core/error.h"
+
+namespace nabla {
+namespace {
+
+int threads_from_environment() {
+  const char* value = std::getenv("NABLA_NUM_THREADS");
+  if (!value || !*value) return omp_get_num_procs();
+  char* end = nullptr;
+  long n = std::strtol(value, &end, 10);
+  NABLA_CHECK(end && *end == '\0' && n >= 1 && n <= 4096, "NABLA_NUM_THREADS=\"", value,
+              "\" is not a positive thread count; set it to a number such as 1 or ", omp_get_num_procs(),
+              ", or unset it to use all cores");
+  return int(n);
+}
+
+int& configured_threads() {
+  static int n = [] {
+    int threads = threads_from_environment();
+    omp_set_num_threads(threads);
+    return threads;
+  }();
+  return n;
+}
+
+}  // namespace
+
+int num_threads() { return configured_threads(); }
+
+void set_num_threads(int n) {
+  NABLA_CHECK(n >= 1, "set_num_threads: need at least one thread, got ", n);
+  configured_threads() = n;
+  omp_set_num_threads(n);
+}
+
+}  // namespace nabla

@@ -1,0 +1,106 @@
+#include "nabla/kernels/softmax.h"
+
+#include <cmath>
+#include <vector>
+
+#include "nabla/kernels/parallel.h"
+#include "nabla/kernels/vec_math.h"
+
+namespace nabla::kernels {
+
+float row_max(const float* x, int64_t n) {
+  float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+float row_exp_sum(const float* x, float* y, int64_t n, float shift) {
+  float sum = 0;
+  int64_t i = 0;
+#ifdef NABLA_AVX2
+  __m256 vs = _mm256_setzero_ps(), vshift = _mm256_set1_ps(shift);
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = vec::exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
+    _mm256_storeu_ps(y + i, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vs);
+  for (float l : lanes) sum += l;
+#endif
+  for (; i < n; ++i) {
+    y[i] = std::exp(x[i] - shift);
+    sum += y[i];
+  }
+  return sum;
+}
+
+namespace {
+
+void softmax_row(const float* x, float* y, int64_t n, bool log) {
+  const float m = row_max(x, n);
+  if (std::isinf(m) && m < 0) {  // a fully masked row: PyTorch gives NaN too, keep it explicit
+    for (int64_t i = 0; i < n; ++i) y[i] = NAN;
+    return;
+  }
+  const float sum = row_exp_sum(x, y, n, m);
+  if (log) {
+    const float lse = m + std::log(sum);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - lse;
+  } else {
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+  }
+}
+
+}  // namespace
+
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, bool log) {
+  const int64_t total = outer * n * inner;
+  if (inner == 1) {
+#pragma omp parallel for if (total > kParallelGrain) schedule(static)
+    for (int64_t o = 0; o < outer; ++o) softmax_row(x + o * n, y + o * n, n, log);
+    return;
+  }
+#pragma omp parallel if (total > kParallelGrain)
+  {
+    std::vector<float> row_in(n), row_out(n);
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        const float* base = x + o * n * inner + i;
+        for (int64_t k = 0; k < n; ++k) row_in[k] = base[k * inner];
+        softmax_row(row_in.data(), row_out.data(), n, log);
+        float* out = y + o * n * inner + i;
+        for (int64_t k = 0; k < n; ++k) out[k * inner] = row_out[k];
+      }
+  }
+}
+
+void softmax_backward(const float* y, const float* g, float* dx, int64_t outer, int64_t n, int64_t inner, bool log) {
+  const int64_t total = outer * n * inner;
+#pragma omp parallel for collapse(2) if (total > kParallelGrain) schedule(static)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * n * inner + i;
+      float dot = 0;
+      if (log) {
+        for (int64_t k = 0; k < n; ++k) dot += g[base + k * inner];
+        for (int64_t k = 0; k < n; ++k) {
+          const int64_t j = base + k * inner;
+          dx[j] = g[j] - std::exp(y[j]) * dot;
+        }
+      } else {
+        for (int64_t k = 0; k < n; ++k) dot += g[base + k * inner] * y[base + k * inner];
+        for (int64_t k = 0; k < n; ++k) {
+          const int64_t j = base + k * inner;
+          dx[j] = y[j] * (g[j] - dot);
+        }
+      }
+    }
+}
+
+}  // namespace nabla::kernels
