@@ -1,0 +1,303 @@
+#include "nabla/ops/loss.h"
+
+#include <cmath>
+
+#include "nabla/autograd/node.h"
+#include "nabla/core/creation.h"
+#include "nabla/core/views.h"
+#include "nabla/kernels/elementwise.h"
+#include "nabla/kernels/softmax.h"
+#include "nabla/ops/elementwise.h"
+#include "nabla/ops/op_utils.h"
+#include "nabla/ops/reduce.h"
+
+namespace nabla {
+
+using autograd::needs_grad;
+using autograd::record;
+using autograd::SavedTensor;
+
+namespace {
+
+Tensor reduce_loss(const Tensor& per_element, const std::string& reduction) {
+  if (reduction == "none") return per_element;
+  if (reduction == "sum") return sum(per_element);
+  return mean(per_element);
+}
+
+void check_same_shape(const Tensor& input, const Tensor& target, const char* op) {
+  detail::check_f32(input, op, "input");
+  detail::check_f32(target, op, "target");
+  NABLA_CHECK(input.shape() == target.shape(), op, ": input shape ", input.shape(), " and target shape ",
+              target.shape(), " must be equal");
+}
+
+// Element-wise loss of (input, target[, weight]) with hand-written d/d(input); the target and
+// weight are treated as constants, as PyTorch's BCE losses do for their gradient flow here.
+template <typename Loss, typename Grad>
+Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target, const Tensor& weight, Loss loss,
+                      Grad grad) {
+  Tensor x = input.contiguous(), y = target.contiguous();
+  Tensor w = weight.defined() ? views::contiguous_copy(views::expand(weight, input.shape())) : Tensor();
+  Tensor out = Tensor::empty(input.shape());
+  const int64_t n = out.numel();
+  const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = w.defined() ? w.data<float>() : nullptr;
+  float* ov = out.data<float>();
+  for (int64_t i = 0; i < n; ++i) ov[i] = loss(xv[i], yv[i], wv ? wv[i] : 1.0f);
+  if (needs_grad({input})) {
+    record(op, out, {input}, [x, y, w, grad](const Tensor& g) {
+      Tensor gp = g.contiguous();
+      Tensor dx = Tensor::empty(x.shape());
+      const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = w.defined() ? w.data<float>() : nullptr,
+                  *gv = gp.data<float>();
+      float* dv = dx.data<float>();
+      for (int64_t i = 0, n = dx.numel(); i < n; ++i) dv[i] = gv[i] * grad(xv[i], yv[i], wv ? wv[i] : 1.0f);
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  check_same_shape(input, target, "mse_loss");
+  detail::check_reduction(reduction, "mse_loss");
+  Tensor diff = sub(input, target);
+  return reduce_loss(mul(diff, diff), reduction);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                            const std::string& reduction) {
+  check_same_shape(input, target, "binary_cross_entropy");
+  detail::check_reduction(reduction, "binary_cross_entropy");
+  if (weight.defined()) {
+    detail::check_f32(weight, "binary_cross_entropy", "weight");
+    broadcast_shapes(weight.shape(), input.shape(), "binary_cross_entropy (weight)");
+  }
+  {
+    Tensor x = input.contiguous();
+    const float* xv = x.data<float>();
+    for (int64_t i = 0, n = x.numel(); i < n; ++i)
+      NABLA_CHECK(xv[i] >= 0 && xv[i] <= 1, "binary_cross_entropy: input values must be probabilities in [0, 1], "
+                  "found ", xv[i], " at flat index ", i, "; apply sigmoid first or use binary_cross_entropy_with_logits");
+  }
+  // log is clamped at -100 like PyTorch, so p = 0 or 1 gives a finite loss.
+  Tensor per = pointwise_loss(
+      "binary_cross_entropy", input, target, weight,
+      [](float p, float y, float w) {
+        return -w * (y * std::max(std::log(p), -100.0f) + (1 - y) * std::max(std::log1p(-p), -100.0f));
+      },
+      [](float p, float y, float w) { return w * (p - y) / std::max((1 - p) * p, 1e-12f); });
+  return reduce_loss(per, reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& pos_weight,
+                                        const std::string& reduction) {
+  check_same_shape(input, target, "binary_cross_entropy_with_logits");
+  detail::check_reduction(reduction, "binary_cross_entropy_with_logits");
+  if (pos_weight.defined()) {
+    detail::check_f32(pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
+    broadcast_shapes(pos_weight.shape(), input.shape(), "binary_cross_entropy_with_logits (pos_weight)");
+  }
+  // Stable form: (1 - y) x + (1 + (pw - 1) y) (log1p(exp(-|x|)) + max(-x, 0)).
+  Tensor per = pointwise_loss(
+      "binary_cross_entropy_with_logits", input, target, pos_weight,
+      [](float x, float y, float pw) {
+        float log_weight = 1 + (pw - 1) * y;
+        return (1 - y) * x + log_weight * (std::log1p(std::exp(-std::fabs(x))) + std::max(-x, 0.0f));
+      },
+      [](float x, float y, float pw) {
+        float log_weight = 1 + (pw - 1) * y;
+        return (1 - y) - log_weight / (1 + std::exp(x));
+      });
+  return reduce_loss(per, reduction);
+}
+
+namespace {
+
+// Logits [N, C, d1...] as a packed [rows, C] matrix (class dim last).
+Tensor rows_by_class(const Tensor& t) {
+  if (t.dim() <= 2) return t.contiguous();
+  std::vector<int64_t> order{0};
+  for (int i = 2; i < t.dim(); ++i) order.push_back(i);
+  order.push_back(1);
+  return views::contiguous_copy(views::permute(t, order)).reshape({-1, t.shape()[1]});
+}
+
+// The inverse of rows_by_class for a gradient.
+Tensor restore_layout(const Tensor& rows, const Shape& shape) {
+  if (shape.size() <= 2) return rows.reshape(shape);
+  Shape permuted{shape[0]};
+  for (int i = 2; i < shape.size(); ++i) permuted.push_back(shape[i]);
+  permuted.push_back(shape[1]);
+  std::vector<int64_t> order{0, int64_t(shape.size()) - 1};
+  for (int i = 1; i < shape.size() - 1; ++i) order.push_back(i);
+  return views::contiguous_copy(views::permute(rows.reshape(permuted), order));
+}
+
+// Checks the class-index target against logits [N, C, d...] and returns it as packed i64 rows.
+Tensor class_targets(const Tensor& logits, const Tensor& target, int64_t ignore_index, const char* op) {
+  detail::check_index(target, op, "target");
+  Shape expected{logits.shape()[0]};
+  for (int i = 2; i < logits.dim(); ++i) expected.push_back(logits.shape()[i]);
+  if (logits.dim() == 1) expected = Shape{};
+  NABLA_CHECK(target.shape() == expected, op, ": target shape ", target.shape(), " does not match input shape ",
+              logits.shape(), " (expected ", expected, ": the input without its class dimension 1)");
+  Tensor t = target.to(DType::i64).contiguous();
+  const int64_t classes = logits.dim() == 1 ? logits.shape()[0] : logits.shape()[1];
+  const int64_t* tv = t.data<int64_t>();
+  for (int64_t i = 0, n = t.numel(); i < n; ++i)
+    NABLA_CHECK(tv[i] == ignore_index || (tv[i] >= 0 && tv[i] < classes), op, ": target ", tv[i], " at position ", i,
+                " is not a class index in [0, ", classes, ") (ignore_index is ", ignore_index, ")");
+  return t;
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+  const char* op = "cross_entropy";
+  detail::check_f32(logits, op, "input");
+  detail::check_defined(target, op, "target");
+  detail::check_reduction(options.reduction, op);
+  NABLA_CHECK(options.label_smoothing >= 0 && options.label_smoothing <= 1, op, ": label_smoothing must be in [0, 1], got ",
+              options.label_smoothing);
+  NABLA_CHECK(logits.dim() >= 1, op, ": input must have a class dimension, got a scalar");
+  const bool unbatched = logits.dim() == 1;
+  Tensor batched = unbatched ? logits.unsqueeze(0) : logits;
+  const int64_t classes = batched.shape()[1];
+  const float eps = float(options.label_smoothing);
+  const bool probabilities = is_floating(target.dtype());
+  Tensor targets;
+  if (probabilities) {
+    NABLA_CHECK(target.shape() == logits.shape(), op, ": probability targets must have the input's shape ",
+                logits.shape(), ", got ", target.shape());
+    targets = rows_by_class(unbatched ? target.unsqueeze(0) : target);
+  } else {
+    targets = class_targets(logits, target, options.ignore_index, op);
+  }
+  Tensor x = rows_by_class(batched);
+  const int64_t rows = x.shape()[0];
+  Tensor lse = Tensor::empty({rows}), per_row = Tensor::empty({rows});
+  const float* xv = x.data<float>();
+  float *lv = lse.data<float>(), *pv = per_row.data<float>();
+  int64_t counted = 0;
+  {
+    std::vector<float> scratch(classes);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = xv + r * classes;
+      const float m = kernels::row_max(row, classes);
+      lv[r] = m + std::log(kernels::row_exp_sum(row, scratch.data(), classes, m));
+      if (probabilities) {
+        const float* y = targets.data<float>() + r * classes;
+        float loss = 0;
+        for (int64_t c = 0; c < classes; ++c) loss -= ((1 - eps) * y[c] + eps / classes) * (row[c] - lv[r]);
+        pv[r] = loss;
+        ++counted;
+        continue;
+      }
+      const int64_t t = targets.data<int64_t>()[r];
+      if (t == options.ignore_index) {
+        pv[r] = 0;
+        continue;
+      }
+      float smooth = 0;
+      if (eps > 0) {
+        for (int64_t c = 0; c < classes; ++c) smooth += lv[r] - row[c];
+        smooth /= float(classes);
+      }
+      pv[r] = (1 - eps) * (lv[r] - row[t]) + eps * smooth;
+      ++counted;
+    }
+  }
+  Shape per_shape = target.shape();
+  if (probabilities) {
+    per_shape = Shape{batched.shape()[0]};
+    for (int i = 2; i < batched.dim(); ++i) per_shape.push_back(batched.shape()[i]);
+    if (unbatched) per_shape = Shape{};
+  }
+  Tensor out;
+  const float scale = options.reduction == "mean" ? 1.0f / float(std::max<int64_t>(counted, 1)) : 1.0f;
+  if (options.reduction == "none") out = per_row.reshape(per_shape);
+  else {
+    float total = 0;
+    for (int64_t r = 0; r < rows; ++r) total += pv[r];
+    out = scalar_tensor(counted == 0 && options.reduction == "mean" ? NAN : total * scale);
+  }
+  if (needs_grad({logits})) {
+    const int64_t ignore = options.ignore_index;
+    const bool none = options.reduction == "none";
+    Shape logits_shape = logits.shape();
+    record(op, out, {logits}, [=](const Tensor& g) {
+      Tensor gp = g.contiguous();
+      Tensor dx = Tensor::empty({rows, classes});
+      const float *xv = x.data<float>(), *lv = lse.data<float>(), *gv = gp.data<float>();
+      float* dv = dx.data<float>();
+#pragma omp parallel for if (rows * classes > (1 << 15)) schedule(static)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float upstream = (none ? gv[r] : gv[0]) * scale;
+        const float* row = xv + r * classes;
+        float* drow = dv + r * classes;
+        if (probabilities) {
+          const float* y = targets.data<float>() + r * classes;
+          float mass = 0;
+          for (int64_t c = 0; c < classes; ++c) mass += (1 - eps) * y[c] + eps / classes;
+          for (int64_t c = 0; c < classes; ++c)
+            drow[c] = upstream * (std::exp(row[c] - lv[r]) * mass - ((1 - eps) * y[c] + eps / classes));
+          continue;
+        }
+        const int64_t t = targets.data<int64_t>()[r];
+        if (t == ignore) {
+          for (int64_t c = 0; c < classes; ++c) drow[c] = 0;
+          continue;
+        }
+        for (int64_t c = 0; c < classes; ++c) drow[c] = upstream * (std::exp(row[c] - lv[r]) - eps / classes);
+        drow[t] -= upstream * (1 - eps);
+      }
+      return std::vector<Tensor>{restore_layout(dx, logits_shape)};
+    });
+  }
+  return out;
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, const std::string& reduction) {
+  const char* op = "nll_loss";
+  detail::check_f32(log_probs, op, "input");
+  detail::check_reduction(reduction, op);
+  NABLA_CHECK(log_probs.dim() >= 1, op, ": input must have a class dimension, got a scalar");
+  Tensor targets = class_targets(log_probs, target, ignore_index, op);
+  const bool unbatched = log_probs.dim() == 1;
+  Tensor x = rows_by_class(unbatched ? log_probs.unsqueeze(0) : log_probs);
+  const int64_t rows = x.shape()[0], classes = x.shape()[1];
+  Tensor per_row = Tensor::empty({rows});
+  int64_t counted = 0;
+  const int64_t* tv = targets.data<int64_t>();
+  for (int64_t r = 0; r < rows; ++r) {
+    bool ignored = tv[r] == ignore_index;
+    per_row.data<float>()[r] = ignored ? 0.0f : -x.data<float>()[r * classes + tv[r]];
+    counted += !ignored;
+  }
+  const float scale = reduction == "mean" ? 1.0f / float(std::max<int64_t>(counted, 1)) : 1.0f;
+  Tensor out;
+  if (reduction == "none") out = per_row.reshape(target.shape());
+  else {
+    float total = 0;
+    for (int64_t r = 0; r < rows; ++r) total += per_row.data<float>()[r];
+    out = scalar_tensor(counted == 0 && reduction == "mean" ? NAN : total * scale);
+  }
+  if (needs_grad({log_probs})) {
+    const bool none = reduction == "none";
+    Shape shape = log_probs.shape();
+    record(op, out, {log_probs}, [=](const Tensor& g) {
+      Tensor gp = g.contiguous();
+      Tensor dx = zeros({rows, classes});
+      const int64_t* tv = targets.data<int64_t>();
+      for (int64_t r = 0; r < rows; ++r)
+        if (tv[r] != ignore_index) dx.data<float>()[r * classes + tv[r]] = -(none ? gp.data<float>()[r] : gp.data<float>()[0]) * scale;
+      return std::vector<Tensor>{restore_layout(dx, shape)};
+    });
+  }
+  return out;
+}
+
+}  // namespace nabla

@@ -1,0 +1,217 @@
+#include "nabla/ops/nn_functional.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "nabla/autograd/node.h"
+#include "nabla/core/creation.h"
+#include "nabla/core/views.h"
+#include "nabla/kernels/norm.h"
+#include "nabla/ops/elementwise.h"
+#include "nabla/ops/op_utils.h"
+
+namespace nabla {
+
+using autograd::needs_grad;
+using autograd::record;
+using autograd::SavedTensor;
+
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
+  detail::check_index(indices, "embedding", "indices");
+  detail::check_f32(weight, "embedding", "weight");
+  NABLA_CHECK(weight.dim() == 2, "embedding: weight must be [num_embeddings, embedding_dim], got ", weight.shape());
+  const int64_t num = weight.shape()[0], width = weight.shape()[1];
+  if (padding_idx && *padding_idx < 0) padding_idx = *padding_idx + num;
+  Tensor idx = indices.to(DType::i64).contiguous();
+  const int64_t* ip = idx.data<int64_t>();
+  const int64_t count = idx.numel();
+  for (int64_t i = 0; i < count; ++i)
+    NABLA_CHECK(ip[i] >= 0 && ip[i] < num, "embedding: index ", ip[i], " at position ", i,
+                " is out of range for a table of ", num, " rows; check the vocabulary size");
+  Tensor w = weight.contiguous();
+  Shape shape = indices.shape();
+  shape.push_back(width);
+  Tensor out = Tensor::empty(shape);
+  const float* wv = w.data<float>();
+  float* ov = out.data<float>();
+#pragma omp parallel for if (count * width > (1 << 15)) schedule(static)
+  for (int64_t i = 0; i < count; ++i) std::memcpy(ov + i * width, wv + ip[i] * width, width * sizeof(float));
+  if (needs_grad({weight})) {
+    const int64_t pad = padding_idx.value_or(-1);
+    record("embedding", out, {weight}, [idx, num, width, pad](const Tensor& g) {
+      Tensor gp = g.contiguous();
+      Tensor dw = zeros({num, width});
+      const int64_t* ip = idx.data<int64_t>();
+      const float* gv = gp.data<float>();
+      float* dv = dw.data<float>();
+      // Rows accumulate: a token seen twice gets both gradients.
+      for (int64_t i = 0, n = idx.numel(); i < n; ++i) {
+        if (ip[i] == pad) continue;
+        float* row = dv + ip[i] * width;
+        const float* src = gv + i * width;
+#pragma omp simd
+        for (int64_t j = 0; j < width; ++j) row[j] += src[j];
+      }
+      return std::vector<Tensor>{dw};
+    });
+  }
+  return out;
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  detail::check_f32(x, "dropout");
+  NABLA_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got ", p);
+  if (!training || p == 0) return x;
+  if (p == 1) return mul(x, 0.0);
+  Tensor mask = bernoulli(x.shape(), 1 - p, gen);
+  mask.mul_(1.0 / (1 - p));
+  return mul(x, mask);
+}
+
+Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  detail::check_f32(x, "layer_norm");
+  const int k = int(normalized_shape.size());
+  NABLA_CHECK(k >= 1 && k <= x.dim(), "layer_norm: normalized_shape has ", k, " dims but the input shape is ", x.shape());
+  int64_t n = 1;
+  for (int i = 0; i < k; ++i) {
+    NABLA_CHECK(x.shape()[x.dim() - k + i] == normalized_shape[i], "layer_norm: input shape ", x.shape(),
+                " does not end in normalized_shape ", Shape(normalized_shape));
+    n *= normalized_shape[i];
+  }
+  for (const Tensor* p : {&weight, &bias})
+    if (p->defined()) {
+      detail::check_f32(*p, "layer_norm", p == &weight ? "weight" : "bias");
+      NABLA_CHECK(p->shape() == Shape(normalized_shape), "layer_norm: ", p == &weight ? "weight" : "bias", " shape ",
+                  p->shape(), " must equal normalized_shape ", Shape(normalized_shape));
+    }
+  const int64_t rows = n ? x.numel() / n : 0;
+  Tensor xp = x.contiguous();
+  Tensor wp = weight.defined() ? weight.contiguous() : Tensor(), bp = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor out = Tensor::empty(x.shape()), mean = Tensor::empty({rows}), rstd = Tensor::empty({rows});
+  kernels::layer_norm_forward(xp.data<float>(), wp.defined() ? wp.data<float>() : nullptr,
+                              bp.defined() ? bp.data<float>() : nullptr, out.data<float>(), mean.data<float>(),
+                              rstd.data<float>(), rows, n, float(eps));
+  if (needs_grad({x, weight, bias})) {
+    SavedTensor sx(xp, "layer_norm"), sw(wp, "layer_norm");
+    bool gw = weight.defined() && weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
+    Shape wshape(normalized_shape);
+    record("layer_norm", out, {x, weight, bias}, [=](const Tensor& g) {
+      Tensor gp = g.contiguous();
+      const Tensor &xs = sx.get(), &ws = sw.get();
+      Tensor dx = Tensor::empty(xs.shape());
+      Tensor dw = gw ? Tensor::empty(wshape) : Tensor(), db = gb ? Tensor::empty(wshape) : Tensor();
+      kernels::layer_norm_backward(xs.data<float>(), ws.defined() ? ws.data<float>() : nullptr, mean.data<float>(),
+                                   rstd.data<float>(), gp.data<float>(), dx.data<float>(),
+                                   gw ? dw.data<float>() : nullptr, gb ? db.data<float>() : nullptr, rows, n);
+      return std::vector<Tensor>{dx, dw, db};
+    });
+  }
+  return out;
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  detail::check_f32(x, "batch_norm");
+  NABLA_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C, ...], got shape ", x.shape());
+  const int64_t batch = x.shape()[0], channels = x.shape()[1], spatial = x.numel() / std::max<int64_t>(batch * channels, 1);
+  for (const Tensor* p : {&running_mean, &running_var, &weight, &bias})
+    if (p->defined())
+      NABLA_CHECK(p->dtype() == DType::f32 && p->numel() == channels && p->dim() == 1, "batch_norm: per-channel tensors "
+                  "must be f32 of shape [", channels, "], got ", p->shape(), " ", dtype_name(p->dtype()));
+  NABLA_CHECK(training || (running_mean.defined() && running_var.defined()),
+              "batch_norm: evaluation mode needs running_mean and running_var");
+  const int64_t count = batch * spatial;
+  NABLA_CHECK(!training || count > 1, "batch_norm: training needs more than one value per channel, got input shape ",
+              x.shape(), "; use a larger batch or eval()");
+  Tensor xp = x.contiguous();
+  const float* xv = xp.data<float>();
+  Tensor mean = Tensor::empty({channels}), rstd = Tensor::empty({channels});
+  float *mv = mean.data<float>(), *rv = rstd.data<float>();
+  if (training) {
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < channels; ++c) {
+      double s = 0, sq = 0;
+      for (int64_t b = 0; b < batch; ++b) {
+        const float* p = xv + (b * channels + c) * spatial;
+        for (int64_t i = 0; i < spatial; ++i) s += p[i];
+      }
+      const double m = s / double(count);
+      for (int64_t b = 0; b < batch; ++b) {
+        const float* p = xv + (b * channels + c) * spatial;
+        for (int64_t i = 0; i < spatial; ++i) sq += (p[i] - m) * (p[i] - m);
+      }
+      const double biased = sq / double(count);
+      mv[c] = float(m);
+      rv[c] = float(1.0 / std::sqrt(biased + eps));
+      if (running_mean.defined()) {
+        float* rm = running_mean.data<float>();
+        rm[c] = float((1 - momentum) * rm[c] + momentum * m);
+      }
+      if (running_var.defined()) {
+        float* rvar = running_var.data<float>();
+        rvar[c] = float((1 - momentum) * rvar[c] + momentum * sq / double(count - 1));
+      }
+    }
+    if (running_mean.defined()) running_mean.storage()->bump_version();
+    if (running_var.defined()) running_var.storage()->bump_version();
+  } else {
+    for (int64_t c = 0; c < channels; ++c) {
+      mv[c] = running_mean.data<float>()[c];
+      rv[c] = float(1.0 / std::sqrt(double(running_var.data<float>()[c]) + eps));
+    }
+  }
+  Tensor out = Tensor::empty(x.shape());
+  float* ov = out.data<float>();
+  Tensor wkeep = weight.defined() ? weight.contiguous() : Tensor(), bkeep = bias.defined() ? bias.contiguous() : Tensor();
+  const float* wv = wkeep.defined() ? wkeep.data<float>() : nullptr;
+  const float* bv = bkeep.defined() ? bkeep.data<float>() : nullptr;
+#pragma omp parallel for collapse(2) if (x.numel() > (1 << 15)) schedule(static)
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float scale = rv[c] * (wv ? wv[c] : 1.0f), shift = (bv ? bv[c] : 0.0f) - mv[c] * scale;
+      const float* p = xv + (b * channels + c) * spatial;
+      float* o = ov + (b * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) o[i] = p[i] * scale + shift;
+    }
+  if (needs_grad({x, weight, bias})) {
+    SavedTensor sx(xp, "batch_norm");
+    bool gw = weight.defined() && weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
+    record("batch_norm", out, {x, weight, bias}, [=](const Tensor& g) {
+      Tensor gp = g.contiguous();
+      const float *xv = sx.get().data<float>(), *gv = gp.data<float>(), *mv = mean.data<float>(), *rv = rstd.data<float>();
+      const float* wv = wkeep.defined() ? wkeep.data<float>() : nullptr;
+      Tensor dx = Tensor::empty(xp.shape()), dw = Tensor::empty({channels}), db = Tensor::empty({channels});
+      float *dxv = dx.data<float>(), *dwv = dw.data<float>(), *dbv = db.data<float>();
+#pragma omp parallel for schedule(static)
+      for (int64_t c = 0; c < channels; ++c) {
+        double sum_g = 0, sum_g_xhat = 0;
+        for (int64_t b = 0; b < batch; ++b) {
+          const int64_t base = (b * channels + c) * spatial;
+          for (int64_t i = 0; i < spatial; ++i) {
+            sum_g += gv[base + i];
+            sum_g_xhat += gv[base + i] * (xv[base + i] - mv[c]) * rv[c];
+          }
+        }
+        dwv[c] = float(sum_g_xhat);
+        dbv[c] = float(sum_g);
+        const float w = wv ? wv[c] : 1.0f;
+        for (int64_t b = 0; b < batch; ++b) {
+          const int64_t base = (b * channels + c) * spatial;
+          for (int64_t i = 0; i < spatial; ++i) {
+            if (training) {
+              const float xhat = (xv[base + i] - mv[c]) * rv[c];
+              dxv[base + i] = w * rv[c] * (gv[base + i] - float(sum_g / count) - xhat * float(sum_g_xhat / count));
+            } else {
+              dxv[base + i] = w * rv[c] * gv[base + i];
+            }
+          }
+        }
+      }
+      return std::vector<Tensor>{dx, gw ? dw : Tensor(), gb ? db : Tensor()};
+    });
+  }
+  return out;
+}
+
+}  // namespace nabla
