@@ -1,5 +1,6 @@
 #include "nabla/kernels/matmul.h"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -48,7 +49,10 @@ Cache& cache() {
 memory::data_type dnnl_type(DType t) { return t == DType::bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
 
 memory::desc operand_desc(const MatrixOperand& x, int64_t rows, int64_t cols) {
-  return memory::desc({x.batch, rows, cols}, dnnl_type(x.dtype), {x.batch_stride, x.row_stride, x.col_stride});
+  // A single matrix gets its natural batch stride: a zero stride makes oneDNN see an odd
+  // layout and fall back to its reference kernel (100x slower).
+  int64_t batch_stride = x.batch == 1 ? std::max(x.row_stride * rows, x.col_stride * cols) : x.batch_stride;
+  return memory::desc({x.batch, rows, cols}, dnnl_type(x.dtype), {batch_stride, x.row_stride, x.col_stride});
 }
 
 Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t batch, int64_t m, int64_t k, int64_t n,

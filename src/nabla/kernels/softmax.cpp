@@ -46,9 +46,10 @@ void softmax_row(const float* x, float* y, int64_t n, bool log) {
   }
   const float sum = row_exp_sum(x, y, n, m);
   if (log) {
-    const float lse = m + std::log(sum);
+    // (x - m) - log(sum) stays exact for large logits where x - (m + log(sum)) would round.
+    const float log_sum = std::log(sum);
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - lse;
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - log_sum;
   } else {
     const float inv = 1.0f / sum;
 #pragma omp simd

@@ -1,0 +1,22 @@
+// 2-D convolution through oneDNN: forward, backward-data and backward-weights primitives,
+// cached by shape. Tensors are plain NCHW / OIHW; oneDNN picks its blocked layouts inside
+// and we reorder at the boundary.
+#pragma once
+#include <cstdint>
+
+namespace nabla::kernels {
+
+struct ConvShape {
+  int64_t n, c, h, w;     // input
+  int64_t o, kh, kw;      // output channels, kernel
+  int64_t sh, sw, ph, pw, dh, dw, groups;
+  int64_t ho, wo;         // output spatial size
+  bool operator==(const ConvShape&) const = default;
+};
+
+void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias, float* y);
+void conv2d_backward_data(const ConvShape& s, const float* weight, const float* dy, float* dx);
+// dbias may be null.
+void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dweight, float* dbias);
+
+}  // namespace nabla::kernels

@@ -1,0 +1,129 @@
+#include "nabla/kernels/pool.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "nabla/kernels/parallel.h"
+
+namespace nabla::kernels {
+
+void max_pool2d_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax) {
+#pragma omp parallel for if (s.planes * s.h * s.w > kParallelGrain) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const float* xp = x + p * s.h * s.w;
+    for (int64_t oh = 0; oh < s.ho; ++oh)
+      for (int64_t ow = 0; ow < s.wo; ++ow) {
+        const int64_t h0 = oh * s.sh - s.ph, w0 = ow * s.sw - s.pw;
+        float best = -INFINITY;
+        int32_t best_i = -1;
+        for (int64_t i = std::max<int64_t>(h0, 0); i < std::min(h0 + s.kh, s.h); ++i)
+          for (int64_t j = std::max<int64_t>(w0, 0); j < std::min(w0 + s.kw, s.w); ++j) {
+            const float v = xp[i * s.w + j];
+            if (v > best || std::isnan(v) || best_i < 0) {
+              best = v;
+              best_i = int32_t(i * s.w + j);
+              if (std::isnan(v)) goto done;
+            }
+          }
+      done:
+        const int64_t o = (p * s.ho + oh) * s.wo + ow;
+        y[o] = best;
+        argmax[o] = best_i;
+      }
+  }
+}
+
+void max_pool2d_backward(const PoolShape& s, const float* dy, const int32_t* argmax, float* dx) {
+#pragma omp parallel for if (s.planes * s.h * s.w > kParallelGrain) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    float* dxp = dx + p * s.h * s.w;
+    std::fill(dxp, dxp + s.h * s.w, 0.0f);
+    for (int64_t o = p * s.ho * s.wo; o < (p + 1) * s.ho * s.wo; ++o)
+      if (argmax[o] >= 0) dxp[argmax[o]] += dy[o];
+  }
+}
+
+namespace {
+// PyTorch's window bounds and divisor for average pooling.
+struct AvgWindow {
+  int64_t h0, h1, w0, w1;
+  float divisor;
+};
+AvgWindow avg_window(const PoolShape& s, int64_t oh, int64_t ow, bool count_include_pad) {
+  int64_t h0 = oh * s.sh - s.ph, w0 = ow * s.sw - s.pw;
+  int64_t h1 = std::min(h0 + s.kh, s.h + s.ph), w1 = std::min(w0 + s.kw, s.w + s.pw);
+  const int64_t padded_size = (h1 - h0) * (w1 - w0);
+  h0 = std::max<int64_t>(h0, 0);
+  w0 = std::max<int64_t>(w0, 0);
+  h1 = std::min(h1, s.h);
+  w1 = std::min(w1, s.w);
+  return {h0, h1, w0, w1, float(count_include_pad ? padded_size : (h1 - h0) * (w1 - w0))};
+}
+}  // namespace
+
+void avg_pool2d_forward(const PoolShape& s, const float* x, float* y, bool count_include_pad) {
+#pragma omp parallel for if (s.planes * s.h * s.w > kParallelGrain) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const float* xp = x + p * s.h * s.w;
+    for (int64_t oh = 0; oh < s.ho; ++oh)
+      for (int64_t ow = 0; ow < s.wo; ++ow) {
+        AvgWindow win = avg_window(s, oh, ow, count_include_pad);
+        float sum = 0;
+        for (int64_t i = win.h0; i < win.h1; ++i)
+          for (int64_t j = win.w0; j < win.w1; ++j) sum += xp[i * s.w + j];
+        y[(p * s.ho + oh) * s.wo + ow] = sum / win.divisor;
+      }
+  }
+}
+
+void avg_pool2d_backward(const PoolShape& s, const float* dy, float* dx, bool count_include_pad) {
+#pragma omp parallel for if (s.planes * s.h * s.w > kParallelGrain) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    float* dxp = dx + p * s.h * s.w;
+    std::fill(dxp, dxp + s.h * s.w, 0.0f);
+    for (int64_t oh = 0; oh < s.ho; ++oh)
+      for (int64_t ow = 0; ow < s.wo; ++ow) {
+        AvgWindow win = avg_window(s, oh, ow, count_include_pad);
+        const float g = dy[(p * s.ho + oh) * s.wo + ow] / win.divisor;
+        for (int64_t i = win.h0; i < win.h1; ++i)
+          for (int64_t j = win.w0; j < win.w1; ++j) dxp[i * s.w + j] += g;
+      }
+  }
+}
+
+namespace {
+int64_t adaptive_start(int64_t i, int64_t out, int64_t in) { return (i * in) / out; }
+int64_t adaptive_end(int64_t i, int64_t out, int64_t in) { return ((i + 1) * in + out - 1) / out; }
+}  // namespace
+
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* x, float* y) {
+#pragma omp parallel for if (planes * h * w > kParallelGrain) schedule(static)
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oh = 0; oh < ho; ++oh)
+      for (int64_t ow = 0; ow < wo; ++ow) {
+        const int64_t h0 = adaptive_start(oh, ho, h), h1 = adaptive_end(oh, ho, h);
+        const int64_t w0 = adaptive_start(ow, wo, w), w1 = adaptive_end(ow, wo, w);
+        float sum = 0;
+        for (int64_t i = h0; i < h1; ++i)
+          for (int64_t j = w0; j < w1; ++j) sum += x[(p * h + i) * w + j];
+        y[(p * ho + oh) * wo + ow] = sum / float((h1 - h0) * (w1 - w0));
+      }
+}
+
+void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* dy,
+                                  float* dx) {
+#pragma omp parallel for if (planes * h * w > kParallelGrain) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    std::fill(dx + p * h * w, dx + (p + 1) * h * w, 0.0f);
+    for (int64_t oh = 0; oh < ho; ++oh)
+      for (int64_t ow = 0; ow < wo; ++ow) {
+        const int64_t h0 = adaptive_start(oh, ho, h), h1 = adaptive_end(oh, ho, h);
+        const int64_t w0 = adaptive_start(ow, wo, w), w1 = adaptive_end(ow, wo, w);
+        const float g = dy[(p * ho + oh) * wo + ow] / float((h1 - h0) * (w1 - w0));
+        for (int64_t i = h0; i < h1; ++i)
+          for (int64_t j = w0; j < w1; ++j) dx[(p * h + i) * w + j] += g;
+      }
+  }
+}
+
+}  // namespace nabla::kernels

@@ -1,0 +1,21 @@
+// The public API in one include.
+#pragma once
+
+#include "nabla/autograd/grad_mode.h"
+#include "nabla/autograd/gradcheck.h"
+#include "nabla/core/creation.h"
+#include "nabla/core/dtype.h"
+#include "nabla/core/error.h"
+#include "nabla/core/random.h"
+#include "nabla/core/tensor.h"
+#include "nabla/io/safetensors.h"
+#include "nabla/kernels/parallel.h"
+#include "nabla/ops/activation.h"
+#include "nabla/ops/attention.h"
+#include "nabla/ops/conv.h"
+#include "nabla/ops/elementwise.h"
+#include "nabla/ops/linalg.h"
+#include "nabla/ops/loss.h"
+#include "nabla/ops/nn_functional.h"
+#include "nabla/ops/reduce.h"
+#include "nabla/ops/shape_ops.h"

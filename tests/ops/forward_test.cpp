@@ -1,0 +1,169 @@
+// Forward values checked against hand-computed results, plus cross-checks between fused
+// kernels and their unfused compositions (attention, cross-entropy, bf16 matmul).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nabla/kernels/matmul.h"
+#include "nabla/nabla.h"
+
+using namespace nabla;
+
+namespace {
+void expect_close(const Tensor& a, const Tensor& b, float tol = 1e-5f) {
+  ASSERT_EQ(a.shape(), b.shape());
+  std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], tol * (1 + std::fabs(y[i]))) << "element " << i;
+}
+}  // namespace
+
+TEST(Forward, ArithmeticBroadcastsLikeNumPy) {
+  Tensor a = tensor({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = tensor({10, 20, 30});
+  EXPECT_EQ((a + b).to_vector<float>(), std::vector<float>({11, 22, 33, 14, 25, 36}));
+  EXPECT_EQ((a * tensor({2, 3}, {2, 1})).to_vector<float>(), std::vector<float>({2, 4, 6, 12, 15, 18}));
+  EXPECT_EQ((1.0 - a).to_vector<float>()[0], 0.0f);
+  EXPECT_EQ(where(gt(a, full({}, 3.0)), a, zeros({})).to_vector<float>(), std::vector<float>({0, 0, 0, 4, 5, 6}));
+  EXPECT_EQ(eq(tensor_i64({1, 2}), tensor_i64({1, 3})).to_vector<bool>(), std::vector<bool>({true, false}));
+}
+
+TEST(Forward, ActivationsMatchTheirDefinitions) {
+  Tensor x = linspace(-6, 6, 97);
+  std::vector<float> v = x.to_vector<float>();
+  std::vector<float> s = sigmoid(x).to_vector<float>(), t = tanh(x).to_vector<float>(), g = gelu(x).to_vector<float>();
+  for (size_t i = 0; i < v.size(); ++i) {
+    EXPECT_NEAR(s[i], 1 / (1 + std::exp(-v[i])), 1e-6);
+    EXPECT_NEAR(t[i], std::tanh(v[i]), 1e-6 * (1 + std::fabs(std::tanh(v[i]))));
+    EXPECT_NEAR(g[i], 0.5 * v[i] * (1 + std::erf(v[i] / std::sqrt(2.0))), 2e-6);
+  }
+  // tanh keeps relative accuracy near zero (the vector path uses a polynomial there).
+  EXPECT_NEAR(tanh(tensor({1e-4f})).item() / 1e-4f, 1.0f, 1e-6);
+  EXPECT_NEAR(softmax(tensor({1, 2, 3}), 0).sum().item(), 1.0f, 1e-6);
+  Tensor big = tensor({1000, 1001});
+  EXPECT_NEAR(log_softmax(big, 0).to_vector<float>()[1], -std::log1p(std::exp(-1.0f)), 1e-5);
+}
+
+TEST(Forward, ReductionsOverAnyDims) {
+  Tensor x = arange(0.0, 24.0).reshape({2, 3, 4});
+  EXPECT_EQ(sum(x).item(), 276.0f);
+  EXPECT_EQ(sum(x, {0, 2}).to_vector<float>(), std::vector<float>({60, 92, 124}));
+  EXPECT_EQ(sum(x, {1}, true).shape(), Shape({2, 1, 4}));
+  EXPECT_EQ(mean(x, {-1}).to_vector<float>()[0], 1.5f);
+  EXPECT_NEAR(var(tensor({1, 2, 3, 4})).item(), 5.0f / 3.0f, 1e-6);
+  EXPECT_NEAR(var(tensor({1, 2, 3, 4}), {}, 0).item(), 1.25f, 1e-6);
+  auto [values, indices] = max(tensor({3, 9, 2, 7, 1, 8}, {2, 3}), 1);
+  EXPECT_EQ(values.to_vector<float>(), std::vector<float>({9, 8}));
+  EXPECT_EQ(indices.to_vector<int64_t>(), std::vector<int64_t>({1, 2}));
+  EXPECT_EQ(argmax(tensor({3, 9, 2, 7, 1, 8}, {2, 3}), 0).to_vector<int64_t>(), std::vector<int64_t>({1, 0, 1}));
+  EXPECT_NEAR(norm(tensor({3, 4})).item(), 5.0f, 1e-6);
+  // Large sums stay accurate.
+  EXPECT_NEAR(sum(ones({1 << 20})).item(), float(1 << 20), 1.0f);
+}
+
+TEST(Forward, MatmulMatchesNaiveProduct) {
+  for (auto [m, k, n] : {std::tuple{3, 4, 5}, std::tuple{64, 100, 33}, std::tuple{1, 512, 7}}) {
+    Tensor a = randn({m, k}), b = randn({k, n});
+    Tensor c = matmul(a, b);
+    std::vector<float> av = a.to_vector<float>(), bv = b.to_vector<float>(), cv = c.to_vector<float>();
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
+        double ref = 0;
+        for (int q = 0; q < k; ++q) ref += double(av[i * k + q]) * bv[q * n + j];
+        EXPECT_NEAR(cv[i * n + j], ref, 1e-4 * (1 + std::fabs(ref)));
+      }
+  }
+}
+
+TEST(Forward, Bf16MatmulAccumulatesInF32) {
+  Tensor a = randn({64, 96}), b = randn({96, 48});
+  Tensor ref = matmul(a.to(DType::bf16).to(DType::f32), b.to(DType::bf16).to(DType::f32));
+  Tensor out = matmul(a.to(DType::bf16), b.to(DType::bf16));
+  EXPECT_EQ(out.dtype(), DType::f32);
+  expect_close(out, ref, 1e-4f);
+}
+
+TEST(Forward, FusedAttentionMatchesTheUnfusedComposition) {
+  for (bool causal : {false, true}) {
+    Tensor q = randn({2, 3, 130, 16}), k = randn({2, 3, 130, 16}), v = randn({2, 3, 130, 8});
+    Tensor scores = mul(matmul(q, k.transpose(-1, -2)), 0.25);
+    if (causal) {
+      std::vector<float> mask(130 * 130);
+      for (int i = 0; i < 130; ++i)
+        for (int j = 0; j < 130; ++j) mask[i * 130 + j] = j > i ? -INFINITY : 0.0f;
+      scores = add(scores, tensor(mask, {130, 130}));
+    }
+    Tensor reference = matmul(softmax(scores, -1), v);
+    expect_close(scaled_dot_product_attention(q, k, v, Tensor(), causal), reference, 1e-4f);
+  }
+}
+
+TEST(Forward, FusedAttentionGradientsMatchTheUnfusedComposition) {
+  Tensor q = randn({1, 2, 100, 16}).requires_grad_(), k = randn({1, 2, 100, 16}).requires_grad_(),
+         v = randn({1, 2, 100, 16}).requires_grad_();
+  Tensor g = randn({1, 2, 100, 16});
+  sum(mul(scaled_dot_product_attention(q, k, v), g)).backward();
+  std::vector<Tensor> fused{q.grad(), k.grad(), v.grad()};
+  Tensor q2 = q.detach().clone().requires_grad_(), k2 = k.detach().clone().requires_grad_(),
+         v2 = v.detach().clone().requires_grad_();
+  sum(mul(matmul(softmax(mul(matmul(q2, k2.transpose(-1, -2)), 0.25), -1), v2), g)).backward();
+  expect_close(fused[0], q2.grad(), 1e-4f);
+  expect_close(fused[1], k2.grad(), 1e-4f);
+  expect_close(fused[2], v2.grad(), 1e-4f);
+}
+
+TEST(Forward, CrossEntropyEqualsLogSoftmaxPlusNll) {
+  Tensor logits = randn({6, 5}), target = tensor_i64({0, 4, 2, 2, 1, 3});
+  expect_close(cross_entropy(logits, target), nll_loss(log_softmax(logits, 1), target));
+  // label smoothing: (1 - eps) * nll + eps * mean over classes of -log p
+  Tensor logp = log_softmax(logits, 1);
+  Tensor expected = add(mul(nll_loss(logp, target), 0.9), mul(neg(mean(logp)), 0.1));
+  expect_close(cross_entropy(logits, target, {-100, 0.1, "mean"}), expected);
+}
+
+TEST(Forward, ConvolutionMatchesDirectLoops) {
+  Tensor x = randn({2, 3, 6, 5}), w = randn({4, 3, 3, 2}), b = randn({4});
+  Tensor y = conv2d(x, w, b, {{2, 1}, {1, 0}, {1, 1}, 1});
+  ASSERT_EQ(y.shape(), Shape({2, 4, 3, 4}));
+  for (int n = 0; n < 2; ++n)
+    for (int o = 0; o < 4; ++o)
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 4; ++j) {
+          double ref = b.at({o});
+          for (int c = 0; c < 3; ++c)
+            for (int p = 0; p < 3; ++p)
+              for (int q = 0; q < 2; ++q) {
+                int hi = i * 2 - 1 + p, wj = j + q;
+                if (hi >= 0 && hi < 6 && wj < 5) ref += x.at({n, c, hi, wj}) * w.at({o, c, p, q});
+              }
+          EXPECT_NEAR(y.at({n, o, i, j}), ref, 1e-4);
+        }
+}
+
+TEST(Forward, DropoutKeepsTheExpectationAndIsSeeded) {
+  Generator g1(5), g2(5);
+  Tensor x = ones({10000});
+  Tensor a = dropout(x, 0.25, true, g1), b = dropout(x, 0.25, true, g2);
+  EXPECT_EQ(a.to_vector<float>(), b.to_vector<float>());
+  EXPECT_NEAR(mean(a).item(), 1.0f, 0.03f);
+  EXPECT_EQ(dropout(x, 0.25, false).storage(), x.storage());
+}
+
+TEST(Forward, BatchNormUpdatesRunningStatistics) {
+  Tensor x = randn({8, 2, 3, 3});
+  Tensor rm = zeros({2}), rv = ones({2});
+  batch_norm(x, rm, rv, Tensor(), Tensor(), true, 0.1);
+  Tensor channel0 = x.select(1, 0);
+  EXPECT_NEAR(rm.at({0}), 0.1f * mean(channel0).item(), 1e-5);
+  EXPECT_NEAR(rv.at({0}), 0.9f + 0.1f * var(channel0).item(), 1e-4);
+}
+
+TEST(Forward, SplitChunkCatAndIndexing) {
+  Tensor x = arange(0.0, 10.0);
+  auto pieces = split(x, 4);
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_EQ(pieces[2].to_vector<float>(), std::vector<float>({8, 9}));
+  EXPECT_EQ(chunk(x, 3).size(), 3u);
+  EXPECT_EQ(cat({pieces[2], pieces[0]}).to_vector<float>(), std::vector<float>({8, 9, 0, 1, 2, 3}));
+  EXPECT_EQ(stack({x, x}, 1).shape(), Shape({10, 2}));
+  EXPECT_EQ(index_select(x, 0, tensor_i64({9, 0})).to_vector<float>(), std::vector<float>({9, 0}));
+}
