@@ -8,6 +8,7 @@
 #include "nabla/core/error.h"
 #include "nabla/core/random.h"
 #include "nabla/core/tensor.h"
+#include "nabla/data/idx.h"
 #include "nabla/io/safetensors.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/ops/activation.h"

@@ -1,0 +1,44 @@
+# The project's commands. `make run` and `make test` install what is missing first.
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: setup setup-peers build run test test-asan bench golden clean
+
+setup:
+	@bash scripts/setup.sh
+
+setup-peers:
+	@bash scripts/setup-peers.sh
+
+build: setup
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The main job: the best real demos that exist, trained on real data.
+run: build
+	@echo "== A single sigmoid neuron (3 inputs, MSE, plain SGD) =="
+	@$(BUILD_DIR)/examples/sigmoid_neuron
+	@echo
+	@echo "== An MLP 784-256-256-10 on Fashion-MNIST (SGD + momentum) =="
+	@$(BUILD_DIR)/examples/mlp_fashion 5
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The suite under AddressSanitizer + UBSan.
+test-asan: setup
+	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNABLA_SANITIZE=ON -DNABLA_BUILD_BENCH=OFF > /dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+	@cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+# Side by side with PyTorch in one run; writes bench/RESULTS.md.
+bench: build setup-peers
+	@python3 bench/compare.py --nabla $(BUILD_DIR)/bench/nabla_bench --out bench/RESULTS.md
+
+# Regenerates the PyTorch golden files (needs setup-peers).
+golden: setup-peers
+	@python3 tests/golden/make_golden.py
+
+clean:
+	@rm -rf $(BUILD_DIR) $(ASAN_DIR)
