@@ -106,3 +106,19 @@ TEST(Autograd, GradHooksRunAfterAccumulation) {
   mul(w, 2.0).sum().backward();
   EXPECT_EQ(calls, 1);
 }
+
+TEST(Autograd, ForwardWithoutBackwardFreesEverything) {
+  // Ops that save their own output must not keep their graph alive through it.
+  Tensor w = randn({16, 16}).requires_grad_();
+  auto forward = [&] {
+    Tensor x = randn({4, 16});
+    Tensor h = sigmoid(matmul(x, w));
+    h = softmax(tanh(exp(h)), -1);
+    Tensor q = h.reshape({1, 1, 4, 16});
+    return sqrt(add(scaled_dot_product_attention(q, q, q, Tensor(), true), 2.0)).sum();
+  };
+  forward();  // warm the allocator's size classes
+  const uint64_t before = CachingAllocator::instance().stats().bytes_in_use;
+  for (int i = 0; i < 3; ++i) forward();
+  EXPECT_EQ(CachingAllocator::instance().stats().bytes_in_use, before);
+}

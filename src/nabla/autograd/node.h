@@ -42,11 +42,13 @@ class AccumulateGrad : public Node {
 };
 
 // A tensor saved for backward, with the storage version it had, so backward can refuse to use
-// it after an in-place change.
+// it after an in-place change. It keeps a detached view: saving an op's own output with its
+// grad_fn would make a cycle (node -> output -> node) that leaks every graph never backpropagated.
 class SavedTensor {
  public:
   SavedTensor() = default;
-  SavedTensor(const Tensor& t, const char* op) : tensor_(t), version_(t.defined() ? t.version() : 0), op_(op) {}
+  SavedTensor(const Tensor& t, const char* op)
+      : tensor_(t.defined() ? t.detach() : t), version_(t.defined() ? t.version() : 0), op_(op) {}
   const Tensor& get() const;
 
  private:

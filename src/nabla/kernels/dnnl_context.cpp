@@ -12,8 +12,9 @@ dnnl::engine& dnnl_engine() {
   return engine;
 }
 
+// One stream per thread: fused kernels call GEMMs from inside their own parallel loops.
 dnnl::stream& dnnl_stream() {
-  static dnnl::stream stream(dnnl_engine());
+  thread_local dnnl::stream stream(dnnl_engine());
   return stream;
 }
 

@@ -58,9 +58,15 @@ memory::desc operand_desc(const MatrixOperand& x, int64_t rows, int64_t cols) {
 Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t batch, int64_t m, int64_t k, int64_t n,
                       bool accumulate) {
   Cached entry;
-  entry.a = operand_desc(a, m, k);
-  entry.b = operand_desc(b, k, n);
-  entry.c = memory::desc({batch, m, n}, memory::data_type::f32, tag::abc);
+  if (batch == 1) {  // plain 2-D descriptors: oneDNN's 2-D GEMM path is a few percent faster
+    entry.a = memory::desc({m, k}, dnnl_type(a.dtype), {a.row_stride, a.col_stride});
+    entry.b = memory::desc({k, n}, dnnl_type(b.dtype), {b.row_stride, b.col_stride});
+    entry.c = memory::desc({m, n}, memory::data_type::f32, tag::ab);
+  } else {
+    entry.a = operand_desc(a, m, k);
+    entry.b = operand_desc(b, k, n);
+    entry.c = memory::desc({batch, m, n}, memory::data_type::f32, tag::abc);
+  }
   dnnl::primitive_attr attr;
   if (accumulate) {
     dnnl::post_ops ops;
