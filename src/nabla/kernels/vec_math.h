@@ -58,26 +58,26 @@ inline __m256 tanh(__m256 x) {
   return _mm256_blendv_ps(small, big, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_GE_OQ));
 }
 
-// erf: Abramowitz-Stegun 7.1.26 is too coarse (1.5e-7 abs); this uses a 1/(1+px) rational
-// form with a correction polynomial, max abs error ~2e-7 on float.
+// erf: Eigen's rational approximation x P(x^2) / Q(x^2) on [-4, 4] (beyond it erf is +-1 in
+// float). No exp and one division: about 3x faster than an erfc-based form, and odd, so it keeps
+// relative accuracy near zero.
 inline __m256 erf(__m256 x) {
-  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
-  __m256 ax = _mm256_andnot_ps(sign_mask, x);
-  __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_set1_ps(0.5f), ax, _mm256_set1_ps(1.0f)));
-  // Numerical Recipes erfc: t * exp(-z^2 - 1.26551223 + t(1.00002368 + t(...))), rel err < 1.2e-7.
-  __m256 p = _mm256_set1_ps(0.17087277f);
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
-  __m256 erfc = _mm256_mul_ps(t, exp(_mm256_sub_ps(p, _mm256_mul_ps(ax, ax))));
-  __m256 r = _mm256_sub_ps(_mm256_set1_ps(1.0f), erfc);
-  return _mm256_or_ps(r, _mm256_and_ps(x, sign_mask));
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+  const __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+  p = _mm256_mul_ps(p, x);
+  __m256 q = _mm256_set1_ps(-1.45660718464996e-05f);
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+  return _mm256_div_ps(p, q);
 }
 #endif
 
