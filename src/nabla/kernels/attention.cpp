@@ -90,7 +90,9 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
 
 void attention_backward(const AttentionShape& a, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv) {
-  constexpr int64_t kBlock = 64;
+  // Bigger tiles than the forward's query blocks: backward runs five GEMMs per tile, and each
+  // oneDNN call has a fixed cost.
+  constexpr int64_t kBlock = 128;
   // Heads are independent, so each thread owns whole heads and accumulates dk/dv without races.
 #pragma omp parallel if (a.heads > 1 && a.heads * a.t * a.s * a.d > (1 << 16))
   {

@@ -13,7 +13,12 @@ namespace nabla::kernels {
 // y[i] = f(x[i]) over n contiguous floats.
 template <typename F>
 void map_unary(const float* x, float* y, int64_t n, F f) {
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+  if (n <= kParallelGrain) {  // `omp parallel if (false)` would still enter the OpenMP runtime
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+    return;
+  }
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
@@ -33,7 +38,12 @@ void map_unary_vec(const float* x, float* y, int64_t n, F f, [[maybe_unused]] V 
 // out[i] = f(a[i], b[i]) over n contiguous floats (also used by backward rules).
 template <typename F>
 void map_binary(const float* a, const float* b, float* out, int64_t n, F f) {
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+  if (n <= kParallelGrain) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+    return;
+  }
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
 }
 
@@ -47,7 +57,12 @@ void map_binary_strided(const Tensor& a, const Tensor& b, const Tensor& out, F f
   const int64_t n = out.numel();
   if (n == 0) return;
   if (a.is_contiguous() && b.is_contiguous()) {
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
+    if (n <= kParallelGrain) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+      return;
+    }
+#pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
     return;
   }
