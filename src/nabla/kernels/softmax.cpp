@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "nabla/kernels/elementwise.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/kernels/vec_math.h"
 
@@ -61,6 +62,25 @@ void softmax_row(const float* x, float* y, int64_t n, bool log) {
 
 void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, bool log) {
   const int64_t total = outer * n * inner;
+  if (inner == 1 && total * 4 >= kStreamingBytes && n <= 8192) {
+    // Large outputs: each row is finished in an L1 buffer, then streamed out (see elementwise.h).
+#pragma omp parallel
+    {
+      std::vector<float, std::allocator<float>> row(size_t(n) + 16);
+      float* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(row.data()) + 31) & ~uintptr_t(31));
+#pragma omp for schedule(static)
+      for (int64_t o = 0; o < outer; ++o) {
+        softmax_row(x + o * n, aligned, n, log);
+        float* dst = y + o * n;
+        int64_t i = 0;
+        if (reinterpret_cast<uintptr_t>(dst) % 32 == 0)
+          for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_load_ps(aligned + i));
+        for (; i < n; ++i) dst[i] = aligned[i];
+      }
+    }
+    _mm_sfence();
+    return;
+  }
   if (inner == 1) {
 #pragma omp parallel for if (total > kParallelGrain) schedule(static)
     for (int64_t o = 0; o < outer; ++o) softmax_row(x + o * n, y + o * n, n, log);
