@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 
@@ -85,7 +86,7 @@ def parse_google_benchmark(data):
 
 
 def run_nabla(binary, threads, pattern):
-    command = [binary, "--benchmark_format=json", "--benchmark_repetitions=5",
+    command = [binary, "--benchmark_format=json", "--benchmark_repetitions=3",
                "--benchmark_report_aggregates_only=true"]
     if pattern:
         command.append("--benchmark_filter=" + pattern)
@@ -140,11 +141,19 @@ def speed_ratio(ours, theirs):
     return theirs["rate"] / ours["rate"] if ours["rate"] else None
 
 
+def format_number(value):
+    return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
+
+
 def format_rate(result):
+    """'120 GFLOP/s (115-125)': the median over rounds and, with several rounds, their range."""
     if not result:
         return "-"
-    return f"{result['rate']:.3g} {result['unit']}" if result["rate"] < 1000 else \
-        f"{result['rate']:.0f} {result['unit']}"
+    text = f"{format_number(result['rate'])} {result['unit']}"
+    low, high = result.get("spread", (result["rate"], result["rate"]))
+    if high > low:
+        text += f" ({format_number(low)}-{format_number(high)})"
+    return text
 
 
 def table_rows(nabla, torch_results):
@@ -197,7 +206,7 @@ def markdown_report(rows, torch_version, threads, command):
         f"- threads: {threads}",
         f"- command: `{command}`",
         "",
-        "Ratio is nabla's speed over PyTorch's: > 1 means nabla is faster (for `us` rows it is "
+        "Each rate is the median over interleaved rounds (range in brackets). Ratio is nabla's speed over PyTorch's: > 1 means nabla is faster (for `us` rows it is "
         "PyTorch's time over nabla's). nabla: median of 5 Google Benchmark repetitions; PyTorch: "
         "median of 5 timed repetitions after warm-up, eager mode. Attention FLOPs count the full "
         "T^2 (no causal halving) and backward as 2.5x forward. PyTorch's bf16 matmul writes bf16 "
@@ -214,14 +223,45 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--filter", default=None, help="regex passed to both sides")
     parser.add_argument("--out", default=None, help="write the table as Markdown to this file")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved nabla/PyTorch rounds; each rate is the median over rounds")
     return parser.parse_args()
+
+
+def median_over_rounds(rounds):
+    """Merges per-round results: the median rate per benchmark, with the min-max spread."""
+    merged = {}
+    names = list(dict.fromkeys(n for r in rounds for n in r))  # first-seen order
+    for name in names:
+        samples = [r[name] for r in rounds if name in r]
+        rates = sorted(s["rate"] for s in samples)
+        seconds = sorted(s["seconds"] for s in samples)
+        merged[name] = {"rate": statistics.median(rates), "unit": samples[0]["unit"],
+                        "seconds": statistics.median(seconds), "spread": (rates[0], rates[-1])}
+    return merged
+
+
+def run_rounds(args):
+    """Alternates the two sides (and which goes first) so drift in the host's speed hits both."""
+    nabla_rounds, torch_rounds, torch_version = [], [], None
+    for round_index in range(args.rounds):
+        order = ("nabla", "torch") if round_index % 2 == 0 else ("torch", "nabla")
+        for side in order:
+            print(f"compare.py: round {round_index + 1}/{args.rounds}: {side}", file=sys.stderr)
+            if side == "nabla":
+                nabla_rounds.append(run_nabla(args.nabla, args.threads, args.filter)[0])
+            else:
+                results, version = run_torch(args.threads, args.filter)
+                if results:
+                    torch_rounds.append(results)
+                    torch_version = version
+    return median_over_rounds(nabla_rounds), median_over_rounds(torch_rounds), torch_version
 
 
 def main():
     args = parse_args()
     command = "python3 bench/compare.py " + shlex.join(sys.argv[1:])
-    nabla, _ = run_nabla(args.nabla, args.threads, args.filter)
-    torch_results, torch_version = run_torch(args.threads, args.filter)
+    nabla, torch_results, torch_version = run_rounds(args)
     rows = table_rows(nabla, torch_results)
     print(f"threads: {args.threads}   torch: {torch_version or 'not installed'}")
     print(plain_table(rows))

@@ -1,5 +1,7 @@
 #include "nabla/core/allocator.h"
 
+#include <sys/mman.h>
+
 #include <bit>
 #include <cstdlib>
 #include <mutex>
@@ -11,6 +13,18 @@ namespace nabla {
 namespace {
 
 constexpr size_t kAlignment = 64;
+// Large blocks go on 2 MiB pages: with 4 KiB pages a 25 MB activation needs thousands of TLB
+// entries and streaming kernels stall on page walks (the kernel's THP mode here is "madvise").
+constexpr size_t kHugePage = size_t(2) << 20;
+constexpr size_t kHugePageThreshold = size_t(4) << 20;
+
+void* system_allocate(size_t cls) {
+  if (cls < kHugePageThreshold) return std::aligned_alloc(kAlignment, cls);
+  const size_t rounded = (cls + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+  if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure just means small pages
+  return p;
+}
 
 struct State {
   std::mutex mutex;
@@ -56,10 +70,10 @@ void* CachingAllocator::allocate(size_t nbytes) {
       return p;
     }
   }
-  void* p = std::aligned_alloc(kAlignment, cls);
+  void* p = system_allocate(cls);
   if (!p) {
     release_cached();
-    p = std::aligned_alloc(kAlignment, cls);
+    p = system_allocate(cls);
   }
   if (!p) throw std::bad_alloc();
   return p;

@@ -3,16 +3,30 @@
 #include <cmath>
 #include <vector>
 
-#include "nabla/kernels/elementwise.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/kernels/vec_math.h"
 
 namespace nabla::kernels {
 
+// NaN propagates (as in PyTorch): max_ps returns its second operand when either is NaN, so the
+// running maximum goes second only when we want NaN to win.
 float row_max(const float* x, int64_t n) {
   float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  int64_t i = 0;
+#ifdef NABLA_AVX2
+  // GCC does not vectorise a float max reduction (NaN rules), so four explicit accumulators.
+  __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+  for (; i + 32 <= n; i += 32) {
+    m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+    m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
+    m2 = _mm256_max_ps(_mm256_loadu_ps(x + i + 16), m2);
+    m3 = _mm256_max_ps(_mm256_loadu_ps(x + i + 24), m3);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+  for (float l : lanes) m = (l > m || std::isnan(l)) ? l : m;
+#endif
+  for (; i < n; ++i) m = (x[i] > m || std::isnan(x[i])) ? x[i] : m;
   return m;
 }
 
@@ -62,25 +76,6 @@ void softmax_row(const float* x, float* y, int64_t n, bool log) {
 
 void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, bool log) {
   const int64_t total = outer * n * inner;
-  if (inner == 1 && total * 4 >= kStreamingBytes && n <= 8192) {
-    // Large outputs: each row is finished in an L1 buffer, then streamed out (see elementwise.h).
-#pragma omp parallel
-    {
-      std::vector<float, std::allocator<float>> row(size_t(n) + 16);
-      float* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(row.data()) + 31) & ~uintptr_t(31));
-#pragma omp for schedule(static)
-      for (int64_t o = 0; o < outer; ++o) {
-        softmax_row(x + o * n, aligned, n, log);
-        float* dst = y + o * n;
-        int64_t i = 0;
-        if (reinterpret_cast<uintptr_t>(dst) % 32 == 0)
-          for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_load_ps(aligned + i));
-        for (; i < n; ++i) dst[i] = aligned[i];
-      }
-    }
-    _mm_sfence();
-    return;
-  }
   if (inner == 1) {
 #pragma omp parallel for if (total > kParallelGrain) schedule(static)
     for (int64_t o = 0; o < outer; ++o) softmax_row(x + o * n, y + o * n, n, log);
