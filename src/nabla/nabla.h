@@ -11,6 +11,7 @@
 #include "nabla/data/idx.h"
 #include "nabla/io/safetensors.h"
 #include "nabla/kernels/parallel.h"
+#include "nabla/nn/nn.h"
 #include "nabla/ops/activation.h"
 #include "nabla/ops/attention.h"
 #include "nabla/ops/conv.h"

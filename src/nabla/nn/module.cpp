@@ -136,7 +136,7 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state) {
   }
 }
 
-std::string Module::summary(const Shape&) const {
+std::string Module::summary() const {
   std::ostringstream out;
   const int w1 = 34, w2 = 14;
   out << "Model: \"" << type_name_ << "\"\n" << std::string(w1 + w2 + 14, '=') << "\n";

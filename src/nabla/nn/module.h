@@ -58,8 +58,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // Strict: every missing, unexpected or mis-shaped key is listed in one error. Copies values in.
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
-  // Keras-like table: layer, output shape (when example_input is given), parameters, totals.
-  std::string summary(const Shape& example_input = {}) const;
+  // Keras-like table of the leaf layers and their parameter counts (Sequential adds output shapes).
+  std::string summary() const;
 
  protected:
   void add_child(const std::string& name, std::shared_ptr<Module> module);
