@@ -1,0 +1,311 @@
+#include "nabla/kernels/rnn_cells.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "nabla/core/creation.h"
+#include "nabla/core/error.h"
+#include "nabla/kernels/matmul.h"
+#include "nabla/kernels/parallel.h"
+#include "nabla/kernels/vec_math.h"
+
+namespace nabla::kernels {
+namespace {
+
+// The cell math is a few dozen flops per element, so it pays to split rows across threads well
+// before the element-wise grain.
+constexpr int64_t kCellParallelGrain = 1 << 13;
+
+template <typename RowFn>
+void for_each_row(int64_t rows, int64_t row_width, RowFn fn) {
+  if (rows * row_width <= kCellParallelGrain) {
+    for (int64_t r = 0; r < rows; ++r) fn(r);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) fn(r);
+}
+
+void sigmoid_span(float* x, int64_t n) {
+  int64_t i = 0;
+#ifdef NABLA_AVX2
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, vec::sigmoid(_mm256_loadu_ps(x + i)));
+#endif
+  for (; i < n; ++i) x[i] = vec::sigmoid_scalar(x[i]);
+}
+
+void tanh_span(float* x, int64_t n) {
+  int64_t i = 0;
+#ifdef NABLA_AVX2
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, vec::tanh(_mm256_loadu_ps(x + i)));
+#endif
+  for (; i < n; ++i) x[i] = vec::tanh_scalar(x[i]);
+}
+
+MatrixOperand plain(const float* data, int64_t row_stride) { return {data, DType::f32, 1, 0, row_stride, 1}; }
+MatrixOperand transposed(const float* data, int64_t row_stride) { return {data, DType::f32, 1, 0, 1, row_stride}; }
+
+// Pre-activations: the step's input projection plus the recurrent projection plus b_hh.
+void sum_projections(float* dst, const float* x, const float* hh, const float* bias, int64_t n) {
+  if (bias) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) dst[j] = x[j] + hh[j] + bias[j];
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) dst[j] = x[j] + hh[j];
+  }
+}
+
+// Time positions in processing order: step 0 is the first position the direction visits.
+struct TimeOrder {
+  int64_t steps;
+  bool reverse;
+  int64_t position(int64_t step) const { return reverse ? steps - 1 - step : step; }
+};
+
+}  // namespace
+
+int64_t recurrent_gate_count(RecurrentCell cell) {
+  switch (cell) {
+    case RecurrentCell::rnn_tanh:
+    case RecurrentCell::rnn_relu: return 1;
+    case RecurrentCell::lstm: return 4;
+    case RecurrentCell::gru: return 3;
+  }
+  return 0;
+}
+
+const char* recurrent_cell_name(RecurrentCell cell) {
+  switch (cell) {
+    case RecurrentCell::rnn_tanh: return "RNN_TANH";
+    case RecurrentCell::rnn_relu: return "RNN_RELU";
+    case RecurrentCell::lstm: return "LSTM";
+    case RecurrentCell::gru: return "GRU";
+  }
+  return "?";
+}
+
+int64_t recurrent_saved_size(const RecurrentShape& s) {
+  const int64_t bh = s.steps * s.batch * s.hidden;
+  switch (s.cell) {
+    case RecurrentCell::rnn_tanh:
+    case RecurrentCell::rnn_relu: return 0;
+    case RecurrentCell::lstm: return 5 * bh;  // i, f, g, o activations, then c
+    case RecurrentCell::gru: return 4 * bh;   // r, z, n activations, then W_hn h + b_hn
+  }
+  return 0;
+}
+
+void recurrent_forward(const RecurrentShape& s, const float* x_gates, const float* w_hh, const float* b_hh,
+                       const float* h0, const float* c0, float* out, float* c_n, float* saved) {
+  const int64_t T = s.steps, B = s.batch, H = s.hidden, G = recurrent_gate_count(s.cell), GH = G * H, BH = B * H;
+  if (T == 0 || BH == 0) return;
+  const TimeOrder order{T, s.reverse};
+  const bool lstm = s.cell == RecurrentCell::lstm, gru = s.cell == RecurrentCell::gru;
+  // Without `saved` (inference) one step's activations live in scratch and are overwritten.
+  Tensor hh_buffer = Tensor::empty({B, GH});
+  Tensor scratch = saved ? Tensor() : Tensor::empty({B * GH + 3 * BH});
+  float* hh = hh_buffer.data<float>();
+  float* extra = saved ? saved + T * B * GH : nullptr;  // LSTM: c per position; GRU: hn per position
+  auto gates_at = [&](int64_t t) { return saved ? saved + t * B * GH : scratch.data<float>(); };
+  auto extra_at = [&](int64_t t, int64_t step) {
+    return saved ? extra + t * BH : scratch.data<float>() + B * GH + (step % 2) * BH;
+  };
+
+  for (int64_t step = 0; step < T; ++step) {
+    const int64_t t = order.position(step), t_prev = order.position(step - 1);
+    const float* h_prev = step == 0 ? h0 : out + t_prev * BH;
+    matmul(plain(h_prev, H), transposed(w_hh, H), hh, 1, B, H, GH);
+    const float* xg = x_gates + t * B * GH;
+    float* gates = gates_at(t);
+    float* h = out + t * BH;
+    if (lstm) {
+      float* c = extra_at(t, step);
+      const float* c_prev = step == 0 ? c0 : extra_at(t_prev, step - 1);
+      for_each_row(B, GH, [&](int64_t b) {
+        float* g = gates + b * GH;
+        sum_projections(g, xg + b * GH, hh + b * GH, b_hh, GH);
+        sigmoid_span(g, 2 * H);  // i, f
+        tanh_span(g + 2 * H, H);  // g
+        sigmoid_span(g + 3 * H, H);  // o
+        const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H, *cp = c_prev + b * H;
+        float *cb = c + b * H, *hb = h + b * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) {
+          cb[j] = gf[j] * cp[j] + gi[j] * gg[j];
+          hb[j] = cb[j];
+        }
+        tanh_span(hb, H);
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) hb[j] *= go[j];
+      });
+      if (step == T - 1) std::memcpy(c_n, c, size_t(BH) * sizeof(float));
+    } else if (gru) {
+      float* hn = extra_at(t, step);
+      for_each_row(B, GH, [&](int64_t b) {
+        float* g = gates + b * GH;
+        const float *x = xg + b * GH, *r = hh + b * GH, *hp = h_prev + b * H;
+        float *hnb = hn + b * H, *hb = h + b * H;
+        sum_projections(g, x, r, b_hh, 2 * H);
+        sigmoid_span(g, 2 * H);  // r, z
+        if (b_hh) {
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) hnb[j] = r[2 * H + j] + b_hh[2 * H + j];
+        } else {
+          std::memcpy(hnb, r + 2 * H, size_t(H) * sizeof(float));
+        }
+        // n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): the reset gate scales the recurrent part only.
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) g[2 * H + j] = x[2 * H + j] + g[j] * hnb[j];
+        tanh_span(g + 2 * H, H);
+        const float *gz = g + H, *gn = g + 2 * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) hb[j] = gn[j] + gz[j] * (hp[j] - gn[j]);  // (1 - z) n + z h
+      });
+    } else {
+      const bool relu = s.cell == RecurrentCell::rnn_relu;
+      for_each_row(B, GH, [&](int64_t b) {
+        float* hb = h + b * H;
+        sum_projections(hb, xg + b * H, hh + b * H, b_hh, H);
+        if (relu) {
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) hb[j] = hb[j] > 0.0f ? hb[j] : 0.0f;
+        } else {
+          tanh_span(hb, H);
+        }
+      });
+    }
+  }
+}
+
+void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float* h0, const float* c0, const float* out,
+                        const float* saved, const float* d_out, const float* d_c_n, float* d_x_gates, float* d_h0,
+                        float* d_c0, float* d_w_hh, float* d_b_hh) {
+  const int64_t T = s.steps, B = s.batch, H = s.hidden, G = recurrent_gate_count(s.cell), GH = G * H, BH = B * H;
+  const TimeOrder order{T, s.reverse};
+  const bool lstm = s.cell == RecurrentCell::lstm, gru = s.cell == RecurrentCell::gru;
+  NABLA_CHECK(saved || recurrent_saved_size(s) == 0, recurrent_cell_name(s.cell),
+              " backward: the forward pass saved no activations (it ran without gradient recording)");
+  if (T == 0 || BH == 0) {
+    if (BH > 0) std::fill(d_h0, d_h0 + BH, 0.0f);
+    if (lstm && BH > 0) std::memcpy(d_c0, d_c_n ? d_c_n : d_h0, size_t(BH) * sizeof(float));
+    if (d_w_hh) std::fill(d_w_hh, d_w_hh + GH * H, 0.0f);
+    if (d_b_hh) std::fill(d_b_hh, d_b_hh + GH, 0.0f);
+    return;
+  }
+  // d_h carried from a step to the one before it (the recurrent part of dL/dh), and LSTM's d_c.
+  float* dh_carry = d_h0;
+  std::fill(dh_carry, dh_carry + BH, 0.0f);
+  if (lstm) {
+    if (d_c_n) std::memcpy(d_c0, d_c_n, size_t(BH) * sizeof(float));
+    else std::fill(d_c0, d_c0 + BH, 0.0f);
+  }
+  float* dc_carry = d_c0;
+  // Gradients of the recurrent pre-activations: the same as the input ones except GRU's n block,
+  // where the reset gate scales the recurrent projection only.
+  Tensor d_hh_buffer = gru ? Tensor::empty({T, B, GH}) : Tensor();
+  float* d_hh = gru ? d_hh_buffer.data<float>() : d_x_gates;
+  const float* extra = saved ? saved + T * B * GH : nullptr;
+
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = order.position(step), t_prev = order.position(step - 1);
+    const float* h_prev = step == 0 ? h0 : out + t_prev * BH;
+    const float* dout_t = d_out + t * BH;
+    float* dx = d_x_gates + t * B * GH;
+    if (lstm) {
+      const float* gates = saved + t * B * GH;
+      const float* c = extra + t * BH;
+      const float* c_prev = step == 0 ? c0 : extra + t_prev * BH;
+      for_each_row(B, GH, [&](int64_t b) {
+        const float* g = gates + b * GH;
+        const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H, *cp = c_prev + b * H, *dob = dout_t + b * H;
+        float* d = dx + b * GH;
+        float *dhb = dh_carry + b * H, *dcb = dc_carry + b * H;
+        float* tanh_c = d + 3 * H;  // d_o's slot holds tanh(c) until d_o overwrites it
+        std::memcpy(tanh_c, c + b * H, size_t(H) * sizeof(float));
+        tanh_span(tanh_c, H);
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) {
+          const float tc = tanh_c[j], dh = dob[j] + dhb[j];
+          const float dc = dcb[j] + dh * go[j] * (1.0f - tc * tc);
+          d[j] = dc * gg[j] * gi[j] * (1.0f - gi[j]);
+          d[H + j] = dc * cp[j] * gf[j] * (1.0f - gf[j]);
+          d[2 * H + j] = dc * gi[j] * (1.0f - gg[j] * gg[j]);
+          d[3 * H + j] = dh * tc * go[j] * (1.0f - go[j]);
+          dcb[j] = dc * gf[j];
+        }
+      });
+      matmul(plain(dx, GH), plain(w_hh, H), dh_carry, 1, B, GH, H);
+    } else if (gru) {
+      const float* gates = saved + t * B * GH;
+      const float* hn = extra + t * BH;
+      float* dr = d_hh + t * B * GH;
+      for_each_row(B, GH, [&](int64_t b) {
+        const float* g = gates + b * GH;
+        const float *gr = g, *gz = g + H, *gn = g + 2 * H, *hnb = hn + b * H, *hp = h_prev + b * H,
+                    *dob = dout_t + b * H;
+        float *d = dx + b * GH, *drec = dr + b * GH, *dhb = dh_carry + b * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) {
+          const float dh = dob[j] + dhb[j];
+          const float dn = dh * (1.0f - gz[j]) * (1.0f - gn[j] * gn[j]);
+          const float dz = dh * (hp[j] - gn[j]) * gz[j] * (1.0f - gz[j]);
+          const float drr = dn * hnb[j] * gr[j] * (1.0f - gr[j]);
+          d[j] = drr;
+          d[H + j] = dz;
+          d[2 * H + j] = dn;
+          drec[j] = drr;
+          drec[H + j] = dz;
+          drec[2 * H + j] = dn * gr[j];
+          dhb[j] = dh * gz[j];  // h = (1 - z) n + z h_prev: the direct path to h_prev
+        }
+      });
+      matmul(plain(dr, GH), plain(w_hh, H), dh_carry, 1, B, GH, H, /*accumulate=*/true);
+    } else {
+      const bool relu = s.cell == RecurrentCell::rnn_relu;
+      const float* h = out + t * BH;
+      for_each_row(B, GH, [&](int64_t b) {
+        const float *hb = h + b * H, *dob = dout_t + b * H;
+        float *d = dx + b * H, *dhb = dh_carry + b * H;
+        if (relu) {
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) d[j] = hb[j] > 0.0f ? dob[j] + dhb[j] : 0.0f;
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) d[j] = (dob[j] + dhb[j]) * (1.0f - hb[j] * hb[j]);
+        }
+      });
+      matmul(plain(dx, GH), plain(w_hh, H), dh_carry, 1, B, GH, H);
+    }
+  }
+
+  // dW_hh = sum over steps of d_hh(step)^T h_prev(step): the steps whose h_prev is an output are
+  // one contiguous block of positions, so that is one GEMM, plus one for the step fed by h0.
+  if (d_w_hh) {
+    const int64_t first = order.position(0);  // the position fed by h0
+    bool accumulate = false;
+    if (T > 1) {
+      const int64_t dh_from = s.reverse ? 0 : 1, h_from = s.reverse ? 1 : 0;
+      matmul(transposed(d_hh + dh_from * B * GH, GH), plain(out + h_from * BH, H), d_w_hh, 1, GH, (T - 1) * B, H);
+      accumulate = true;
+    }
+    matmul(transposed(d_hh + first * B * GH, GH), plain(h0, H), d_w_hh, 1, GH, B, H, accumulate);
+  }
+  if (d_b_hh) {
+    const int64_t rows = T * B, block = 256;
+#pragma omp parallel for if (rows * GH > kParallelGrain) schedule(static)
+    for (int64_t j0 = 0; j0 < GH; j0 += block) {
+      const int64_t width = std::min(block, GH - j0);
+      float acc[block];
+      std::fill(acc, acc + width, 0.0f);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = d_hh + r * GH + j0;
+#pragma omp simd
+        for (int64_t j = 0; j < width; ++j) acc[j] += row[j];
+      }
+      std::memcpy(d_b_hh + j0, acc, size_t(width) * sizeof(float));
+    }
+  }
+}
+
+}  // namespace nabla::kernels

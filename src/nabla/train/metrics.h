@@ -1,0 +1,35 @@
+// Streaming metrics: each accumulates over a whole epoch (correct / total), not an average of
+// per-batch values, so the last partial batch weighs what it should.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "nabla/core/tensor.h"
+
+namespace nabla::train {
+
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  virtual std::string name() const = 0;
+  virtual void reset() = 0;
+  // y_pred: the model's output for the batch; y_true: the targets as given to fit().
+  virtual void update(const Tensor& y_pred, const Tensor& y_true) = 0;
+  virtual double result() const = 0;
+};
+
+// Keras' names: "accuracy"/"acc" (resolved from the loss like Keras does), "sparse_categorical_accuracy",
+// "categorical_accuracy", "binary_accuracy", "top_k_accuracy" / "top5_accuracy", "mae", "mse",
+// "perplexity". `loss_name` picks which accuracy "accuracy" means.
+std::unique_ptr<Metric> make_metric(const std::string& name, const std::string& loss_name);
+
+std::unique_ptr<Metric> sparse_categorical_accuracy();
+std::unique_ptr<Metric> categorical_accuracy();
+std::unique_ptr<Metric> binary_accuracy(double threshold = 0.5, bool from_logits = false);
+std::unique_ptr<Metric> top_k_accuracy(int64_t k);
+std::unique_ptr<Metric> mean_absolute_error();
+std::unique_ptr<Metric> mean_squared_error();
+// exp(mean cross-entropy) of logits [..., V] against class indices, over every token of the epoch.
+std::unique_ptr<Metric> perplexity(int64_t ignore_index = -100);
+
+}  // namespace nabla::train

@@ -1,0 +1,80 @@
+// Model: Keras' training API around any nn::Module — compile(optimizer, loss, metrics), fit()
+// returning a History, evaluate(), predict(), save()/load() through checkpoint directories.
+// Losses take the module's raw outputs: class scores are logits (softmax is inside the loss,
+// as with PyTorch's CrossEntropyLoss or Keras' from_logits=True); "binary_crossentropy" takes
+// probabilities (a sigmoid output layer, as in the articles) and "binary_crossentropy_from_logits" logits.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nabla/nn/module.h"
+#include "nabla/optim/optimizer.h"
+#include "nabla/train/callbacks.h"
+#include "nabla/train/history.h"
+#include "nabla/train/metrics.h"
+
+namespace nabla::train {
+
+using LossFn = std::function<Tensor(const Tensor& prediction, const Tensor& target)>;
+
+// "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
+// "binary_crossentropy_from_logits", "mse"/"mean_squared_error", "mae"/"mean_absolute_error".
+LossFn make_loss(const std::string& name);
+// "sgd", "adam", "adamw", "rmsprop", "adagrad" with Keras' default learning rates unless lr > 0.
+std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params,
+                                                 double lr = -1);
+
+struct FitOptions {
+  int epochs = 1;
+  int64_t batch_size = 32;
+  double validation_split = 0;  // the LAST fraction of x/y (before shuffling), like Keras
+  std::optional<std::pair<Tensor, Tensor>> validation_data;
+  bool shuffle = true;
+  int initial_epoch = 0;  // epochs already done (for resuming)
+  std::vector<CallbackPtr> callbacks;
+  int verbose = 1;        // 0 silent, 1 progress bar, 2 one line per epoch
+  int64_t accumulation_steps = 1;  // gradient accumulation over micro-batches
+  double clip_grad_norm = 0;       // > 0 clips the global gradient norm before each step
+};
+
+class Model {
+ public:
+  explicit Model(std::shared_ptr<nn::Module> module);
+
+  void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, const std::vector<std::string>& metrics = {},
+               const std::string& loss_name = "");
+  void compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics = {},
+               double lr = -1);
+
+  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // Loss and metrics over (x, y) in eval mode: {"loss": ..., "accuracy": ...}.
+  Logs evaluate(const Tensor& x, const Tensor& y, int64_t batch_size = 32, int verbose = 0);
+  Tensor predict(const Tensor& x, int64_t batch_size = 32);
+
+  // A checkpoint directory: weights, optimizer state, epoch and RNG (see io/checkpoint.h).
+  void save(const std::string& dir, int epoch = 0) const;
+  // Loads weights (and optimizer state when compiled); returns the epoch recorded.
+  int load(const std::string& dir);
+
+  nn::Module& module() { return *module_; }
+  optim::Optimizer& optimizer();
+  double learning_rate();
+  void set_learning_rate(double lr);
+  bool stop_training = false;
+
+ private:
+  Logs run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, ProgressBar& bar, const Tensor& order);
+  void check_compiled(const char* what) const;
+
+  std::shared_ptr<nn::Module> module_;
+  std::shared_ptr<optim::Optimizer> optimizer_;
+  LossFn loss_;
+  std::string loss_name_;
+  std::vector<std::string> metric_names_;
+  std::vector<std::unique_ptr<Metric>> metrics_;
+};
+
+}  // namespace nabla::train
