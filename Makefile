@@ -39,6 +39,7 @@ bench: build setup-peers
 # Regenerates the PyTorch golden files (needs setup-peers).
 golden: setup-peers
 	@python3 tests/golden/make_golden.py
+	@python3 tests/golden/nn/make_nn_golden.py
 
 clean:
 	@rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -7,12 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "nabla/nabla.h"
 
@@ -104,9 +105,14 @@ constexpr Tolerance kTolerance{1e-5, 1e-5};
 // parity can be tracked without failing anything.
 struct Differences {
   double max_abs = 0, max_rel = 0;  // max_rel over elements with |expected| >= 1e-3, where it means something
+  double tolerance_used = 0;        // max |diff| / (atol + rtol |expected|): 1 is the limit
   void record() const {
-    ::testing::Test::RecordProperty("max_abs_diff", std::to_string(max_abs));
-    ::testing::Test::RecordProperty("max_rel_diff", std::to_string(max_rel));
+    for (auto [name, value] : {std::pair{"max_abs_diff", max_abs}, std::pair{"max_rel_diff", max_rel},
+                               std::pair{"tolerance_used", tolerance_used}}) {
+      std::ostringstream text;
+      text << std::setprecision(3) << value;
+      ::testing::Test::RecordProperty(name, text.str());
+    }
   }
 };
 
@@ -115,8 +121,7 @@ struct Differences {
                                      Differences& seen, Tolerance tol = kTolerance) {
   if (!actual.defined()) return ::testing::AssertionFailure() << what << ": nabla gave an undefined tensor";
   if (!(actual.shape() == expected.shape()))
-    return ::testing::AssertionFailure() << what << ": shape " << actual.shape() << ", expected "
-                                         << expected.shape();
+    return ::testing::AssertionFailure() << what << ": shape " << actual.shape() << ", expected " << expected.shape();
   if (actual.dtype() != expected.dtype())
     return ::testing::AssertionFailure() << what << ": dtype " << dtype_name(actual.dtype()) << ", expected "
                                          << dtype_name(expected.dtype());
@@ -140,13 +145,14 @@ struct Differences {
     }
     max_abs = std::max(max_abs, std::isnan(diff) ? double(INFINITY) : diff);
     seen.max_abs = std::max(seen.max_abs, max_abs);
+    seen.tolerance_used = std::max(seen.tolerance_used, std::isnan(diff) ? double(INFINITY) : diff / allowed);
     if (std::fabs(e[i]) >= 1e-3) seen.max_rel = std::max(seen.max_rel, diff / std::fabs(e[i]));
   }
   if (mismatches == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << ": " << mismatches << " of " << e.size()
-                                       << " elements differ (rtol " << tol.rtol << ", atol " << tol.atol
-                                       << "); max abs diff " << max_abs << "; worst at flat index " << worst << ": "
-                                       << a[worst] << " vs expected " << e[worst];
+  return ::testing::AssertionFailure() << what << ": " << mismatches << " of " << e.size() << " elements differ (rtol "
+                                       << tol.rtol << ", atol " << tol.atol << "); max abs diff " << max_abs
+                                       << "; worst at flat index " << worst << ": " << a[worst] << " vs expected "
+                                       << e[worst];
 }
 
 // PyTorch's weight gradient of a Linear layer, dW = grad_output^T @ input, rebuilt in double from the
@@ -203,8 +209,11 @@ TEST_P(LayerGoldenTest, MatchesPyTorch) {
   EXPECT_TRUE(all_close("output", output, t.at("output"), seen));
 
   output.backward(t.at("grad_output"));
-  if (t.count("grad.input")) EXPECT_TRUE(all_close("grad.input", input.grad(), t.at("grad.input"), seen));
-  else EXPECT_EQ(input.dtype(), DType::i64) << "a float input needs a reference gradient";
+  if (t.count("grad.input")) {
+    EXPECT_TRUE(all_close("grad.input", input.grad(), t.at("grad.input"), seen));
+  } else {
+    EXPECT_EQ(input.dtype(), DType::i64) << "a float input needs a reference gradient";
+  }
 
   // Every parameter is checked, against its stored gradient or the one rebuilt from factors.
   std::set<std::string> checked_keys = {"input", "output", "grad_output", "grad.input"};
@@ -229,8 +238,11 @@ TEST_P(LayerGoldenTest, MatchesPyTorch) {
     checked_keys.insert(key);
   }
   // The reverse direction: nothing PyTorch recorded goes unchecked (a parameter nabla lacks would).
-  for (const auto& [key, tensor] : t)
-    if (key.rfind("state.", 0) != 0) EXPECT_TRUE(checked_keys.count(key)) << key << " was not checked";
+  for (const auto& [key, tensor] : t) {
+    if (key.rfind("state.", 0) != 0) {
+      EXPECT_TRUE(checked_keys.count(key)) << key << " was not checked";
+    }
+  }
   seen.record();
 }
 

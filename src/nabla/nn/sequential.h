@@ -16,6 +16,7 @@ class Sequential : public Module {
   ModulePtr operator[](size_t i) const { return named_children().at(i).second; }
   // Keras-style table with each layer's output shape for an input of `input_shape` (batch first).
   std::string summary(const Shape& input_shape) const;
+  using Module::summary;  // the shape-less table stays callable (a same-named overload would hide it)
 };
 
 }  // namespace nabla::nn
