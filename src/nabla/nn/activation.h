@@ -53,7 +53,7 @@ class Flatten : public Module {
 class Dropout : public Module {
  public:
   explicit Dropout(double p = 0.5) : Module("Dropout"), p(p) {
-    NABLA_CHECK(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got ", p);
+    NABLA_CHECK(p >= 0 && p <= 1, "Dropout: p must be in [0, 1], got ", p);
   }
   Tensor forward(const Tensor& x) override { return dropout(x, p, is_training()); }
   double p;

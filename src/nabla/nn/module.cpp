@@ -101,7 +101,7 @@ std::map<std::string, Tensor> Module::state_dict() const {
   return out;
 }
 
-void Module::load_state_dict(const std::map<std::string, Tensor>& state) {
+Module::LoadResult Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict) {
   std::map<std::string, Tensor> own = state_dict();
   std::vector<std::string> missing, unexpected, mismatched;
   for (auto& [name, t] : own)
@@ -115,7 +115,7 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state) {
       mismatched.push_back(m.str());
     }
   }
-  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+  if (!mismatched.empty() || (strict && (!missing.empty() || !unexpected.empty()))) {
     std::ostringstream msg;
     msg << "load_state_dict into " << type_name_ << ": the state does not fit this architecture";
     auto list = [&](const char* what, const std::vector<std::string>& keys) {
@@ -130,10 +130,12 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state) {
   }
   NoGradGuard no_grad;
   for (auto& [name, t] : own) {
-    Tensor source = state.at(name);
-    copy_elements(source.dtype() == t.dtype() ? source : source.to(t.dtype()), t);
+    auto it = state.find(name);
+    if (it == state.end()) continue;
+    copy_elements(it->second.dtype() == t.dtype() ? it->second : it->second.to(t.dtype()), t);
     t.storage()->bump_version();
   }
+  return {missing, unexpected};
 }
 
 std::string Module::summary() const {

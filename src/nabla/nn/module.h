@@ -55,8 +55,13 @@ class Module : public std::enable_shared_from_this<Module> {
 
   // Parameters and buffers by dotted name.
   std::map<std::string, Tensor> state_dict() const;
-  // Strict: every missing, unexpected or mis-shaped key is listed in one error. Copies values in.
-  void load_state_dict(const std::map<std::string, Tensor>& state);
+  struct LoadResult {
+    std::vector<std::string> missing_keys, unexpected_keys;
+  };
+  // Copies values in. Strict: every missing, unexpected or mis-shaped key is listed in one error.
+  // Non-strict (transfer learning: a new head on a pretrained body) loads the matching keys and
+  // returns the rest; mis-shaped keys are always an error. On error nothing is changed.
+  LoadResult load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
 
   // Keras-like table of the leaf layers and their parameter counts (Sequential adds output shapes).
   std::string summary() const;
