@@ -21,3 +21,5 @@
 #include "nabla/ops/nn_functional.h"
 #include "nabla/ops/reduce.h"
 #include "nabla/ops/shape_ops.h"
+#include "nabla/train/model.h"
+#include "nabla/optim/optim.h"

@@ -27,10 +27,10 @@ RecurrentSequence recurrent_sequence(RecurrentCell cell, const Tensor& x_gates, 
 struct RecurrentOptions {
   int64_t num_layers = 1;
   bool bias = true;
-  bool batch_first = false;      // input and output [B, T, features] instead of [T, B, features]
-  double dropout = 0.0;          // on the outputs of every layer but the last, in training mode only
+  bool batch_first = false;  // input and output [B, T, features] instead of [T, B, features]
+  double dropout = 0.0;      // on the outputs of every layer but the last, in training mode only
   bool bidirectional = false;
-  bool return_sequences = true;  // false: the single-input forward returns last_output (Keras)
+  bool return_sequences = true;       // false: the single-input forward returns last_output (Keras)
   std::string nonlinearity = "tanh";  // RNN only: "tanh" or "relu"
 };
 

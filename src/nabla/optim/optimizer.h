@@ -76,7 +76,9 @@ class Optimizer {
 
  protected:
   // `defaults` holds every option the optimizer knows, including "lr" and "weight_decay".
-  Optimizer(std::string name, std::vector<ParamGroup> groups, std::map<std::string, double> defaults);
+  Optimizer(std::string name, std::map<std::string, double> defaults);
+  // Called by the derived constructor's body (check_options is virtual, so not from ours).
+  void add_initial_groups(std::vector<ParamGroup> groups);
 
   // Throws a nabla::Error naming the first invalid hyper-parameter of `group`.
   virtual void check_options(const ParamGroup& group) const = 0;
@@ -89,6 +91,8 @@ class Optimizer {
   // Whether ParamState::step is meaningful (and saved); SGD's update does not depend on it.
   virtual bool counts_steps() const { return true; }
 
+  // For check_options: fails with "<name>: invalid <option> = <value>: <rule>" unless ok.
+  void check_option(bool ok, const char* option, double value, const char* rule) const;
   // A state buffer, created filled with `initial_value` the first time it is asked for.
   static Tensor& buffer(ParamState& state, const Tensor& param, const std::string& name, double initial_value = 0.0);
 
@@ -101,6 +105,13 @@ class Optimizer {
   std::vector<ParamGroup> groups_;
   std::vector<std::vector<ParamState>> state_;  // [group][index], grown lazily with the groups
 };
+
+// Throws one nabla::Error headed `what` that lists every problem found while loading a state
+// dict; does nothing when all lists are empty. Shared by optimizers and schedulers.
+void throw_if_state_mismatch(const std::string& what, const std::vector<std::string>& missing,
+                             const std::vector<std::string>& unexpected,
+                             const std::vector<std::string>& mismatched = {},
+                             const std::vector<std::string>& invalid = {});
 
 // Hyper-parameters are doubles and nabla tensors have no f64, so a state dict stores each one
 // exactly as the bit pattern of the double in a 0-d i64 tensor (torch: t.view(torch.float64)).

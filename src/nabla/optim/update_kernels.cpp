@@ -2,34 +2,97 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "nabla/kernels/parallel.h"
 
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 namespace nabla::optim::kernels {
 namespace {
 
-// Large tensors are split into fixed chunks (not one slice per thread) so every element takes the
-// same code path (vector body or tail) whatever the thread count: results do not depend on it.
+// Each update is written once, as a function of the element type V, and runs as 8-lane vectors
+// (GCC vector extensions) with a scalar tail. Not `#pragma omp simd` over plain loops: with errno
+// semantics on (the build's default), GCC keeps every loop containing std::sqrt scalar.
+using f32x8 = float __attribute__((vector_size(32)));
+constexpr int64_t kLanes = 8;
+
+template <typename V>
+V load(const float* p) {
+  if constexpr (sizeof(V) == sizeof(float)) {
+    return *p;
+  } else {
+    V v;
+    std::memcpy(&v, p, sizeof(V));  // unaligned load
+    return v;
+  }
+}
+
+template <typename V>
+void store(float* p, V v) {
+  if constexpr (sizeof(V) == sizeof(float))
+    *p = v;
+  else
+    std::memcpy(p, &v, sizeof(V));
+}
+
+inline float vsqrt(float x) { return std::sqrt(x); }
+inline f32x8 vsqrt(f32x8 x) {
+#if defined(__AVX__)
+  return _mm256_sqrt_ps(x);
+#else
+  for (int i = 0; i < kLanes; ++i) x[i] = std::sqrt(x[i]);
+  return x;
+#endif
+}
+
+// max(a, b) as torch.maximum for the values seen here (both non-negative).
+inline float vmax(float a, float b) { return a > b ? a : b; }
+inline f32x8 vmax(f32x8 a, f32x8 b) {
+#if defined(__AVX__)
+  return _mm256_max_ps(a, b);
+#else
+  for (int i = 0; i < kLanes; ++i) a[i] = a[i] > b[i] ? a[i] : b[i];
+  return a;
+#endif
+}
+
+// Large tensors are split into fixed chunks (a multiple of the lane count, not one slice per
+// thread), so every element takes the same path (vector body or tail) whatever the thread count
+// or tensor size: results are identical on 1 or N threads.
 constexpr int64_t kChunk = 4096;
 
+// Calls body(V{}, i) for the 8-lane vector at i or the single float at i, over [0, n). Bodies
+// capture by value and each range works on its own copy: otherwise the scalars live in memory that
+// the float stores might alias, and are reloaded after every store.
 template <typename Body>
-void for_each_chunk(int64_t n, Body body) {
+void for_each_element(int64_t n, const Body& body) {
+  auto run = [&body](int64_t begin, int64_t end) {
+    const Body local = body;
+    int64_t i = begin;
+    for (; i + kLanes <= end; i += kLanes) local(f32x8{}, i);
+    for (; i < end; ++i) local(float{}, i);
+  };
   if (n <= kParallelGrain) {  // entering the OpenMP runtime costs more than small updates
-    body(int64_t(0), n);
+    run(0, n);
     return;
   }
   const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
+  for (int64_t c = 0; c < chunks; ++c) run(c * kChunk, std::min(n, (c + 1) * kChunk));
 }
 
-// Calls f with std::true_type / std::false_type, so flags become compile-time and every loop
-// below is branch-free.
+// Calls f with std::true_type or std::false_type, so option flags are compile-time constants and
+// the per-element code carries no branches.
 template <typename F>
 void with_flag(bool flag, F&& f) {
-  if (flag) f(std::true_type{});
-  else f(std::false_type{});
+  if (flag)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
 }
 
 // ATen's lerp: self + w (end - self) for small weights, end - (end - self)(1 - w) otherwise, which
@@ -38,7 +101,8 @@ struct Lerp {
   float weight, one_minus_weight;
   bool small;
   explicit Lerp(double w) : weight(float(w)), one_minus_weight(1.0f - float(w)), small(std::abs(float(w)) < 0.5f) {}
-  float operator()(float self, float end) const {
+  template <typename V>
+  V operator()(V self, V end) const {
     return small ? self + weight * (end - self) : end - (end - self) * one_minus_weight;
   }
 };
@@ -46,97 +110,82 @@ struct Lerp {
 }  // namespace
 
 void sgd_update(float* param, const float* grad, float* momentum_buffer, int64_t n, const SgdScalars& s) {
-  const float neg_lr = -s.lr, wd = s.weight_decay, momentum = s.momentum, keep = 1.0f - s.dampening;
+  const float neg_lr = float(-s.lr), wd = float(s.weight_decay), momentum = float(s.momentum),
+              keep = float(1 - s.dampening);
   auto run = [&](auto decay, auto use_momentum, auto nesterov, auto first) {
-    for_each_chunk(n, [&](int64_t begin, int64_t end) {
-      float* __restrict p = param;
-      const float* __restrict g = grad;
-      float* __restrict buf = momentum_buffer;
-#pragma omp simd
-      for (int64_t i = begin; i < end; ++i) {
-        float d = g[i];
-        if constexpr (decay) d = d + wd * p[i];
-        if constexpr (use_momentum) {
-          float b;
-          if constexpr (first) b = d;
-          else b = buf[i] * momentum + keep * d;
-          buf[i] = b;
-          if constexpr (nesterov) d = d + momentum * b;
-          else d = b;
-        }
-        p[i] = p[i] + neg_lr * d;
+    for_each_element(n, [=](auto zero, int64_t i) {
+      using V = decltype(zero);
+      const V p = load<V>(param + i);
+      V d = load<V>(grad + i);
+      if constexpr (decay) d = d + wd * p;
+      if constexpr (use_momentum) {
+        V b;
+        if constexpr (first)
+          b = d;  // PyTorch starts the buffer at the gradient, undamped
+        else
+          b = load<V>(momentum_buffer + i) * momentum + keep * d;
+        store(momentum_buffer + i, b);
+        if constexpr (nesterov)
+          d = d + momentum * b;
+        else
+          d = b;
       }
+      store(param + i, p + neg_lr * d);
     });
   };
   with_flag(s.weight_decay != 0, [&](auto decay) {
-    with_flag(s.momentum != 0, [&](auto use_momentum) {
-      if constexpr (use_momentum) {
-        with_flag(s.nesterov, [&](auto nesterov) {
-          with_flag(s.first_step, [&](auto first) { run(decay, use_momentum, nesterov, first); });
-        });
-      } else {
-        run(decay, use_momentum, std::false_type{}, std::false_type{});
-      }
+    if (s.momentum == 0) return run(decay, std::false_type{}, std::false_type{}, std::false_type{});
+    with_flag(s.nesterov, [&](auto nesterov) {
+      with_flag(s.first_step, [&](auto first) { run(decay, std::true_type{}, nesterov, first); });
     });
   });
 }
 
 void adagrad_update(float* param, const float* grad, float* sum, int64_t n, const AdagradScalars& s) {
-  const float neg_clr = float(-s.clr), wd = s.weight_decay, eps = s.eps;
+  const float neg_clr = float(-s.clr), wd = float(s.weight_decay), eps = float(s.eps);
   with_flag(s.weight_decay != 0, [&](auto decay) {
-    for_each_chunk(n, [&](int64_t begin, int64_t end) {
-      float* __restrict p = param;
-      const float* __restrict g = grad;
-      float* __restrict acc = sum;
-#pragma omp simd
-      for (int64_t i = begin; i < end; ++i) {
-        float d = g[i];
-        if constexpr (decay) d = d + wd * p[i];
-        const float a = acc[i] + d * d;
-        acc[i] = a;
-        const float std_dev = std::sqrt(a) + eps;
-        p[i] = p[i] + neg_clr * (d / std_dev);
-      }
+    for_each_element(n, [=](auto zero, int64_t i) {
+      using V = decltype(zero);
+      const V p = load<V>(param + i);
+      V d = load<V>(grad + i);
+      if constexpr (decay) d = d + wd * p;
+      const V acc = load<V>(sum + i) + d * d;  // state_sum.addcmul_(grad, grad, value=1)
+      store(sum + i, acc);
+      const V std_dev = vsqrt(acc) + eps;
+      store(param + i, p + neg_clr * (d / std_dev));  // param.addcdiv_(grad, std, value=-clr)
     });
   });
 }
 
 void rmsprop_update(float* param, const float* grad, float* square_avg, float* grad_avg, float* momentum_buffer,
                     int64_t n, const RmspropScalars& s) {
-  const float neg_lr = -s.lr, alpha = s.alpha, one_minus_alpha = float(1.0 - double(s.alpha)), eps = s.eps,
-              wd = s.weight_decay, momentum = s.momentum;
-  const Lerp lerp(1.0 - double(s.alpha));
+  const float neg_lr = float(-s.lr), alpha = float(s.alpha), one_minus_alpha = float(1 - s.alpha), eps = float(s.eps),
+              wd = float(s.weight_decay), momentum = float(s.momentum);
+  const Lerp lerp(1 - s.alpha);
   auto run = [&](auto decay, auto centered, auto use_momentum) {
-    for_each_chunk(n, [&](int64_t begin, int64_t end) {
-      float* __restrict p = param;
-      const float* __restrict g = grad;
-      float* __restrict sq = square_avg;
-      float* __restrict ga = grad_avg;
-      float* __restrict buf = momentum_buffer;
-#pragma omp simd
-      for (int64_t i = begin; i < end; ++i) {
-        float d = g[i];
-        if constexpr (decay) d = d + wd * p[i];
-        float v = sq[i] * alpha;
-        v = v + one_minus_alpha * d * d;
-        sq[i] = v;
-        float avg;
-        if constexpr (centered) {
-          const float m = lerp(ga[i], d);
-          ga[i] = m;
-          avg = std::sqrt(v + -1.0f * m * m);
-        } else {
-          avg = std::sqrt(v);
-        }
-        avg = avg + eps;
-        if constexpr (use_momentum) {
-          float b = buf[i] * momentum;
-          b = b + d / avg;
-          buf[i] = b;
-          p[i] = p[i] + neg_lr * b;
-        } else {
-          p[i] = p[i] + neg_lr * (d / avg);
-        }
+    for_each_element(n, [=](auto zero, int64_t i) {
+      using V = decltype(zero);
+      const V p = load<V>(param + i);
+      V d = load<V>(grad + i);
+      if constexpr (decay) d = d + wd * p;
+      V v = load<V>(square_avg + i) * alpha;  // square_avg.mul_(alpha).addcmul_(g, g, value=1-alpha)
+      v = v + one_minus_alpha * d * d;
+      store(square_avg + i, v);
+      V avg;
+      if constexpr (centered) {
+        const V m = lerp(load<V>(grad_avg + i), d);
+        store(grad_avg + i, m);
+        avg = vsqrt(v + -1.0f * m * m);  // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+      } else {
+        avg = vsqrt(v);
+      }
+      avg = avg + eps;
+      if constexpr (use_momentum) {
+        const V b = load<V>(momentum_buffer + i) * momentum + d / avg;  // buf.mul_(momentum).addcdiv_(g, avg)
+        store(momentum_buffer + i, b);
+        store(param + i, p + neg_lr * b);
+      } else {
+        store(param + i, p + neg_lr * (d / avg));
       }
     });
   };
@@ -158,39 +207,33 @@ void adam_update(float* param, const float* grad, float* exp_avg, float* exp_avg
   const float wd = float(s.weight_decay), decay_factor = float(1 - s.lr * s.weight_decay);
   const Lerp lerp(1 - s.beta1);
   auto run = [&](auto coupled_decay, auto decoupled_decay, auto amsgrad) {
-    for_each_chunk(n, [&](int64_t begin, int64_t end) {
-      float* __restrict p = param;
-      const float* __restrict g = grad;
-      float* __restrict m1 = exp_avg;
-      float* __restrict m2 = exp_avg_sq;
-      float* __restrict m2_max = max_exp_avg_sq;
-#pragma omp simd
-      for (int64_t i = begin; i < end; ++i) {
-        float pv = p[i];
-        if constexpr (decoupled_decay) pv = pv * decay_factor;
-        float d = g[i];
-        if constexpr (coupled_decay) d = d + wd * pv;
-        const float m = lerp(m1[i], d);
-        m1[i] = m;
-        float v = m2[i] * beta2;
-        v = v + one_minus_beta2 * d * d;
-        m2[i] = v;
-        if constexpr (amsgrad) {
-          v = std::max(m2_max[i], v);
-          m2_max[i] = v;
-        }
-        const float denom = std::sqrt(v) / bias_correction2_sqrt + eps;
-        p[i] = pv + neg_step_size * (m / denom);
+    for_each_element(n, [=](auto zero, int64_t i) {
+      using V = decltype(zero);
+      V p = load<V>(param + i);
+      if constexpr (decoupled_decay) p = p * decay_factor;  // AdamW: param.mul_(1 - lr * weight_decay)
+      V d = load<V>(grad + i);
+      if constexpr (coupled_decay) d = d + wd * p;
+      const V m = lerp(load<V>(exp_avg + i), d);  // exp_avg.lerp_(grad, 1 - beta1)
+      store(exp_avg + i, m);
+      V v = load<V>(exp_avg_sq + i) * beta2;  // exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1-beta2)
+      v = v + one_minus_beta2 * d * d;
+      store(exp_avg_sq + i, v);
+      if constexpr (amsgrad) {
+        v = vmax(load<V>(max_exp_avg_sq + i), v);
+        store(max_exp_avg_sq + i, v);
       }
+      const V denom = vsqrt(v) / bias_correction2_sqrt + eps;
+      store(param + i, p + neg_step_size * (m / denom));  // param.addcdiv_(exp_avg, denom, value=-step_size)
     });
   };
   const bool decay = s.weight_decay != 0;
-  with_flag(decay && !s.decoupled_weight_decay, [&](auto coupled) {
-    with_flag(decay && s.decoupled_weight_decay, [&](auto decoupled) {
-      with_flag(max_exp_avg_sq != nullptr, [&](auto amsgrad) {
-        if constexpr (!(coupled && decoupled)) run(coupled, decoupled, amsgrad);
-      });
-    });
+  with_flag(max_exp_avg_sq != nullptr, [&](auto amsgrad) {
+    if (!decay)
+      run(std::false_type{}, std::false_type{}, amsgrad);
+    else if (s.decoupled_weight_decay)
+      run(std::false_type{}, std::true_type{}, amsgrad);
+    else
+      run(std::true_type{}, std::false_type{}, amsgrad);
   });
 }
 

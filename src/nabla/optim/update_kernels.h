@@ -6,8 +6,10 @@
 
 namespace nabla::optim::kernels {
 
+// Scalars are given in double, as PyTorch's Python code holds them; the kernels round them to
+// float where ATen does.
 struct SgdScalars {
-  float lr, weight_decay, momentum, dampening;
+  double lr, weight_decay, momentum, dampening;
   bool nesterov;
   bool first_step;  // the momentum buffer is set to the gradient instead of decayed
 };
@@ -16,12 +18,12 @@ void sgd_update(float* param, const float* grad, float* momentum_buffer, int64_t
 
 struct AdagradScalars {
   double clr;  // lr / (1 + (step - 1) * lr_decay)
-  float weight_decay, eps;
+  double weight_decay, eps;
 };
 void adagrad_update(float* param, const float* grad, float* sum, int64_t n, const AdagradScalars& s);
 
 struct RmspropScalars {
-  float lr, alpha, eps, weight_decay, momentum;
+  double lr, alpha, eps, weight_decay, momentum;
 };
 // grad_avg is used (non-null) when centered, momentum_buffer when momentum > 0.
 void rmsprop_update(float* param, const float* grad, float* square_avg, float* grad_avg, float* momentum_buffer,

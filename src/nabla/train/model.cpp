@@ -1,0 +1,255 @@
+#include "nabla/train/model.h"
+
+#include <cmath>
+
+#include "nabla/autograd/grad_mode.h"
+#include "nabla/core/creation.h"
+#include "nabla/core/random.h"
+#include "nabla/io/checkpoint.h"
+#include "nabla/ops/elementwise.h"
+#include "nabla/ops/loss.h"
+#include "nabla/ops/reduce.h"
+#include "nabla/ops/shape_ops.h"
+#include "nabla/optim/optim.h"
+
+namespace nabla::train {
+
+LossFn make_loss(const std::string& name) {
+  if (name == "sparse_categorical_crossentropy")
+    return [](const Tensor& logits, const Tensor& y) {
+      // Sequence outputs [B, T, V] against [B, T] targets: classes go last, so flatten.
+      if (logits.dim() > 2) return cross_entropy(logits.reshape({-1, logits.size(-1)}), y.reshape({-1}));
+      return cross_entropy(logits, y);
+    };
+  if (name == "categorical_crossentropy")
+    return [](const Tensor& logits, const Tensor& y) { return cross_entropy(logits, y.to(DType::f32)); };
+  if (name == "binary_crossentropy")
+    return [](const Tensor& p, const Tensor& y) { return binary_cross_entropy(p, y.to(DType::f32).reshape(p.shape())); };
+  if (name == "binary_crossentropy_from_logits")
+    return [](const Tensor& x, const Tensor& y) {
+      return binary_cross_entropy_with_logits(x, y.to(DType::f32).reshape(x.shape()));
+    };
+  if (name == "mse" || name == "mean_squared_error")
+    return [](const Tensor& p, const Tensor& y) { return mse_loss(p, y.to(DType::f32).reshape(p.shape())); };
+  if (name == "mae" || name == "mean_absolute_error")
+    return [](const Tensor& p, const Tensor& y) { return mean(abs(sub(p, y.to(DType::f32).reshape(p.shape())))); };
+  fail("unknown loss \"", name, "\"; known losses: sparse_categorical_crossentropy, categorical_crossentropy, "
+       "binary_crossentropy, binary_crossentropy_from_logits, mse, mae");
+}
+
+std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params, double lr) {
+  // Keras' default learning rates when none is given.
+  auto rate = [lr](double keras_default) { return lr > 0 ? lr : keras_default; };
+  if (name == "sgd") return std::make_shared<optim::SGD>(params, optim::SGDOptions{.lr = rate(0.01)});
+  if (name == "adam") return std::make_shared<optim::Adam>(params, optim::AdamOptions{.lr = rate(1e-3)});
+  if (name == "adamw") return std::make_shared<optim::AdamW>(params, optim::AdamWOptions{.lr = rate(1e-3)});
+  if (name == "rmsprop") return std::make_shared<optim::RMSprop>(params, optim::RMSpropOptions{.lr = rate(1e-3)});
+  if (name == "adagrad") return std::make_shared<optim::Adagrad>(params, optim::AdagradOptions{.lr = rate(1e-3)});
+  fail("unknown optimizer \"", name, "\"; known optimizers: sgd, adam, adamw, rmsprop, adagrad (or pass an "
+       "optim::Optimizer object to compile)");
+}
+
+Model::Model(std::shared_ptr<nn::Module> module) : module_(std::move(module)) {
+  NABLA_CHECK(module_ != nullptr, "Model: the module is null");
+}
+
+void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, const std::vector<std::string>& metrics,
+                    const std::string& loss_name) {
+  NABLA_CHECK(optimizer != nullptr, "compile: the optimizer is null");
+  NABLA_CHECK(loss != nullptr, "compile: the loss is empty");
+  optimizer_ = std::move(optimizer);
+  loss_ = std::move(loss);
+  loss_name_ = loss_name;
+  metric_names_ = metrics;
+  metrics_.clear();
+  for (const std::string& name : metrics) metrics_.push_back(make_metric(name, loss_name));
+}
+
+void Model::compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics,
+                    double lr) {
+  LossFn loss_fn = make_loss(loss);  // validate names before building anything
+  compile(make_optimizer(optimizer, module_->parameters(), lr), std::move(loss_fn), metrics, loss);
+}
+
+void Model::check_compiled(const char* what) const {
+  NABLA_CHECK(optimizer_ && loss_, what, ": call compile(optimizer, loss, metrics) first");
+}
+
+optim::Optimizer& Model::optimizer() {
+  check_compiled("optimizer");
+  return *optimizer_;
+}
+
+double Model::learning_rate() { return optimizer().param_groups().at(0).lr; }
+
+void Model::set_learning_rate(double lr) {
+  NABLA_CHECK(lr >= 0 && std::isfinite(lr), "set_learning_rate: expected a non-negative number, got ", lr);
+  for (auto& group : optimizer().param_groups()) group.lr = lr;
+}
+
+namespace {
+
+void check_pair(const Tensor& x, const Tensor& y, const char* what) {
+  NABLA_CHECK(x.defined() && y.defined(), what, ": x and y must both be given");
+  NABLA_CHECK(x.dim() >= 1 && y.dim() >= 1 && x.shape()[0] == y.shape()[0], what, ": x has ", x.dim() ? x.shape()[0] : 0,
+              " samples (shape ", x.shape(), ") but y has ", y.dim() ? y.shape()[0] : 0, " (shape ", y.shape(),
+              "); they must have the same length");
+}
+
+Tensor take(const Tensor& t, const Tensor& idx) { return index_select(t, 0, idx); }
+
+}  // namespace
+
+Logs Model::run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, ProgressBar& bar, const Tensor& order) {
+  const int64_t n = x.shape()[0], batch = options.batch_size;
+  const int64_t steps = (n + batch - 1) / batch;
+  for (auto& m : metrics_) m->reset();
+  double loss_sum = 0;
+  int64_t seen = 0;
+  Logs logs;
+  module_->train();
+  optimizer_->zero_grad();
+  for (int64_t step = 0; step < steps; ++step) {
+    const int64_t start = step * batch, len = std::min(batch, n - start);
+    Tensor idx = order.narrow(0, start, len);
+    Tensor xb = take(x, idx), yb = take(y, idx);
+    Logs batch_logs;
+    for (auto& cb : options.callbacks) cb->on_train_batch_begin(step, batch_logs);
+    Tensor prediction = module_->forward(xb);
+    Tensor loss = loss_(prediction, yb);
+    const double loss_value = loss.item<double>();
+    // Micro-batches: scale so accumulated gradients average like one large batch.
+    (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
+    if ((step + 1) % options.accumulation_steps == 0 || step + 1 == steps) {
+      if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
+      optimizer_->step();
+      optimizer_->zero_grad();
+    }
+    loss_sum += loss_value * double(len);
+    seen += len;
+    for (auto& m : metrics_) m->update(prediction.detach(), yb);
+    logs["loss"] = loss_sum / double(seen);
+    for (size_t i = 0; i < metrics_.size(); ++i) logs[metrics_[i]->name()] = metrics_[i]->result();
+    batch_logs = logs;
+    batch_logs["batch_loss"] = loss_value;
+    for (auto& cb : options.callbacks) cb->on_train_batch_end(step, batch_logs);
+    bar.update(step + 1, logs);
+    if (stop_training) break;
+  }
+  return logs;
+}
+
+History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+  check_compiled("fit");
+  check_pair(x, y, "fit");
+  NABLA_CHECK(options.epochs >= 0 && options.batch_size >= 1 && options.accumulation_steps >= 1,
+              "fit: epochs must be >= 0, batch_size and accumulation_steps >= 1");
+  NABLA_CHECK(options.validation_split >= 0 && options.validation_split < 1, "fit: validation_split must be in [0, 1), got ",
+              options.validation_split);
+  NABLA_CHECK(!(options.validation_split > 0 && options.validation_data), "fit: give validation_split or validation_data, not both");
+  Tensor train_x = x, train_y = y, val_x, val_y;
+  if (options.validation_data) {
+    std::tie(val_x, val_y) = *options.validation_data;
+    check_pair(val_x, val_y, "fit (validation_data)");
+  } else if (options.validation_split > 0) {
+    const int64_t n = x.shape()[0], n_val = int64_t(double(n) * options.validation_split);
+    NABLA_CHECK(n_val > 0 && n_val < n, "fit: validation_split ", options.validation_split, " of ", n,
+                " samples leaves an empty training or validation set");
+    train_x = x.narrow(0, 0, n - n_val);
+    train_y = y.narrow(0, 0, n - n_val);
+    val_x = x.narrow(0, n - n_val, n_val);
+    val_y = y.narrow(0, n - n_val, n_val);
+  }
+  for (auto& cb : options.callbacks) cb->set_model(this);
+  stop_training = false;
+  History history;
+  Logs train_logs;
+  for (auto& cb : options.callbacks) cb->on_train_begin(train_logs);
+  const int64_t n = train_x.shape()[0];
+  // A callback (BackupAndRestore) may have restored a later starting epoch.
+  int first_epoch = std::max(options.initial_epoch, int(train_logs.count("initial_epoch") ? train_logs["initial_epoch"] : 0));
+  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+    Logs logs;
+    for (auto& cb : options.callbacks) cb->on_epoch_begin(epoch, logs);
+    if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
+    Tensor order = options.shuffle ? randperm(n) : arange(n);
+    ProgressBar bar((n + options.batch_size - 1) / options.batch_size, options.verbose);
+    logs = run_epoch(train_x, train_y, options, bar, order);
+    if (val_x.defined()) {
+      Logs val = evaluate(val_x, val_y, options.batch_size, 0);
+      for (auto& [k, v] : val) logs["val_" + k] = v;
+    }
+    logs["lr"] = learning_rate();
+    bar.finish(logs);
+    for (auto& cb : options.callbacks) cb->on_epoch_end(epoch, logs);
+    history.append(epoch + 1, logs);
+  }
+  for (auto& cb : options.callbacks) cb->on_train_end(train_logs);
+  return history;
+}
+
+Logs Model::evaluate(const Tensor& x, const Tensor& y, int64_t batch_size, int verbose) {
+  check_compiled("evaluate");
+  check_pair(x, y, "evaluate");
+  NABLA_CHECK(batch_size >= 1, "evaluate: batch_size must be at least 1, got ", batch_size);
+  NoGradGuard no_grad;
+  const bool was_training = module_->is_training();
+  module_->eval();
+  for (auto& m : metrics_) m->reset();
+  const int64_t n = x.shape()[0];
+  double loss_sum = 0;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t len = std::min(batch_size, n - start);
+    Tensor xb = x.narrow(0, start, len), yb = y.narrow(0, start, len);
+    Tensor prediction = module_->forward(xb);
+    loss_sum += loss_(prediction, yb).item<double>() * double(len);
+    for (auto& m : metrics_) m->update(prediction, yb);
+  }
+  module_->train(was_training);
+  Logs logs{{"loss", loss_sum / double(std::max<int64_t>(n, 1))}};
+  for (auto& m : metrics_) logs[m->name()] = m->result();
+  if (verbose) {
+    ProgressBar bar((n + batch_size - 1) / batch_size, verbose);
+    bar.finish(logs);
+  }
+  return logs;
+}
+
+Tensor Model::predict(const Tensor& x, int64_t batch_size) {
+  NABLA_CHECK(x.defined() && x.dim() >= 1, "predict: x must have a batch dimension");
+  NABLA_CHECK(batch_size >= 1, "predict: batch_size must be at least 1, got ", batch_size);
+  NoGradGuard no_grad;
+  const bool was_training = module_->is_training();
+  module_->eval();
+  std::vector<Tensor> outputs;
+  for (int64_t start = 0; start < x.shape()[0]; start += batch_size)
+    outputs.push_back(module_->forward(x.narrow(0, start, std::min(batch_size, x.shape()[0] - start))));
+  module_->train(was_training);
+  return outputs.size() == 1 ? outputs[0] : cat(outputs, 0);
+}
+
+void Model::save(const std::string& dir, int epoch) const {
+  io::Checkpoint c;
+  c.model = module_->state_dict();
+  if (optimizer_) c.optimizer = optimizer_->state_dict();
+  c.config = {{"module", module_->type_name()}, {"loss", loss_name_}, {"metrics", metric_names_}};
+  Generator::State rng = default_generator().state();
+  c.state = {{"epoch", epoch}, {"rng", std::vector<uint64_t>(rng.begin(), rng.end())}};
+  io::save_checkpoint(dir, c);
+}
+
+int Model::load(const std::string& dir) {
+  io::Checkpoint c = io::load_checkpoint(dir);
+  module_->load_state_dict(c.model);
+  if (optimizer_ && !c.optimizer.empty()) optimizer_->load_state_dict(c.optimizer);
+  if (c.state.contains("rng")) {
+    auto words = c.state["rng"].get<std::vector<uint64_t>>();
+    NABLA_CHECK(words.size() == 5, dir, ": state.json rng has ", words.size(), " words, expected 5");
+    Generator::State state;
+    std::copy(words.begin(), words.end(), state.begin());
+    default_generator().set_state(state);
+  }
+  return c.state.value("epoch", 0);
+}
+
+}  // namespace nabla::train

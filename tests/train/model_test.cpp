@@ -1,0 +1,176 @@
+// Model: compile/fit/evaluate/predict, callbacks, and exact resume after an interruption.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "nabla/nabla.h"
+#include "nabla/train/model.h"
+
+using namespace nabla;
+using namespace nabla::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A separable 3-class problem: the class is the argmax of the first three features.
+std::pair<Tensor, Tensor> toy_data(int64_t n, uint64_t seed) {
+  Generator gen(seed);
+  Tensor x = randn({n, 6}, gen);
+  Tensor y = argmax(x.narrow(1, 0, 3), 1);
+  return {x, y};
+}
+
+std::shared_ptr<nn::Sequential> small_mlp(bool dropout = false) {
+  auto net = std::make_shared<nn::Sequential>();
+  net->add(std::make_shared<nn::Linear>(6, 16));
+  net->add(std::make_shared<nn::ReLU>());
+  if (dropout) net->add(std::make_shared<nn::Dropout>(0.2));
+  net->add(std::make_shared<nn::Linear>(16, 3));
+  return net;
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / "nabla_model_test" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir.parent_path());
+  return dir;
+}
+
+}  // namespace
+
+TEST(Model, FitLearnsAndReportsKerasHistory) {
+  manual_seed(1);
+  auto [x, y] = toy_data(600, 2);
+  Model model(small_mlp());
+  model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"}, 0.01);
+  FitOptions options;
+  options.epochs = 8;
+  options.batch_size = 32;
+  options.validation_split = 0.2;
+  options.verbose = 0;
+  History h = model.fit(x, y, options);
+  ASSERT_EQ(h.epochs.size(), 8u);
+  for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}) EXPECT_EQ(h[key].size(), 8u) << key;
+  EXPECT_LT(h["loss"].back(), 0.5 * h["loss"].front());
+  EXPECT_GT(h["val_accuracy"].back(), 0.9);
+  Logs result = model.evaluate(x, y, 64);
+  EXPECT_GT(result["accuracy"], 0.9);
+  Tensor p = model.predict(x.narrow(0, 0, 70), 32);
+  EXPECT_EQ(p.shape(), Shape({70, 3}));
+  EXPECT_FALSE(p.requires_grad());
+}
+
+TEST(Model, BadArgumentsAreClearErrors) {
+  Model model(small_mlp());
+  auto [x, y] = toy_data(10, 3);
+  EXPECT_THROW(model.fit(x, y), Error);  // not compiled
+  EXPECT_THROW(model.compile("adamx", "mse"), Error);
+  EXPECT_THROW(model.compile("adam", "hinge_loss"), Error);
+  EXPECT_THROW(model.compile("adam", "mse", {"f1"}), Error);
+  model.compile("sgd", "sparse_categorical_crossentropy", {"accuracy"});
+  try {
+    model.fit(x, y.narrow(0, 0, 7));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("same length"), std::string::npos) << e.what();
+  }
+  FitOptions bad;
+  bad.validation_split = 1.5;
+  EXPECT_THROW(model.fit(x, y, bad), Error);
+}
+
+TEST(Model, CallbacksStopEarlyLogAndScheduleTheLearningRate) {
+  manual_seed(4);
+  auto [x, y] = toy_data(200, 5);
+  Model model(small_mlp());
+  model.compile("sgd", "sparse_categorical_crossentropy", {"accuracy"}, 0.1);
+  auto early = std::make_shared<EarlyStopping>("loss", 10.0, 1);  // min_delta too big to ever improve
+  auto schedule = std::make_shared<LearningRateScheduler>([](int epoch, double lr) { return epoch == 0 ? lr : lr * 0.5; });
+  fs::path csv = temp_dir("callbacks_log.csv");
+  FitOptions options;
+  options.epochs = 10;
+  options.verbose = 0;
+  options.callbacks = {early, schedule, std::make_shared<CSVLogger>(csv.string())};
+  History h = model.fit(x, y, options);
+  EXPECT_EQ(h.epochs.size(), 2u);  // epoch 1 sets the best; epoch 2 does not improve and patience is 1
+  EXPECT_EQ(early->stopped_epoch, 2);
+  EXPECT_DOUBLE_EQ(h["lr"][0], 0.1);
+  EXPECT_DOUBLE_EQ(h["lr"][1], 0.05);
+  EXPECT_TRUE(fs::exists(csv));
+}
+
+TEST(Model, TerminateOnNaNStopsTheRun) {
+  auto [x, y] = toy_data(64, 6);
+  Model model(small_mlp());
+  model.compile("sgd", "sparse_categorical_crossentropy", {}, 1e30);  // diverges at once
+  FitOptions options;
+  options.epochs = 3;
+  options.batch_size = 8;
+  options.verbose = 0;
+  options.callbacks = {std::make_shared<TerminateOnNaN>()};
+  History h = model.fit(x, y, options);
+  EXPECT_EQ(h.epochs.size(), 1u);
+}
+
+TEST(Model, SaveAndLoadRoundTripThroughACheckpoint) {
+  auto [x, y] = toy_data(100, 7);
+  Model a(small_mlp());
+  a.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+  FitOptions options;
+  options.epochs = 1;
+  options.verbose = 0;
+  a.fit(x, y, options);
+  fs::path dir = temp_dir("saved");
+  a.save(dir.string(), 1);
+  Model b(small_mlp());
+  b.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+  EXPECT_EQ(b.load(dir.string()), 1);
+  EXPECT_EQ(a.predict(x).to_vector<float>(), b.predict(x).to_vector<float>());
+  // A checkpoint of another architecture is refused with the offending keys named.
+  auto other = std::make_shared<nn::Sequential>();
+  other->add(std::make_shared<nn::Linear>(6, 4));
+  Model c(other);
+  try {
+    c.load(dir.string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected keys"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Model, InterruptedAndResumedRunIsBitIdentical) {
+  auto [x, y] = toy_data(300, 8);
+  auto run = [&](bool interrupt, const fs::path& backup) {
+    manual_seed(11);
+    Model model(small_mlp(/*dropout=*/true));  // dropout and shuffling both draw from the RNG
+    model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+    FitOptions options;
+    options.epochs = 4;
+    options.batch_size = 16;
+    options.verbose = 0;
+    options.callbacks = {std::make_shared<BackupAndRestore>(backup.string())};
+    if (interrupt) {
+      auto kill = std::make_shared<LambdaCallback>();
+      kill->epoch_end = [&model](int epoch, Logs&) {
+        if (epoch == 1) model.stop_training = true;  // "killed" after epoch 2
+      };
+      options.callbacks.push_back(kill);
+      model.fit(x, y, options);
+      // A new process: fresh weights from another seed, then resume from the backup.
+      manual_seed(999);
+      Model resumed(small_mlp(true));
+      resumed.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+      options.callbacks = {std::make_shared<BackupAndRestore>(backup.string())};
+      History h = resumed.fit(x, y, options);
+      EXPECT_EQ(h.epochs, std::vector<int>({3, 4}));
+      return resumed.module().state_dict();
+    }
+    model.fit(x, y, options);
+    return model.module().state_dict();
+  };
+  auto uninterrupted = run(false, temp_dir("backup_a"));
+  auto resumed = run(true, temp_dir("backup_b"));
+  for (auto& [name, t] : uninterrupted)
+    EXPECT_EQ(t.to_vector<float>(), resumed.at(name).to_vector<float>()) << name << " differs after resume";
+}
