@@ -20,8 +20,8 @@ run: build
 	@echo "== A single sigmoid neuron (3 inputs, MSE, plain SGD) =="
 	@$(BUILD_DIR)/examples/sigmoid_neuron
 	@echo
-	@echo "== An MLP 784-256-256-10 on Fashion-MNIST (SGD + momentum) =="
-	@$(BUILD_DIR)/examples/mlp_fashion 5
+	@echo "== The articles' Keras-style CNN on Fashion-MNIST (Adam, 2 epochs) =="
+	@$(BUILD_DIR)/examples/fashion_cnn 2
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
@@ -40,6 +40,8 @@ bench: build setup-peers
 golden: setup-peers
 	@python3 tests/golden/make_golden.py
 	@python3 tests/golden/nn/make_nn_golden.py
+	@python3 tests/golden/nn_sequence/make_golden.py
+	@python3 tests/golden/optim/make_optim_golden.py
 
 clean:
 	@rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -406,18 +406,18 @@ TEST(ModuleSummary, KerasCnnShowsOutputShapesAndParameterCounts) {
     ASSERT_FALSE(line.empty()) << "no line for " << row.label << " in\n" << s;
     EXPECT_TRUE(contains(line, row.shape)) << line;
     std::string count(1, ' ');  // right-aligned after padding
-    count += std::to_string(row.params);
+    count += nabla::nn::with_commas(row.params);
     EXPECT_EQ(line.substr(line.size() - count.size()), count) << line;
   }
-  EXPECT_TRUE(contains(s, "Total params: 225034\n")) << s;
-  EXPECT_TRUE(contains(s, "Trainable params: 225034\n")) << s;
+  EXPECT_TRUE(contains(s, "Total params: 225,034\n")) << s;
+  EXPECT_TRUE(contains(s, "Trainable params: 225,034\n")) << s;
   EXPECT_TRUE(contains(s, "Non-trainable params: 0\n")) << s;
   EXPECT_EQ(cnn->parameter_count(), 225034);
 
   // Freezing moves parameters to the non-trainable total.
   (*cnn)[0]->requires_grad(false);
   const std::string frozen = cnn->summary({1, 1, 28, 28});
-  EXPECT_TRUE(contains(frozen, "Trainable params: 224714\n")) << frozen;
+  EXPECT_TRUE(contains(frozen, "Trainable params: 224,714\n")) << frozen;
   EXPECT_TRUE(contains(frozen, "Non-trainable params: 320\n")) << frozen;
   EXPECT_TRUE(contains(summary_line(frozen, "9 (Linear)"), "[1, 10]"));
 }
@@ -435,7 +435,7 @@ TEST(ModuleSummary, SummaryLeavesTheModelAsItWas) {
   const std::string s = model->summary({2, 3, 5, 5});
   EXPECT_TRUE(contains(summary_line(s, "1 (BatchNorm2d)"), "[2, 4, 3, 3]")) << s;
   EXPECT_TRUE(contains(summary_line(s, "4 (Linear)"), "[2, 2]")) << s;
-  EXPECT_TRUE(contains(s, "Total params: " + std::to_string(4 * 27 + 4 + 8 + 36 * 2 + 2) + "\n")) << s;
+  EXPECT_TRUE(contains(s, "Total params: " + nabla::nn::with_commas(4 * 27 + 4 + 8 + 36 * 2 + 2) + "\n")) << s;
 
   // The shape pass runs without touching BatchNorm's statistics or the training mode.
   EXPECT_TRUE(model->is_training());
@@ -457,14 +457,14 @@ TEST(ModuleSummary, ModuleSummaryListsLeavesOfNestedModels) {
   EXPECT_TRUE(contains(summary_line(s, "features.0 (Conv2d)"), " 224")) << s;
   EXPECT_TRUE(contains(summary_line(s, "classifier.2 (Linear)"), " 99")) << s;
   EXPECT_TRUE(summary_line(s, "features (Sequential)").empty()) << "containers are not leaves:\n" << s;
-  EXPECT_TRUE(contains(s, "Total params: " + std::to_string(net.parameter_count()) + "\n")) << s;
+  EXPECT_TRUE(contains(s, "Total params: " + nabla::nn::with_commas(net.parameter_count()) + "\n")) << s;
 }
 
 TEST(ModuleSummary, SequentialKeepsTheShapelessSummary) {
   auto cnn = keras_cnn();
   const std::string s = cnn->summary();  // Module's table: no shapes, no forward pass
-  EXPECT_TRUE(contains(summary_line(s, "7 (Linear)"), " 204928")) << s;
-  EXPECT_TRUE(contains(s, "Total params: 225034\n")) << s;
+  EXPECT_TRUE(contains(summary_line(s, "7 (Linear)"), " 204,928")) << s;
+  EXPECT_TRUE(contains(s, "Total params: 225,034\n")) << s;
 }
 
 // ----------------------------------------------------------------------------- initialisers

@@ -10,6 +10,15 @@
 
 namespace nabla::nn {
 
+std::string with_commas(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
 Tensor Module::forward(const Tensor&) {
   fail(type_name_, ": this module has no single-input forward(); call its own forward signature");
 }
@@ -147,11 +156,11 @@ std::string Module::summary() const {
   for (auto& [name, child] : named_modules()) {
     if (!child->named_children().empty()) continue;  // leaves only, like Keras
     std::string label = name + " (" + child->type_name() + ")";
-    out << std::left << std::setw(w1) << label << std::right << std::setw(w2) << child->parameter_count() << "\n";
+    out << std::left << std::setw(w1) << label << std::right << std::setw(w2) << with_commas(child->parameter_count()) << "\n";
   }
   out << std::string(w1 + w2 + 14, '=') << "\n";
-  out << "Total params: " << parameter_count() << "\nTrainable params: " << parameter_count(true)
-      << "\nNon-trainable params: " << parameter_count() - parameter_count(true) << "\n";
+  out << "Total params: " << with_commas(parameter_count()) << "\nTrainable params: " << with_commas(parameter_count(true))
+      << "\nNon-trainable params: " << with_commas(parameter_count() - parameter_count(true)) << "\n";
   return out.str();
 }
 

@@ -79,4 +79,7 @@ class Module : public std::enable_shared_from_this<Module> {
 
 using ModulePtr = std::shared_ptr<Module>;
 
+// 225034 -> "225,034", as Keras prints parameter counts.
+std::string with_commas(int64_t n);
+
 }  // namespace nabla::nn

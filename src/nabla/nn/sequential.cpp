@@ -44,12 +44,12 @@ std::string Sequential::summary(const Shape& input_shape) const {
       shape_text = s.str();
     }
     out << std::left << std::setw(w1) << (name + " (" + layer->type_name() + ")") << std::setw(w2) << shape_text
-        << std::right << std::setw(w3) << layer->parameter_count() << "\n";
+        << std::right << std::setw(w3) << with_commas(layer->parameter_count()) << "\n";
   }
   const_cast<Sequential*>(this)->train(was_training);
-  out << std::string(width, '=') << "\nTotal params: " << parameter_count()
-      << "\nTrainable params: " << parameter_count(true)
-      << "\nNon-trainable params: " << parameter_count() - parameter_count(true) << "\n";
+  out << std::string(width, '=') << "\nTotal params: " << with_commas(parameter_count())
+      << "\nTrainable params: " << with_commas(parameter_count(true))
+      << "\nNon-trainable params: " << with_commas(parameter_count() - parameter_count(true)) << "\n";
   return out.str();
 }
 
