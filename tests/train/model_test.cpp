@@ -113,6 +113,23 @@ TEST(Model, TerminateOnNaNStopsTheRun) {
   EXPECT_EQ(h.epochs.size(), 1u);
 }
 
+TEST(Model, ANaNLossIsAnErrorNamingWhereItHappened) {
+  auto [x, y] = toy_data(64, 6);
+  Model model(small_mlp());
+  model.compile("sgd", "sparse_categorical_crossentropy", {}, 1e30);
+  FitOptions options;
+  options.epochs = 3;
+  options.batch_size = 8;
+  options.verbose = 0;
+  try {
+    model.fit(x, y, options);
+    FAIL() << "a diverging run must not continue silently";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("epoch 1, batch"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("TerminateOnNaN"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Model, SaveAndLoadRoundTripThroughACheckpoint) {
   auto [x, y] = toy_data(100, 7);
   Model a(small_mlp());

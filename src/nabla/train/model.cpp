@@ -98,9 +98,16 @@ void check_pair(const Tensor& x, const Tensor& y, const char* what) {
 
 Tensor take(const Tensor& t, const Tensor& idx) { return index_select(t, 0, idx); }
 
+bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
+  for (const auto& cb : callbacks)
+    if (dynamic_cast<const TerminateOnNaN*>(cb.get())) return true;
+  return false;
+}
+
 }  // namespace
 
-Logs Model::run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, ProgressBar& bar, const Tensor& order) {
+Logs Model::run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, int epoch, ProgressBar& bar,
+                     const Tensor& order) {
   const int64_t n = x.shape()[0], batch = options.batch_size;
   const int64_t steps = (n + batch - 1) / batch;
   for (auto& m : metrics_) m->reset();
@@ -118,7 +125,10 @@ Logs Model::run_epoch(const Tensor& x, const Tensor& y, const FitOptions& option
     Tensor prediction = module_->forward(xb);
     Tensor loss = loss_(prediction, yb);
     const double loss_value = loss.item<double>();
-    // Micro-batches: scale so accumulated gradients average like one large batch.
+    if (!std::isfinite(loss_value) && !stops_on_nan(options.callbacks))
+      fail("fit: the loss became ", loss_value, " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
+           "; lower the learning rate, check the inputs for NaN/Inf, clip gradients (clip_grad_norm), or add "
+           "TerminateOnNaN to stop quietly instead");    // Micro-batches: scale so accumulated gradients average like one large batch.
     (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
     if ((step + 1) % options.accumulation_steps == 0 || step + 1 == steps) {
       if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
@@ -174,7 +184,7 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
     if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
     Tensor order = options.shuffle ? randperm(n) : arange(n);
     ProgressBar bar((n + options.batch_size - 1) / options.batch_size, options.verbose);
-    logs = run_epoch(train_x, train_y, options, bar, order);
+    logs = run_epoch(train_x, train_y, options, epoch, bar, order);
     if (val_x.defined()) {
       Logs val = evaluate(val_x, val_y, options.batch_size, 0);
       for (auto& [k, v] : val) logs["val_" + k] = v;

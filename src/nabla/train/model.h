@@ -66,7 +66,8 @@ class Model {
   bool stop_training = false;
 
  private:
-  Logs run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, ProgressBar& bar, const Tensor& order);
+  Logs run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, int epoch, ProgressBar& bar,
+                 const Tensor& order);
   void check_compiled(const char* what) const;
 
   std::shared_ptr<nn::Module> module_;
