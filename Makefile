@@ -42,6 +42,7 @@ golden: setup-peers
 	@python3 tests/golden/nn/make_nn_golden.py
 	@python3 tests/golden/nn_sequence/make_golden.py
 	@python3 tests/golden/optim/make_optim_golden.py
+	@python3 tests/golden/training/make_training_golden.py
 
 clean:
 	@rm -rf $(BUILD_DIR) $(ASAN_DIR)

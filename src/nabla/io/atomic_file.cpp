@@ -26,7 +26,10 @@ void write_file_atomically(const std::string& path, const std::function<void(int
   namespace fs = std::filesystem;
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  std::string temp = (dir / "").string();
+  temp += ".";
+  temp += target.filename().string();
+  temp += ".tmp.XXXXXX";
   int fd = ::mkstemp(temp.data());
   if (fd < 0) fail("cannot create a file in ", dir.string(), ": ", std::strerror(errno), " (does the directory exist and is it writable?)");
   try {

@@ -51,7 +51,14 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   NABLA_CHECK(!(is_causal && mask.defined()), op, ": pass either a mask or is_causal, not both (fold the causal "
               "pattern into the mask)");
   const int64_t heads = lead.numel();
-  kernels::AttentionShape a{heads, t, s, d, dv, float(scale.value_or(1.0 / std::sqrt(double(d)))), is_causal};
+  kernels::AttentionShape a;
+  a.heads = heads;
+  a.t = t;
+  a.s = s;
+  a.d = d;
+  a.dv = dv;
+  a.scale = float(scale.value_or(1.0 / std::sqrt(double(d))));
+  a.causal = is_causal;
   Tensor mask_f32;
   if (mask.defined()) {
     mask_f32 = additive_mask(mask);
