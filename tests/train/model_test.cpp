@@ -191,3 +191,33 @@ TEST(Model, InterruptedAndResumedRunIsBitIdentical) {
   for (auto& [name, t] : uninterrupted)
     EXPECT_EQ(t.to_vector<float>(), resumed.at(name).to_vector<float>()) << name << " differs after resume";
 }
+
+TEST(Model, FitReadsAnyDataset) {
+  // A dataset computed on demand: sample i is a one-hot of (i mod 3) plus noise, label i mod 3.
+  class Generated : public Dataset {
+   public:
+    int64_t size() const override { return 240; }
+    std::pair<Tensor, Tensor> batch(const Tensor& indices) const override {
+      const int64_t n = indices.numel();
+      Tensor x = mul(randn({n, 6}), 0.1);
+      std::vector<int64_t> labels;
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t label = indices.at<int64_t>({i}) % 3;
+        labels.push_back(label);
+        NoGradGuard no_grad;
+        x[i].select(0, label).fill_(1.0);
+      }
+      return {x, tensor_i64(labels)};
+    }
+  };
+  manual_seed(5);
+  Model model(small_mlp());
+  model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"}, 0.01);
+  FitOptions options;
+  options.epochs = 5;
+  options.verbose = 0;
+  options.validation_split = 0.25;
+  History h = model.fit(std::make_shared<Generated>(), options);
+  EXPECT_GT(h["val_accuracy"].back(), 0.95);
+  EXPECT_GT(model.evaluate(Generated(), 64)["accuracy"], 0.95);
+}

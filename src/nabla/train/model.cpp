@@ -96,8 +96,6 @@ void check_pair(const Tensor& x, const Tensor& y, const char* what) {
               "); they must have the same length");
 }
 
-Tensor take(const Tensor& t, const Tensor& idx) { return index_select(t, 0, idx); }
-
 bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
   for (const auto& cb : callbacks)
     if (dynamic_cast<const TerminateOnNaN*>(cb.get())) return true;
@@ -106,9 +104,8 @@ bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
 
 }  // namespace
 
-Logs Model::run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, int epoch, ProgressBar& bar,
-                     const Tensor& order) {
-  const int64_t n = x.shape()[0], batch = options.batch_size;
+Logs Model::run_epoch(const Dataset& data, const FitOptions& options, int epoch, ProgressBar& bar, const Tensor& order) {
+  const int64_t n = data.size(), batch = options.batch_size;
   const int64_t steps = (n + batch - 1) / batch;
   for (auto& m : metrics_) m->reset();
   double loss_sum = 0;
@@ -118,8 +115,7 @@ Logs Model::run_epoch(const Tensor& x, const Tensor& y, const FitOptions& option
   optimizer_->zero_grad();
   for (int64_t step = 0; step < steps; ++step) {
     const int64_t start = step * batch, len = std::min(batch, n - start);
-    Tensor idx = order.narrow(0, start, len);
-    Tensor xb = take(x, idx), yb = take(y, idx);
+    auto [xb, yb] = data.batch(order.narrow(0, start, len));
     Logs batch_logs;
     for (auto& cb : options.callbacks) cb->on_train_batch_begin(step, batch_logs);
     Tensor prediction = module_->forward(xb);
@@ -152,30 +148,40 @@ Logs Model::run_epoch(const Tensor& x, const Tensor& y, const FitOptions& option
 History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
   check_compiled("fit");
   check_pair(x, y, "fit");
+  FitOptions with_validation = options;
+  if (options.validation_data) {
+    check_pair(options.validation_data->first, options.validation_data->second, "fit (validation_data)");
+    with_validation.validation_dataset =
+        std::make_shared<TensorDataset>(options.validation_data->first, options.validation_data->second);
+    with_validation.validation_data.reset();
+  }
+  return fit(std::make_shared<TensorDataset>(x, y), with_validation);
+}
+
+History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& options) {
+  check_compiled("fit");
+  NABLA_CHECK(data != nullptr, "fit: the dataset is null");
   NABLA_CHECK(options.epochs >= 0 && options.batch_size >= 1 && options.accumulation_steps >= 1,
               "fit: epochs must be >= 0, batch_size and accumulation_steps >= 1");
   NABLA_CHECK(options.validation_split >= 0 && options.validation_split < 1, "fit: validation_split must be in [0, 1), got ",
               options.validation_split);
-  NABLA_CHECK(!(options.validation_split > 0 && options.validation_data), "fit: give validation_split or validation_data, not both");
-  Tensor train_x = x, train_y = y, val_x, val_y;
-  if (options.validation_data) {
-    std::tie(val_x, val_y) = *options.validation_data;
-    check_pair(val_x, val_y, "fit (validation_data)");
-  } else if (options.validation_split > 0) {
-    const int64_t n = x.shape()[0], n_val = int64_t(double(n) * options.validation_split);
+  NABLA_CHECK(!(options.validation_split > 0 && (options.validation_data || options.validation_dataset)),
+              "fit: give validation_split or validation data, not both");
+  NABLA_CHECK(!options.validation_data, "fit(dataset): pass validation as validation_dataset");
+  std::shared_ptr<const Dataset> train = data, validation = options.validation_dataset;
+  if (options.validation_split > 0) {
+    const int64_t n = data->size(), n_val = int64_t(double(n) * options.validation_split);
     NABLA_CHECK(n_val > 0 && n_val < n, "fit: validation_split ", options.validation_split, " of ", n,
                 " samples leaves an empty training or validation set");
-    train_x = x.narrow(0, 0, n - n_val);
-    train_y = y.narrow(0, 0, n - n_val);
-    val_x = x.narrow(0, n - n_val, n_val);
-    val_y = y.narrow(0, n - n_val, n_val);
+    train = std::make_shared<Subset>(data, 0, n - n_val);
+    validation = std::make_shared<Subset>(data, n - n_val, n_val);
   }
   for (auto& cb : options.callbacks) cb->set_model(this);
   stop_training = false;
   History history;
   Logs train_logs;
   for (auto& cb : options.callbacks) cb->on_train_begin(train_logs);
-  const int64_t n = train_x.shape()[0];
+  const int64_t n = train->size();
   // A callback (BackupAndRestore) may have restored a later starting epoch.
   int first_epoch = std::max(options.initial_epoch, int(train_logs.count("initial_epoch") ? train_logs["initial_epoch"] : 0));
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
@@ -184,9 +190,9 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
     if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
     Tensor order = options.shuffle ? randperm(n) : arange(n);
     ProgressBar bar((n + options.batch_size - 1) / options.batch_size, options.verbose);
-    logs = run_epoch(train_x, train_y, options, epoch, bar, order);
-    if (val_x.defined()) {
-      Logs val = evaluate(val_x, val_y, options.batch_size, 0);
+    logs = run_epoch(*train, options, epoch, bar, order);
+    if (validation) {
+      Logs val = evaluate(*validation, options.batch_size, 0);
       for (auto& [k, v] : val) logs["val_" + k] = v;
     }
     logs["lr"] = learning_rate();
@@ -199,18 +205,22 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
 }
 
 Logs Model::evaluate(const Tensor& x, const Tensor& y, int64_t batch_size, int verbose) {
-  check_compiled("evaluate");
   check_pair(x, y, "evaluate");
+  return evaluate(TensorDataset(x, y), batch_size, verbose);
+}
+
+Logs Model::evaluate(const Dataset& data, int64_t batch_size, int verbose) {
+  check_compiled("evaluate");
   NABLA_CHECK(batch_size >= 1, "evaluate: batch_size must be at least 1, got ", batch_size);
   NoGradGuard no_grad;
   const bool was_training = module_->is_training();
   module_->eval();
   for (auto& m : metrics_) m->reset();
-  const int64_t n = x.shape()[0];
+  const int64_t n = data.size();
   double loss_sum = 0;
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t len = std::min(batch_size, n - start);
-    Tensor xb = x.narrow(0, start, len), yb = y.narrow(0, start, len);
+    auto [xb, yb] = data.batch(arange(double(start), double(start + len), 1.0, DType::i64));
     Tensor prediction = module_->forward(xb);
     loss_sum += loss_(prediction, yb).item<double>() * double(len);
     for (auto& m : metrics_) m->update(prediction, yb);

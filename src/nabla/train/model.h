@@ -13,6 +13,7 @@
 #include "nabla/nn/module.h"
 #include "nabla/optim/optimizer.h"
 #include "nabla/train/callbacks.h"
+#include "nabla/train/dataset.h"
 #include "nabla/train/history.h"
 #include "nabla/train/metrics.h"
 
@@ -32,6 +33,7 @@ struct FitOptions {
   int64_t batch_size = 32;
   double validation_split = 0;  // the LAST fraction of x/y (before shuffling), like Keras
   std::optional<std::pair<Tensor, Tensor>> validation_data;
+  std::shared_ptr<const Dataset> validation_dataset;  // the same, from any Dataset
   bool shuffle = true;
   int initial_epoch = 0;  // epochs already done (for resuming)
   std::vector<CallbackPtr> callbacks;
@@ -50,8 +52,10 @@ class Model {
                double lr = -1);
 
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
-  // Loss and metrics over (x, y) in eval mode: {"loss": ..., "accuracy": ...}.
+  History fit(std::shared_ptr<const Dataset> train, const FitOptions& options = {});
+  // Loss and metrics in eval mode: {"loss": ..., "accuracy": ...}.
   Logs evaluate(const Tensor& x, const Tensor& y, int64_t batch_size = 32, int verbose = 0);
+  Logs evaluate(const Dataset& data, int64_t batch_size = 32, int verbose = 0);
   Tensor predict(const Tensor& x, int64_t batch_size = 32);
 
   // A checkpoint directory: weights, optimizer state, epoch and RNG (see io/checkpoint.h).
@@ -66,8 +70,7 @@ class Model {
   bool stop_training = false;
 
  private:
-  Logs run_epoch(const Tensor& x, const Tensor& y, const FitOptions& options, int epoch, ProgressBar& bar,
-                 const Tensor& order);
+  Logs run_epoch(const Dataset& data, const FitOptions& options, int epoch, ProgressBar& bar, const Tensor& order);
   void check_compiled(const char* what) const;
 
   std::shared_ptr<nn::Module> module_;
