@@ -20,12 +20,10 @@ measure only nabla's error.
 
 import json
 import pathlib
-import struct
-import zlib
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save
+from golden_io import case_seed, save_file
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -548,8 +546,6 @@ def attention_cases():
 
 # ----------------------------------------------------------------------------- writing
 
-def case_seed(name):
-    return zlib.crc32(name.encode())
 
 
 def outputs_as_list(op, result):
@@ -603,15 +599,6 @@ def build(spec):
     return tensors, metadata
 
 
-def save_file(tensors, path, metadata):
-    """safetensors.torch.save_file, but with the JSON header's keys sorted: the library writes the
-    metadata map in hash order, which would make every rerun show up as a change in git."""
-    blob = save(tensors, metadata=metadata)
-    (header_len,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + header_len])
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # keep the data section 8-byte aligned, as the library does
-    path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + header_len:])
 
 
 def main():

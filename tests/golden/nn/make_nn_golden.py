@@ -33,11 +33,11 @@ float32 once, so the C++ tolerances measure only nabla's float32 error.
 
 import json
 import pathlib
-import struct
-import zlib
+import sys
 
 import torch
-from safetensors.torch import save
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # tests/golden, for golden_io
+from golden_io import case_seed, save_file
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -224,8 +224,6 @@ def model_cases():
 
 # ----------------------------------------------------------------------------- writing
 
-def case_seed(name):
-    return zlib.crc32(name.encode())
 
 
 def randomise_norm_state(module):
@@ -297,15 +295,6 @@ def build(spec):
     return tensors, metadata
 
 
-def save_file(tensors, path, metadata):
-    """safetensors.torch.save_file, but with the JSON header's keys sorted: the library writes the
-    metadata map in hash order, which would make every rerun show up as a change in git."""
-    blob = save(tensors, metadata=metadata)
-    (header_len,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + header_len])
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # keep the data section 8-byte aligned, as the library does
-    path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + header_len:])
 
 
 def main():

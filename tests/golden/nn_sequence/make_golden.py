@@ -24,13 +24,13 @@ goldens carry no float32 accumulation noise and the C++ tolerances measure only 
 
 import json
 import pathlib
-import struct
-import zlib
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import save
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # tests/golden, for golden_io
+from golden_io import case_seed, save_file
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent
 CASES = []
@@ -211,7 +211,7 @@ def run(kind, module, inputs, call):
 
 
 def build(spec):
-    torch.manual_seed(zlib.crc32(spec["name"].encode()))
+    torch.manual_seed(case_seed(spec["name"]))
     module = make_module(spec["module"], spec["config"])
     inputs = spec["inputs"]()
     params = {k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}
@@ -245,15 +245,6 @@ def build(spec):
     return tensors, metadata
 
 
-def save_file(tensors, path, metadata):
-    """safetensors.torch.save_file, but with the JSON header's keys sorted so reruns are
-    byte-identical (the library writes the metadata map in hash order)."""
-    blob = save(tensors, metadata=metadata)
-    (header_len,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + header_len])
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # keep the data section 8-byte aligned, as the library does
-    path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + header_len:])
 
 
 def main():

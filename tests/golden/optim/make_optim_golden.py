@@ -32,29 +32,19 @@ clip_<case>.safetensors — one torch.nn.utils.clip_grad_norm_ / clip_grad_value
 import json
 import math
 import pathlib
-import struct
-import zlib
+import sys
 
 import torch
-from safetensors.torch import save
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # tests/golden, for golden_io
+from golden_io import case_seed, save_file
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 STEPS = 20
 PARAM_SHAPES = [(6, 7), (7,), (3,)]  # the last one has no gradient on some steps
 
 
-def case_seed(name):
-    return zlib.crc32(name.encode())
 
 
-def save_file(tensors, path, metadata):
-    """safetensors.torch.save, with the JSON header's keys sorted so reruns are byte-identical."""
-    blob = save(tensors, metadata=metadata)
-    (header_len,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + header_len])
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # keep the data section 8-byte aligned, as the library does
-    path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + header_len:])
 
 
 # ----------------------------------------------------------------------------- optimizers

@@ -36,31 +36,20 @@ the C++ tolerances have to allow.
 
 import json
 import pathlib
-import struct
 import sys
-import zlib
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import save
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # tests/golden, for golden_io
+from golden_io import case_seed, save_file
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent
 STEPS = 50
 
 
-def model_seed(name):
-    return zlib.crc32(name.encode())
 
 
-def save_file(tensors, path, metadata):
-    """safetensors.torch.save, with the JSON header's keys sorted so reruns are byte-identical."""
-    blob = save(tensors, metadata=metadata)
-    (header_len,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + header_len])
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # keep the data section 8-byte aligned, as the library does
-    path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + header_len:])
 
 
 # ----------------------------------------------------------------------------- models
@@ -194,7 +183,7 @@ def train(model, batches, config, dtype):
 
 def make(name, float64_report):
     factory, data_factory, config = MODELS[name]
-    torch.manual_seed(model_seed(name))
+    torch.manual_seed(case_seed(name))
     model = factory()
     init = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     data, batches = data_factory()
