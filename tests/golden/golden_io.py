@@ -21,3 +21,18 @@ def save_file(tensors, path, metadata):
     text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # keep the data section 8-byte aligned, as the library does
     path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + header_len:])
+
+
+def write_cases(cases, build, data_dir):
+    """Writes one file per case (`build(case)` gives its tensors and metadata) after checking the names
+    are unique and removing files left by older runs; returns the total bytes written."""
+    names = [c["name"] for c in cases]
+    duplicates = {n for n in names if names.count(n) > 1}
+    assert not duplicates, f"duplicate case names: {duplicates}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for stale in data_dir.glob("*.safetensors"):
+        stale.unlink()
+    for case in cases:
+        tensors, metadata = build(case)
+        save_file(tensors, data_dir / f"{case['name']}.safetensors", metadata)
+    return sum(p.stat().st_size for p in data_dir.glob("*.safetensors"))

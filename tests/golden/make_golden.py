@@ -23,7 +23,7 @@ import pathlib
 
 import torch
 import torch.nn.functional as F
-from golden_io import case_seed, save_file
+from golden_io import case_seed, write_cases
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -607,22 +607,11 @@ def main():
                        pool_cases, nn_functional_cases, shape_cases, loss_cases, attention_cases]:
         make_cases()
 
-    names = [c["name"] for c in CASES]
-    duplicates = {n for n in names if names.count(n) > 1}
-    assert not duplicates, f"duplicate case names: {duplicates}"
     assert set(c["op"] for c in CASES) <= set(TORCH_OPS), "a case names an op missing from TORCH_OPS"
-
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in DATA_DIR.glob("*.safetensors"):
-        stale.unlink()
-
+    total = write_cases(CASES, build, DATA_DIR)
     counts = {}
     for spec in CASES:
-        tensors, metadata = build(spec)
-        save_file(tensors, DATA_DIR / f"{spec['name']}.safetensors", metadata)
         counts[spec["op"]] = counts.get(spec["op"], 0) + 1
-
-    total = sum(p.stat().st_size for p in DATA_DIR.glob("*.safetensors"))
     for op, n in counts.items():
         print(f"{op:34s} {n}")
     print(f"{len(CASES)} cases, {total / 1024:.1f} KiB in {DATA_DIR}")

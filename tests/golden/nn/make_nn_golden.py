@@ -37,7 +37,7 @@ import sys
 
 import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # tests/golden, for golden_io
-from golden_io import case_seed, save_file
+from golden_io import case_seed, write_cases
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -302,18 +302,7 @@ def main():
     layer_cases()
     model_cases()
 
-    names = [c["name"] for c in CASES]
-    duplicates = {n for n in names if names.count(n) > 1}
-    assert not duplicates, f"duplicate case names: {duplicates}"
-
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in DATA_DIR.glob("*.safetensors"):
-        stale.unlink()
-    for spec in CASES:
-        tensors, metadata = build(spec)
-        save_file(tensors, DATA_DIR / f"{spec['name']}.safetensors", metadata)
-
-    total = sum(p.stat().st_size for p in DATA_DIR.glob("*.safetensors"))
+    total = write_cases(CASES, build, DATA_DIR)
     print(f"{len(CASES)} cases, {total / 1024:.1f} KiB in {DATA_DIR}")
 
 

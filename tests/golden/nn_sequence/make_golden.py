@@ -28,43 +28,12 @@ import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # tests/golden, for golden_io
-from golden_io import case_seed, save_file
+from golden_io import case_seed, write_cases
+from torch_twins import TransformerBlock
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent
 CASES = []
-
-
-class TransformerMLP(nn.Module):
-    def __init__(self, embed_dim, hidden_dim):
-        super().__init__()
-        self.fc = nn.Linear(embed_dim, hidden_dim)
-        self.proj = nn.Linear(hidden_dim, embed_dim)
-
-    def forward(self, x):
-        return self.proj(F.gelu(self.fc(x), approximate="tanh"))
-
-
-class TransformerBlock(nn.Module):
-    """nabla::nn::TransformerBlock: pre-LayerNorm GPT-2 block, batch first, dropout 0."""
-
-    def __init__(self, embed_dim, num_heads, mlp_ratio=4.0, causal=True):
-        super().__init__()
-        self.causal = causal
-        self.ln_1 = nn.LayerNorm(embed_dim)
-        self.attn = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True)
-        self.ln_2 = nn.LayerNorm(embed_dim)
-        self.mlp = TransformerMLP(embed_dim, int(embed_dim * mlp_ratio))
-
-    def forward(self, x, key_padding_mask=None):
-        h = self.ln_1(x)
-        t = x.shape[1]
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1) if self.causal else None
-        a = self.attn(h, h, h, key_padding_mask=key_padding_mask, attn_mask=mask, need_weights=False,
-                      is_causal=self.causal)[0]
-        x = x + a
-        return x + self.mlp(self.ln_2(x))
 
 
 def case(name, module, config, inputs, call=None):
@@ -245,22 +214,12 @@ def build(spec):
     return tensors, metadata
 
 
-
-
 def main():
     torch.use_deterministic_algorithms(True)
     recurrent_cases()
     attention_cases()
     block_cases()
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "duplicate case names"
-
-    for stale in DATA_DIR.glob("*.safetensors"):
-        stale.unlink()
-    for spec in CASES:
-        tensors, metadata = build(spec)
-        save_file(tensors, DATA_DIR / f"{spec['name']}.safetensors", metadata)
-    total = sum(p.stat().st_size for p in DATA_DIR.glob("*.safetensors"))
+    total = write_cases(CASES, build, DATA_DIR)
     print(f"{len(CASES)} cases, {total / 1024:.1f} KiB in {DATA_DIR}")
 
 

@@ -43,13 +43,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # tests/golden, for golden_io
 from golden_io import case_seed, save_file
+from torch_twins import TransformerBlock
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent
 STEPS = 50
-
-
-
-
 
 
 # ----------------------------------------------------------------------------- models
@@ -72,34 +69,6 @@ class LSTMClassifier(nn.Module):
     def forward(self, tokens):
         output, _ = self.lstm(self.embedding(tokens))
         return self.head(output[:, -1])
-
-
-class TransformerMLP(nn.Module):
-    def __init__(self, embed_dim, hidden_dim):
-        super().__init__()
-        self.fc = nn.Linear(embed_dim, hidden_dim)
-        self.proj = nn.Linear(hidden_dim, embed_dim)
-
-    def forward(self, x):
-        return self.proj(F.gelu(self.fc(x), approximate="tanh"))
-
-
-class TransformerBlock(nn.Module):
-    """nabla::nn::TransformerBlock with the same child names: pre-LN GPT-2 block, batch first."""
-
-    def __init__(self, embed_dim, num_heads):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(embed_dim)
-        self.attn = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True)
-        self.ln_2 = nn.LayerNorm(embed_dim)
-        self.mlp = TransformerMLP(embed_dim, 4 * embed_dim)
-
-    def forward(self, x):
-        h = self.ln_1(x)
-        t = x.shape[1]
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-        x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False, is_causal=True)[0]
-        return x + self.mlp(self.ln_2(x))
 
 
 class TinyGPT(nn.Module):
