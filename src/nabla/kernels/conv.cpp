@@ -53,6 +53,15 @@ memory::dims weight_dims(const ConvShape& s) {
   return {s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
 }
 
+// Descriptors that let oneDNN choose its own (blocked) layouts for input, weight and output.
+struct AnyLayouts {
+  memory::desc x, weight, y;
+};
+AnyLayouts any_layouts(const ConvShape& s) {
+  return {memory::desc({s.n, s.c, s.h, s.w}, dt::f32, tag::any), memory::desc(weight_dims(s), dt::f32, tag::any),
+          memory::desc({s.n, s.o, s.ho, s.wo}, dt::f32, tag::any)};
+}
+
 Primitives& primitives(const ConvShape& s) {
   Cache& c = cache();
   std::lock_guard lock(c.mutex);
@@ -63,12 +72,11 @@ Primitives& primitives(const ConvShape& s) {
   p.weight = memory::desc(weight_dims(s), dt::f32, s.groups == 1 ? tag::oihw : tag::goihw);
   p.bias = memory::desc({s.o}, dt::f32, tag::a);
   p.y = memory::desc({s.n, s.o, s.ho, s.wo}, dt::f32, tag::nchw);
-  memory::desc any_x({s.n, s.c, s.h, s.w}, dt::f32, tag::any), any_w(weight_dims(s), dt::f32, tag::any),
-      any_y({s.n, s.o, s.ho, s.wo}, dt::f32, tag::any);
+  const AnyLayouts any = any_layouts(s);
   auto& engine = dnnl_engine();
   p.forward = dnnl::convolution_forward::primitive_desc(
-      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any_x,
-                                      any_w, p.bias, any_y, strides(s), dilates(s), pad_l(s), pad_r(s)),
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any.x,
+                                      any.weight, p.bias, any.y, strides(s), dilates(s), pad_l(s), pad_r(s)),
       engine);
   p.forward_primitive = dnnl::convolution_forward(p.forward);
   return c.entries.emplace(s, std::move(p)).first->second;
@@ -122,10 +130,9 @@ void conv2d_backward_data(const ConvShape& s, const float* weight, const float* 
   {
     std::lock_guard lock(cache().mutex);
     if (!p.has_backward_data) {
-      memory::desc any_x({s.n, s.c, s.h, s.w}, dt::f32, tag::any), any_w(weight_dims(s), dt::f32, tag::any),
-          any_y({s.n, s.o, s.ho, s.wo}, dt::f32, tag::any);
+      const AnyLayouts any = any_layouts(s);
       p.backward_data = dnnl::convolution_backward_data::primitive_desc(
-          dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, any_x, any_w, any_y, strides(s),
+          dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, any.x, any.weight, any.y, strides(s),
                                                 dilates(s), pad_l(s), pad_r(s)),
           dnnl_engine(), p.forward);
       p.backward_data_primitive = dnnl::convolution_backward_data(p.backward_data);
@@ -145,10 +152,9 @@ void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy
   {
     std::lock_guard lock(cache().mutex);
     if (!p.has_backward_weights) {
-      memory::desc any_x({s.n, s.c, s.h, s.w}, dt::f32, tag::any), any_w(weight_dims(s), dt::f32, tag::any),
-          any_y({s.n, s.o, s.ho, s.wo}, dt::f32, tag::any);
+      const AnyLayouts any = any_layouts(s);
       p.backward_weights = dnnl::convolution_backward_weights::primitive_desc(
-          dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_x, any_w, p.bias, any_y,
+          dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any.x, any.weight, p.bias, any.y,
                                                    strides(s), dilates(s), pad_l(s), pad_r(s)),
           dnnl_engine(), p.forward);
       p.backward_weights_primitive = dnnl::convolution_backward_weights(p.backward_weights);
