@@ -1,5 +1,6 @@
 #include "nabla/train/history.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "nabla/core/error.h"
@@ -11,7 +12,7 @@ void History::append(int epoch, const std::map<std::string, double>& logs) {
   epochs.push_back(epoch);
   for (const auto& [key, value] : logs) {
     auto& column = history[key];
-    column.resize(epochs.size() - 1, 0.0 / 0.0);  // a key that appears late gets NaN for earlier epochs
+    column.resize(epochs.size() - 1, std::nan(""));  // a key that appears late gets NaN for earlier epochs
     column.push_back(value);
   }
 }
