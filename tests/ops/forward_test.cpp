@@ -27,6 +27,19 @@ TEST(Forward, ArithmeticBroadcastsLikeNumPy) {
   EXPECT_EQ(eq(tensor_i64({1, 2}), tensor_i64({1, 3})).to_vector<bool>(), std::vector<bool>({true, false}));
 }
 
+// Outputs of 8 MB and more take the streaming-store path; an odd length leaves a ragged tail.
+TEST(Forward, LargeElementwiseOutputsStreamCorrectly) {
+  const int64_t n = (int64_t(8) << 20) / 4 * 3 + 37;
+  Tensor a = arange(0, double(n)), b = full({n}, 0.5);
+  std::vector<float> sum = (a + b).to_vector<float>(), e = exp(a * 0.0).to_vector<float>();
+  for (int64_t i : {int64_t(0), int64_t(31), int64_t(32), n / 2 + 5, n - 37, n - 1}) {
+    EXPECT_EQ(sum[i], float(i) + 0.5f) << "element " << i;
+    EXPECT_FLOAT_EQ(e[i], 1.0f) << "element " << i;
+  }
+  Tensor tail = (a.narrow(0, 3, n - 3) + b.narrow(0, 3, n - 3)).narrow(0, 1, 8);  // unaligned operands
+  EXPECT_EQ(tail.to_vector<float>()[0], 4.5f);
+}
+
 TEST(Forward, ActivationsMatchTheirDefinitions) {
   Tensor x = linspace(-6, 6, 97);
   std::vector<float> v = x.to_vector<float>();
