@@ -211,7 +211,13 @@ def markdown_report(rows, torch_version, threads, command):
         "median of 5 timed repetitions after warm-up, eager mode. Attention FLOPs count the full "
         "T^2 (no causal halving) and backward as 2.5x forward. PyTorch's bf16 matmul writes bf16 "
         "(nabla's writes fp32) and is timed with B stored [N, K], its faster bf16 layout on CPUs "
-        "without AVX-512 BF16.",
+        "without AVX-512 BF16. Recurrent rows are one training step of a single-layer, batch-first "
+        "LSTM/GRU (all outputs, gradients for weights and input) and count GEMM FLOPs only: "
+        "3 x 2*T*B*(I+H)*G*H. PyTorch's CPU LSTM runs on oneDNN's RNN primitive, its GRU on its own "
+        "cell loop. `*_dnnl_raw` rows (nabla column) call oneDNN's LSTM / linear-before-reset GRU "
+        "primitives directly with weights reordered once, after checking their output and gradients "
+        "against nabla's. `adamw_step` pairs nabla with the faster of PyTorch's foreach and fused "
+        "AdamW; both are also listed as their own rows.",
         "",
     ]
     return "\n".join(header) + "\n" + markdown_table(rows) + "\n"

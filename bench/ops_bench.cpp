@@ -1,11 +1,14 @@
 // Micro-benchmarks of nabla's ops, named and counted exactly like bench/peers/torch_ops.py so
-// bench/compare.py can print nabla/PyTorch ratios. Also raw oneDNN matmul, the ceiling for ours.
+// bench/compare.py can print nabla/PyTorch ratios. Also raw oneDNN matmul and RNN primitives, the
+// ceilings for ours.
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "nabla/kernels/dnnl_context.h"
 #include "nabla/nabla.h"
+#include "rnn_dnnl_bench.h"
 
 using namespace nabla;
 
@@ -87,10 +90,46 @@ void attention_bench(benchmark::State& state) {
   set_rate(state, "GFLOP/s", 4.0 * B * H * T * T * D * 3.5);
 }
 
+// The GRU/LSTM 256 -> 1024 over 28 steps, and the lstm_text model's 128 -> 128 over 100.
+const std::vector<RecurrentBenchShape> kRecurrentShapes = {{28, 64, 256, 1024}, {100, 32, 128, 128}};
+
+// One training step of a batch-first, single-layer LSTM/GRU: all outputs, backward from a random
+// upstream gradient into the weights and the input.
+void recurrent_bench(benchmark::State& state, kernels::RecurrentCell cell, RecurrentBenchShape s) {
+  nn::RecurrentOptions options;
+  options.batch_first = true;
+  std::unique_ptr<nn::RecurrentBase> layer;
+  if (cell == kernels::RecurrentCell::lstm)
+    layer = std::make_unique<nn::LSTM>(s.input, s.hidden, options);
+  else
+    layer = std::make_unique<nn::GRU>(s.input, s.hidden, options);
+  Tensor x = randn({s.batch, s.steps, s.input}).requires_grad_(), g = randn({s.batch, s.steps, s.hidden});
+  for (auto _ : state) {
+    Tensor y = layer->forward(x, Tensor()).output;
+    y.backward(g);
+    layer->zero_grad();
+    x.set_grad(Tensor());
+  }
+  set_rate(state, "GFLOP/s", s.training_flops(cell));
+}
+
+// One AdamW step over 10M parameters; bytes = param, grad, exp_avg, exp_avg_sq read + three written.
+void adamw_bench(benchmark::State& state) {
+  const int64_t n = 10'000'000;
+  Tensor param = randn({n}).requires_grad_();
+  param.set_grad(randn({n}));
+  optim::AdamW optimizer({param});
+  optimizer.step();  // the first step allocates the moment buffers (PyTorch's warm-up call does too)
+  for (auto _ : state) optimizer.step();
+  set_rate(state, "GB/s", 7.0 * 4 * n);
+}
+
 void overhead_bench(benchmark::State& state) {
   Tensor a = ones({1}), b = ones({1});
   for (auto _ : state) benchmark::DoNotOptimize(add(a, b));
 }
+
+std::string cell_prefix(kernels::RecurrentCell cell) { return cell == kernels::RecurrentCell::lstm ? "lstm" : "gru"; }
 
 void register_all() {
   for (auto& s : kMatmulShapes)
@@ -99,18 +138,28 @@ void register_all() {
     benchmark::RegisterBenchmark(("matmul_bf16/" + shape_name(s)).c_str(), matmul_bench, s, DType::bf16)->UseRealTime();
   benchmark::RegisterBenchmark("conv2d_fwd_bwd/32x1x28x28_k32", conv_bench, 32, 1, 28, 32, false)->UseRealTime();
   benchmark::RegisterBenchmark("conv2d_fwd_bwd/32x32x13x13_k64", conv_bench, 32, 32, 13, 64, true)->UseRealTime();
-  benchmark::RegisterBenchmark("softmax/4096x1536", rowwise_bench, [](const Tensor& x) { return softmax(x, -1); })
-      ->UseRealTime();
+  benchmark::RegisterBenchmark("softmax/4096x1536", rowwise_bench, [](const Tensor& x) {
+    return softmax(x, -1);
+  })->UseRealTime();
   static Tensor ln_w = ones({1536}), ln_b = zeros({1536});
-  benchmark::RegisterBenchmark("layer_norm/4096x1536", rowwise_bench,
-                               [](const Tensor& x) { return layer_norm(x, {1536}, ln_w, ln_b); })
-      ->UseRealTime();
+  benchmark::RegisterBenchmark("layer_norm/4096x1536", rowwise_bench, [](const Tensor& x) {
+    return layer_norm(x, {1536}, ln_w, ln_b);
+  })->UseRealTime();
   benchmark::RegisterBenchmark("gelu/4096x1536", rowwise_bench, [](const Tensor& x) { return gelu(x); })->UseRealTime();
   benchmark::RegisterBenchmark("add/4096x1536", add_bench)->UseRealTime();
   benchmark::RegisterBenchmark("attention_fwd_bwd/B8_H6_T256_D64", attention_bench)->UseRealTime();
+  for (auto cell : {kernels::RecurrentCell::lstm, kernels::RecurrentCell::gru})
+    for (auto& s : kRecurrentShapes)
+      benchmark::RegisterBenchmark((cell_prefix(cell) + "_fwd_bwd/" + s.name()).c_str(), recurrent_bench, cell, s)
+          ->UseRealTime();
+  benchmark::RegisterBenchmark("adamw_step/10M", adamw_bench)->UseRealTime();
   benchmark::RegisterBenchmark("overhead/add_1elem", overhead_bench)->UseRealTime();
   for (auto& s : kMatmulShapes)
     benchmark::RegisterBenchmark(("matmul_dnnl_raw/" + shape_name(s)).c_str(), raw_dnnl_matmul, s)->UseRealTime();
+  for (auto cell : {kernels::RecurrentCell::lstm, kernels::RecurrentCell::gru})
+    for (auto& s : kRecurrentShapes)
+      benchmark::RegisterBenchmark((cell_prefix(cell) + "_dnnl_raw/" + s.name()).c_str(), raw_dnnl_recurrent, cell, s)
+          ->UseRealTime();
 }
 
 }  // namespace

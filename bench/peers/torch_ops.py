@@ -23,6 +23,14 @@ Conventions (keep in step with bench/ in C++):
   attention_fwd_bwd/... causal SDPA forward + backward for q, k, v; FLOPs = 4*B*H*T*T*D * 3.5
                         (full T^2 counted although causal masking halves the useful work;
                         backward counted as 2.5x forward).
+  lstm_fwd_bwd/T*_B*_I*_H*, gru_fwd_bwd/...   one training step of a single-layer batch_first
+                        torch.nn.LSTM / GRU: all outputs, backward from a random upstream gradient
+                        into weights and input. FLOPs = 3 * 2*T*B*(I+H)*G*H (GEMMs only; G = 4 for
+                        LSTM, 3 for GRU; backward counted as 2x forward).
+  adamw_step/10M        one torch.optim.AdamW step over 10M f32 parameters, GB/s counting 7 * 4 * N
+                        bytes (param, grad, exp_avg, exp_avg_sq read; param and both moments
+                        written). adamw_step/ is the faster of the foreach and fused variants
+                        (picked by a short pre-timing); adamw_step_foreach/ and _fused/ show both.
   overhead/add_1elem    a + b on 1-element tensors, microseconds per op.
 """
 
@@ -46,6 +54,9 @@ MATMUL_SHAPES = [(128, 784, 256), (32, 1024, 3072), (4096, 384, 1536), (4096, 15
                  (1024, 1024, 1024)]
 ROWS, COLS = 4096, 1536
 REPETITIONS = 5
+# (steps, batch, input, hidden): the issue's GRU/LSTM 256 -> 1024, and the lstm_text model's 128 -> 128.
+RECURRENT_SHAPES = [(28, 64, 256, 1024), (100, 32, 128, 128)]
+ADAMW_PARAMS = 10_000_000
 
 
 def make_matmul(m, k, n, dtype):
@@ -102,6 +113,54 @@ def make_rowwise(kind):
     return lambda: x + y, 3.0 * 4 * numel
 
 
+def make_recurrent(kind, steps, batch, input_size, hidden):
+    layer_type, gates = (torch.nn.LSTM, 4) if kind == "lstm" else (torch.nn.GRU, 3)
+    layer = layer_type(input_size, hidden, batch_first=True)
+    x = torch.randn(batch, steps, input_size, requires_grad=True)
+    grad_out = torch.randn(batch, steps, hidden)
+
+    def step():
+        x.grad = None
+        layer.zero_grad(set_to_none=True)
+        output, _ = layer(x)
+        output.backward(grad_out)
+
+    return step, 3 * 2.0 * steps * batch * (input_size + hidden) * gates * hidden
+
+
+def adamw_step(variant):
+    """A step function over ADAMW_PARAMS parameters with AdamW's defaults, or None if the variant
+    does not run here (fused AdamW on CPU needs a recent PyTorch)."""
+    param = torch.nn.Parameter(torch.randn(ADAMW_PARAMS))
+    param.grad = torch.randn(ADAMW_PARAMS)
+    try:
+        optimizer = torch.optim.AdamW([param], **{variant: True})
+        optimizer.step()  # allocates the moment buffers
+    except (RuntimeError, TypeError, ValueError) as error:
+        sys.stderr.write(f"torch_ops: AdamW {variant}=True does not run here: {error}\n")
+        return None
+    return optimizer.step
+
+
+def make_adamw(variant):
+    work = 7.0 * 4 * ADAMW_PARAMS
+    if variant != "fastest":
+        step = adamw_step(variant)
+        if step is None:
+            raise Unavailable(f"AdamW {variant}=True")
+        return step, work
+    candidates = {v: s for v in ("foreach", "fused") if (s := adamw_step(v)) is not None}
+    timings = {v: min(time_calls(s, 3) for _ in range(3)) for v, s in candidates.items()}
+    best = min(timings, key=timings.get)
+    sys.stderr.write("torch_ops: adamw_step/: " +
+                     ", ".join(f"{v} {t * 1e3:.1f} ms" for v, t in timings.items()) + f"; timing {best}\n")
+    return candidates[best], work
+
+
+class Unavailable(Exception):
+    """A benchmark this PyTorch cannot run; it is left out of the results."""
+
+
 def make_overhead():
     a, b = torch.ones(1), torch.ones(1)
     return lambda: a + b, None
@@ -119,6 +178,13 @@ def benchmark_table():
     for kind in ("softmax", "layer_norm", "gelu", "add"):
         table[f"{kind}/{ROWS}x{COLS}"] = (partial(make_rowwise, kind), "GB/s")
     table["attention_fwd_bwd/B8_H6_T256_D64"] = (partial(make_attention, 8, 6, 256, 64), "GFLOP/s")
+    for kind in ("lstm", "gru"):
+        for t, b, i, h in RECURRENT_SHAPES:
+            table[f"{kind}_fwd_bwd/T{t}_B{b}_I{i}_H{h}"] = (partial(make_recurrent, kind, t, b, i, h),
+                                                           "GFLOP/s")
+    table["adamw_step/10M"] = (partial(make_adamw, "fastest"), "GB/s")
+    table["adamw_step_foreach/10M"] = (partial(make_adamw, "foreach"), "GB/s")
+    table["adamw_step_fused/10M"] = (partial(make_adamw, "fused"), "GB/s")
     table["overhead/add_1elem"] = (make_overhead, "us")
     return table
 
@@ -178,7 +244,11 @@ def main():
     for name, (factory, unit) in benchmark_table().items():
         if pattern and not pattern.search(name):
             continue
-        results.append(run_one(name, factory, unit, args.seconds))
+        try:
+            results.append(run_one(name, factory, unit, args.seconds))
+        except Unavailable as missing:
+            sys.stderr.write(f"torch_ops: {name}: skipped, {missing} is not available\n")
+            continue
         sys.stderr.write(f"torch_ops: {name}: {results[-1]['rate']:.3g} {unit}\n")
     json.dump({"torch_version": torch.__version__, "threads": args.threads, "benchmarks": results},
               sys.stdout, indent=2)
