@@ -1,17 +1,45 @@
-// `nabla`: train, evaluate and sample the models of the library from JSON configs.
-#include <CLI/CLI.hpp>
+// `nabla`: train, evaluate and sample the library's models from JSON configs.
 #include <iostream>
 
+#include "commands.h"
 #include "nabla/core/error.h"
+#include "nabla/kernels/parallel.h"
+
+namespace nabla::cli {
+
+void add_threads_option(CLI::App& command, int& threads) {
+  command.add_option("--threads", threads, "threads for the kernels (default: all cores, or NABLA_NUM_THREADS)")
+      ->check(CLI::Range(1, 1024));
+}
+
+void apply_threads(int threads) {
+  if (threads > 0) nabla::set_num_threads(threads);
+}
+
+}  // namespace nabla::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"nabla: define, train, evaluate and run neural networks"};
+  CLI::App app{"nabla: define, train, evaluate and run neural networks.\n"
+               "  nabla train configs/fashion_cnn.json --out runs/cnn\n"
+               "  nabla eval runs/cnn;  nabla plot runs/cnn;  nabla generate runs/gpt --prompt \"And God\"",
+               "nabla"};
   app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+  nabla::cli::add_train(app);
+  nabla::cli::add_eval(app);
+  nabla::cli::add_predict(app);
+  nabla::cli::add_generate(app);
+  nabla::cli::add_summary(app);
+  nabla::cli::add_plot(app);
+  nabla::cli::add_info(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const nabla::Error& e) {
+    std::cerr << "nabla: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {  // a library outside nabla (filesystem, JSON) failed
     std::cerr << "nabla: error: " << e.what() << "\n";
     return 1;
   }

@@ -1,0 +1,96 @@
+// nabla train CONFIG.json [--set key=value ...] [--out RUN_DIR] [--resume RUN_DIR]
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "nabla/core/error.h"
+#include "nabla/io/config.h"
+#include "nabla/models/run.h"
+#include "run_output.h"
+
+namespace nabla::cli {
+
+namespace {
+
+struct TrainArgs {
+  std::string config, out, resume;
+  std::vector<std::string> sets;
+  int threads = 0, verbose = 1;
+  int64_t seed = -1;
+};
+
+void run_train(const TrainArgs& a) {
+  apply_threads(a.threads);
+  NABLA_CHECK(!a.config.empty() || !a.resume.empty(), "train: give a CONFIG.json, or --resume RUN_DIR");
+  io::json config;
+  models::TrainRunOptions options;
+  options.verbose = a.verbose;
+  if (!a.resume.empty()) {
+    NABLA_CHECK(a.config.empty(), "train: --resume continues the run's own config; leave out CONFIG.json");
+    options.out_dir = a.resume;
+    options.resume = true;
+    NABLA_CHECK(a.sets.empty(), "train: --resume uses the saved config; --set is not allowed with it");
+  } else {
+    config = io::read_json_file(a.config);
+    for (const std::string& s : a.sets) io::apply_override(config, s);
+    if (a.seed >= 0) config["seed"] = a.seed;
+    options.out_dir = !a.out.empty() ? a.out
+                                     : "runs/" + config.value("name", std::filesystem::path(a.config).stem().string());
+  }
+  std::filesystem::create_directories(options.out_dir);
+  std::ofstream log_file(options.out_dir + "/log.txt", options.resume ? std::ios::app : std::ios::trunc);
+  models::TrainRunResult result = models::train_run(config, options, std::cout);
+
+  std::ostringstream report;
+  report << "run directory: " << result.run_dir << "\n";
+  if (!result.test.empty()) {
+    report << "test:";
+    for (auto& [k, v] : result.test) report << "  " << k << " " << v;
+    report << "\n";
+  }
+  write_history_plots(result.run_dir, report);
+  models::LoadedRun run = models::load_run(result.run_dir);
+  if (run.model.task != models::Task::language_model && run.model.task != models::Task::regression) {
+    models::TaskData data = models::load_run_data(run);
+    if (data.test) write_confusion_matrix(run, *data.test, result.run_dir, report);
+  }
+  std::cout << report.str();
+  log_file << report.str();
+  for (size_t e = 0; e < result.history.epochs.size(); ++e) {
+    log_file << "epoch " << result.history.epochs[e];
+    for (auto& [k, values] : result.history.history) log_file << " " << k << "=" << values[e];
+    log_file << "\n";
+  }
+  if (run.model.task == models::Task::language_model) {
+    const io::json& g = run.info["config"]["generate"];
+    std::cout << "sample:\n";
+    std::ostringstream sample;
+    models::SamplingOptions s{.temperature = g["temperature"].get<double>(),
+                              .top_k = g["top_k"].get<int64_t>(),
+                              .top_p = g["top_p"].get<double>()};
+    stream_sample(run, g["prompt"].get<std::string>(), std::min<int64_t>(g["tokens"].get<int64_t>(), 300), s, 1,
+                  sample);
+    std::cout << sample.str();
+    log_file << "sample:\n" << sample.str();
+  }
+}
+
+}  // namespace
+
+void add_train(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "train a model from a JSON config into a run directory");
+  cmd->add_option("config", args->config, "the run config (see configs/)")->check(CLI::ExistingFile);
+  cmd->add_option("--set", args->sets, "override a config key, e.g. --set training.epochs=3 (repeatable)");
+  cmd->add_option("--out", args->out, "run directory (default: runs/<config name>)");
+  cmd->add_option("--resume", args->resume, "continue an interrupted run from its last checkpoint");
+  cmd->add_option("--seed", args->seed, "override the config's seed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")
+      ->check(CLI::Range(0, 2));
+  add_threads_option(*cmd, args->threads);
+  cmd->callback([args] { run_train(*args); });
+}
+
+}  // namespace nabla::cli

@@ -1,0 +1,190 @@
+#include "nabla/io/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "nabla/core/error.h"
+
+namespace nabla::io {
+
+json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  NABLA_CHECK(in.good(), "cannot open config file ", path);
+  try {
+    return json::parse(in, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    fail(path, ": not valid JSON: ", e.what());
+  }
+}
+
+void apply_override(json& config, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  NABLA_CHECK(eq != std::string::npos && eq > 0, "--set expects key.path=value, got \"", assignment, "\"");
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // a bare word: take it as a string
+  }
+  json* node = &config;
+  std::stringstream parts(path);
+  std::string part, walked;
+  std::vector<std::string> keys;
+  while (std::getline(parts, part, '.')) {
+    NABLA_CHECK(!part.empty(), "--set ", path, ": empty key in the path");
+    keys.push_back(part);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    walked += (walked.empty() ? "" : ".") + keys[i];
+    if (node->is_null()) *node = json::object();
+    NABLA_CHECK(node->is_object(), "--set ", path, ": ", walked.substr(0, walked.rfind('.')),
+                " is not an object, cannot set a key inside it");
+    node = &(*node)[keys[i]];
+  }
+  *node = value;
+}
+
+ConfigReader::ConfigReader(const json& config, std::string path)
+    : ConfigReader(config, std::move(path), std::make_shared<json>(json::object()), json::json_pointer()) {}
+
+ConfigReader::ConfigReader(const json& config, std::string path, std::shared_ptr<json> root, json::json_pointer where)
+    : config_(config.is_null() ? json::object() : config),
+      path_(std::move(path)),
+      root_(std::move(root)),
+      where_(std::move(where)) {
+  NABLA_CHECK(config_.is_object(), (path_.empty() ? std::string("config") : path_),
+              ": expected an object ({...}), got ", config_.dump());
+  if (!root_->contains(where_)) (*root_)[where_] = json::object();
+}
+
+bool ConfigReader::has(const std::string& key) const { return config_.contains(key); }
+
+const json* ConfigReader::lookup(const std::string& key) {
+  read_.insert(key);
+  auto it = config_.find(key);
+  return it == config_.end() || it->is_null() ? nullptr : &*it;
+}
+
+void ConfigReader::type_error(const std::string& key, const std::string& expected, const json& got) const {
+  fail(key_path(key), ": expected ", expected, ", got ", got.dump());
+}
+
+namespace {
+std::string range_text(double min, double max, bool exclusive_min) {
+  if (min == 0 && exclusive_min && max >= 1e300) return "a positive number";
+  if (min == 0 && !exclusive_min && max >= 1e300) return "a number >= 0";
+  std::ostringstream out;
+  out << "a number in " << (exclusive_min ? "(" : "[") << min << ", " << (max >= 1e300 ? "inf)" : "");
+  if (max < 1e300) out << max << "]";
+  return out.str();
+}
+}  // namespace
+
+int64_t ConfigReader::integer(const std::string& key, std::optional<int64_t> fallback, int64_t min, int64_t max) {
+  const json* value = lookup(key);
+  int64_t result;
+  if (!value) {
+    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (an integer)");
+    result = *fallback;
+  } else {
+    std::string expected = "an integer";
+    if (min != INT64_MIN || max != INT64_MAX) {
+      expected += " in [" + std::to_string(min) + ", " + (max == INT64_MAX ? "inf)" : std::to_string(max) + "]");
+    }
+    if (!value->is_number_integer()) type_error(key, expected, *value);
+    result = value->get<int64_t>();
+    if (result < min || result > max) type_error(key, expected, *value);
+  }
+  record(key, result);
+  return result;
+}
+
+double ConfigReader::number(const std::string& key, std::optional<double> fallback, double min, double max,
+                            bool exclusive_min) {
+  const json* value = lookup(key);
+  double result;
+  if (!value) {
+    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (a number)");
+    result = *fallback;
+  } else {
+    const std::string expected = range_text(min, max, exclusive_min);
+    if (!value->is_number()) type_error(key, expected, *value);
+    result = value->get<double>();
+    if (result < min || result > max || (exclusive_min && result == min)) type_error(key, expected, *value);
+  }
+  record(key, result);
+  return result;
+}
+
+std::string ConfigReader::string(const std::string& key, std::optional<std::string> fallback,
+                                 const std::vector<std::string>& choices) {
+  const json* value = lookup(key);
+  std::string expected = "a string";
+  if (!choices.empty()) {
+    expected = "one of";
+    for (size_t i = 0; i < choices.size(); ++i) expected += (i ? ", \"" : " \"") + choices[i] + "\"";
+  }
+  std::string result;
+  if (!value) {
+    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (", expected, ")");
+    result = *fallback;
+  } else {
+    if (!value->is_string()) type_error(key, expected, *value);
+    result = value->get<std::string>();
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), result) == choices.end())
+      type_error(key, expected, *value);
+  }
+  record(key, result);
+  return result;
+}
+
+bool ConfigReader::boolean(const std::string& key, std::optional<bool> fallback) {
+  const json* value = lookup(key);
+  bool result;
+  if (!value) {
+    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (true or false)");
+    result = *fallback;
+  } else {
+    if (!value->is_boolean()) type_error(key, "true or false", *value);
+    result = value->get<bool>();
+  }
+  record(key, result);
+  return result;
+}
+
+std::vector<std::string> ConfigReader::strings(const std::string& key,
+                                               std::optional<std::vector<std::string>> fallback) {
+  const json* value = lookup(key);
+  std::vector<std::string> result;
+  if (!value) {
+    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (a list of strings)");
+    result = *fallback;
+  } else {
+    if (!value->is_array()) type_error(key, "a list of strings", *value);
+    for (const json& item : *value) {
+      if (!item.is_string()) type_error(key, "a list of strings", *value);
+      result.push_back(item.get<std::string>());
+    }
+  }
+  record(key, result);
+  return result;
+}
+
+ConfigReader ConfigReader::object(const std::string& key) {
+  const json* value = lookup(key);
+  if (value && !value->is_object()) type_error(key, "an object ({...})", *value);
+  return ConfigReader(value ? *value : json::object(), key_path(key), root_, where_ / key);
+}
+
+void ConfigReader::finish() const {
+  for (auto it = config_.begin(); it != config_.end(); ++it) {
+    if (read_.count(it.key())) continue;
+    std::string known;
+    for (const std::string& k : read_) known += (known.empty() ? "" : ", ") + k;
+    fail(key_path(it.key()), ": unknown key", known.empty() ? std::string() : "; known keys here: " + known);
+  }
+}
+
+}  // namespace nabla::io

@@ -1,0 +1,96 @@
+#include "nabla/models/registry.h"
+
+#include "nabla/core/error.h"
+#include "nabla/models/classifiers.h"
+#include "nabla/models/gpt.h"
+#include "nabla/models/recurrent_lm.h"
+
+namespace nabla::models {
+
+const std::vector<std::string>& model_types() {
+  static const std::vector<std::string> types = {"neuron",         "mlp",    "fashion_cnn", "lenet", "lstm_text",
+                                                 "attention_text", "gru_lm", "char_rnn",    "gpt"};
+  return types;
+}
+
+namespace {
+
+int64_t features(const DataShape& data) {
+  int64_t n = 1;
+  for (int64_t d : data.input) n *= d;
+  return n;
+}
+
+void require_images(const DataShape& data, const std::string& type) {
+  NABLA_CHECK(data.input == Shape({1, 28, 28}), "model.type \"", type, "\" needs 28x28 one-channel images (",
+              "data.dataset \"fashion_mnist\"), but the data gives examples of shape ", data.input);
+}
+
+void require_text(const DataShape& data, const std::string& type) {
+  NABLA_CHECK(data.vocab_size > 0 && data.input_dtype == DType::i64, "model.type \"", type,
+              "\" needs token ids from a text dataset with a tokenizer");
+}
+
+}  // namespace
+
+BuiltModel build_model(io::ConfigReader& m, const DataShape& data) {
+  const std::string type = m.string("type", std::nullopt, model_types());
+  BuiltModel built{nullptr, type, Task::classification};
+  if (type == "neuron") {
+    built.module = make_neuron(features(data));
+    built.task = Task::regression;
+  } else if (type == "mlp") {
+    std::vector<int64_t> hidden;
+    const int64_t layers = m.integer("hidden_layers", 2, 0, 16), width = m.integer("hidden_size", 256, 1);
+    hidden.assign(size_t(layers), width);
+    built.module = make_mlp(features(data), hidden, data.classes, m.number("dropout", 0.0, 0, 0.99));
+  } else if (type == "fashion_cnn") {
+    require_images(data, type);
+    built.module = make_fashion_cnn(data.classes, m.number("dropout", 0.0, 0, 0.99));
+  } else if (type == "lenet") {
+    require_images(data, type);
+    built.module = make_lenet(data.classes, m.string("activation", "relu", {"relu", "tanh"}),
+                              m.string("pooling", "max", {"max", "avg"}));
+  } else if (type == "lstm_text") {
+    require_text(data, type);
+    built.module = make_lstm_text(data.vocab_size, m.integer("embedding_dim", 128, 1), m.integer("hidden_size", 128, 1),
+                                  m.integer("num_layers", 2, 1, 8), m.number("dropout", 0.0, 0, 0.99));
+    built.task = Task::binary;
+  } else if (type == "attention_text") {
+    require_text(data, type);
+    built.module = std::make_shared<AttentionTextClassifier>(
+        data.vocab_size, data.input[0], m.integer("embed_dim", 128, 1), m.integer("num_heads", 4, 1),
+        m.integer("num_layers", 1, 1, 12), m.number("dropout", 0.1, 0, 0.99), /*pad_id=*/0);
+    built.task = Task::binary;
+  } else if (type == "gru_lm" || type == "char_rnn") {
+    require_text(data, type);
+    RecurrentLMConfig c;
+    c.vocab_size = data.vocab_size;
+    c.cell = m.string("cell", type == "gru_lm" ? "gru" : "lstm", {"gru", "lstm", "rnn"});
+    c.embedding_dim = m.integer("embedding_dim", type == "gru_lm" ? 256 : 64, 1);
+    c.hidden_size = m.integer("hidden_size", type == "gru_lm" ? 1024 : 512, 1);
+    c.num_layers = m.integer("num_layers", type == "gru_lm" ? 1 : 2, 1, 8);
+    c.dropout = m.number("dropout", 0.0, 0, 0.99);
+    built.module = std::make_shared<RecurrentLM>(c);
+    built.task = Task::language_model;
+  } else if (type == "gpt") {
+    require_text(data, type);
+    GPTConfig c;
+    c.vocab_size = data.vocab_size;
+    c.context = m.integer("context", 128, 1, 1 << 16);
+    c.n_layer = m.integer("n_layer", 4, 1, 96);
+    c.n_head = m.integer("n_head", 4, 1, 128);
+    c.n_embd = m.integer("n_embd", 256, 1);
+    c.dropout = m.number("dropout", 0.1, 0, 0.99);
+    NABLA_CHECK(c.n_embd % c.n_head == 0, m.key_path("n_embd"), ": must be a multiple of model.n_head (", c.n_head,
+                "), got ", c.n_embd);
+    built.module = std::make_shared<GPT>(c);
+    built.task = Task::language_model;
+  }
+  m.finish();
+  if (built.task == Task::classification)
+    NABLA_CHECK(data.classes > 1, "model.type \"", type, "\" is a classifier but the data has no class labels");
+  return built;
+}
+
+}  // namespace nabla::models

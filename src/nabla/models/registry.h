@@ -1,0 +1,33 @@
+// The model registry: builds any model a config names ("type": "gpt", "lenet", ...) from its
+// "model" section, with the sizes the data decides (vocabulary, classes, sequence length).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nabla/io/config.h"
+#include "nabla/nn/module.h"
+
+namespace nabla::models {
+
+// What the data tells the model.
+struct DataShape {
+  Shape input;             // one example, e.g. {1, 28, 28} or {100} tokens
+  DType input_dtype = DType::f32;
+  int64_t classes = 0;     // > 0 for classifiers
+  int64_t vocab_size = 0;  // > 0 for text
+};
+
+enum class Task { classification, binary, regression, language_model };
+
+struct BuiltModel {
+  std::shared_ptr<nn::Module> module;
+  std::string type;
+  Task task;
+};
+
+// Reads model.* (type and its hyper-parameters; finish() is called here).
+BuiltModel build_model(io::ConfigReader& model, const DataShape& data);
+const std::vector<std::string>& model_types();
+
+}  // namespace nabla::models

@@ -1,0 +1,231 @@
+// train_run: config -> data -> model -> Model::fit with checkpoints, history, step log and schedules.
+#include <filesystem>
+#include <fstream>
+
+#include "nabla/core/error.h"
+#include "nabla/core/random.h"
+#include "nabla/data/tokenizer.h"
+#include "nabla/io/checkpoint.h"
+#include "nabla/models/gpt.h"
+#include "nabla/models/run.h"
+#include "nabla/optim/optim.h"
+
+namespace nabla::models {
+
+namespace fs = std::filesystem;
+using io::ConfigReader;
+
+std::string loss_for(Task task) {
+  switch (task) {
+    case Task::binary: return "binary_crossentropy";
+    case Task::regression: return "mse";
+    default: return "sparse_categorical_crossentropy";
+  }
+}
+
+std::vector<std::string> metrics_for(Task task) {
+  return task == Task::regression ? std::vector<std::string>{} : std::vector<std::string>{"accuracy"};
+}
+
+namespace {
+
+std::shared_ptr<optim::Optimizer> build_optimizer(ConfigReader o, const BuiltModel& built) {
+  const std::string name = o.string("name", "adam", {"sgd", "adam", "adamw", "rmsprop", "adagrad"});
+  const double lr = o.number("lr", name == "sgd" ? 0.01 : 1e-3, 0, 1e300, true);
+  const double wd = o.number("weight_decay", name == "adamw" ? 0.01 : 0.0, 0);
+  std::vector<optim::ParamGroup> groups;
+  auto* gpt = dynamic_cast<GPT*>(built.module.get());
+  if (gpt && name == "adamw")
+    groups = gpt->weight_decay_groups(wd);  // no decay on biases and LayerNorm gains
+  else
+    groups.emplace_back(built.module->parameters(), optim::ParamGroup::kDefault, wd);
+  std::shared_ptr<optim::Optimizer> result;
+  if (name == "sgd") {
+    optim::SGDOptions s{.lr = lr, .momentum = o.number("momentum", 0.0, 0, 1), .weight_decay = wd,
+                        .nesterov = o.boolean("nesterov", false)};
+    result = std::make_shared<optim::SGD>(groups, s);
+  } else if (name == "adam" || name == "adamw") {
+    const std::pair<double, double> betas = {o.number("beta1", 0.9, 0, 1), o.number("beta2", 0.999, 0, 1)};
+    const double eps = o.number("eps", 1e-8, 0, 1, true);
+    if (name == "adam")
+      result = std::make_shared<optim::Adam>(groups, optim::AdamOptions{.lr = lr, .betas = betas, .eps = eps,
+                                                                        .weight_decay = wd});
+    else
+      result = std::make_shared<optim::AdamW>(groups, optim::AdamWOptions{.lr = lr, .betas = betas, .eps = eps,
+                                                                          .weight_decay = wd});
+  } else if (name == "rmsprop") {
+    result = std::make_shared<optim::RMSprop>(
+        groups, optim::RMSpropOptions{.lr = lr, .alpha = o.number("alpha", 0.99, 0, 1), .weight_decay = wd,
+                                      .momentum = o.number("momentum", 0.0, 0, 1)});
+  } else {
+    result = std::make_shared<optim::Adagrad>(groups, optim::AdagradOptions{.lr = lr, .weight_decay = wd});
+  }
+  o.finish();
+  return result;
+}
+
+// One row per optimizer step: step, epoch, loss (of that batch), lr.
+class StepLog : public train::Callback {
+ public:
+  StepLog(std::string path, bool append, int64_t first_step) : path_(std::move(path)), step_(first_step) {
+    if (!append || !fs::exists(path_)) std::ofstream(path_, std::ios::trunc) << "step,epoch,loss,lr\n";
+  }
+  void on_epoch_begin(int epoch, train::Logs&) override { epoch_ = epoch; }
+  void on_train_batch_end(int64_t, train::Logs& logs) override {
+    std::ofstream out(path_, std::ios::app);
+    out << ++step_ << "," << epoch_ + 1 << "," << logs["batch_loss"] << "," << model().learning_rate() << "\n";
+  }
+
+ private:
+  std::string path_;
+  int64_t step_;
+  int epoch_ = 0;
+};
+
+// Linear warmup then cosine decay, stepped once per optimizer step (GPT's schedule).
+class CosineSchedule : public train::Callback {
+ public:
+  CosineSchedule(optim::Optimizer& optimizer, int64_t warmup, int64_t total, double min_lr, int64_t done,
+                 int64_t accumulation)
+      : scheduler_(optimizer, warmup, total, min_lr), accumulation_(accumulation) {
+    for (int64_t i = 0; i < done; ++i) scheduler_.step();  // resuming: catch up to the saved step
+  }
+  void on_train_batch_end(int64_t batch, train::Logs&) override {
+    if ((batch + 1) % accumulation_ == 0) scheduler_.step();
+  }
+
+ private:
+  optim::CosineWithWarmup scheduler_;
+  int64_t accumulation_;
+};
+
+std::vector<train::CallbackPtr> schedule_callbacks(ConfigReader s, train::Model& model, int64_t steps_per_epoch,
+                                                   int epochs, int done_epochs, int64_t accumulation) {
+  const std::string type = s.string("type", "none", {"none", "cosine", "step", "exponential", "plateau"});
+  std::vector<train::CallbackPtr> result;
+  if (type == "cosine") {
+    const int64_t optimizer_steps = std::max<int64_t>(1, steps_per_epoch / accumulation);
+    const int64_t total = optimizer_steps * epochs;
+    const int64_t warmup = s.integer("warmup_steps", std::min<int64_t>(100, total / 10), 0, total);
+    result.push_back(std::make_shared<CosineSchedule>(model.optimizer(), warmup, total,
+                                                      s.number("min_lr", 0.0, 0), optimizer_steps * done_epochs,
+                                                      accumulation));
+  } else if (type == "step" || type == "exponential") {
+    const double gamma = s.number("gamma", type == "step" ? 0.1 : 0.95, 0, 1, true);
+    const int64_t step_size = type == "step" ? s.integer("step_size", 10, 1) : 1;
+    const double base = model.learning_rate();
+    result.push_back(std::make_shared<train::LearningRateScheduler>(
+        [=](int epoch, double) { return base * std::pow(gamma, double(epoch / step_size)); }));
+  } else if (type == "plateau") {
+    result.push_back(std::make_shared<train::ReduceLROnPlateau>("val_loss", s.number("factor", 0.1, 0, 1, true),
+                                                                int(s.integer("patience", 2, 0))));
+  }
+  s.finish();
+  return result;
+}
+
+io::json shape_json(const DataShape& s) {
+  return {{"input", std::vector<int64_t>(s.input.begin(), s.input.end())},
+          {"input_dtype", std::string(dtype_name(s.input_dtype))},
+          {"classes", s.classes},
+          {"vocab_size", s.vocab_size}};
+}
+
+}  // namespace
+
+TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, std::ostream& log) {
+  NABLA_CHECK(!options.out_dir.empty(), "train: no run directory given (--out)");
+  io::json config = given;
+  std::shared_ptr<const data::Tokenizer> tokenizer;
+  const std::string info_path = options.out_dir + "/config.json", last = options.out_dir + "/checkpoints/last";
+  if (options.resume) {
+    NABLA_CHECK(fs::exists(info_path) && io::checkpoint_exists(last), "--resume ", options.out_dir,
+                ": not a run directory with checkpoints/last (start it with `nabla train CONFIG --out DIR`)");
+    io::json info = io::load_json(info_path);
+    config = info.at("config");
+    if (info.contains("tokenizer") && !info["tokenizer"].is_null()) tokenizer = data::make_tokenizer(info["tokenizer"]);
+  }
+
+  ConfigReader root(config);
+  root.string("name", "run");
+  root.string("description", "");
+  const uint64_t seed = uint64_t(root.integer("seed", 42, 0));
+  manual_seed(seed);
+  ConfigReader data_cfg = root.object("data");
+  TaskData data = load_task_data(data_cfg, seed, tokenizer);
+  ConfigReader model_cfg = root.object("model");
+  BuiltModel built = build_model(model_cfg, data.shape);
+
+  ConfigReader t = root.object("training");
+  train::FitOptions fit;
+  fit.epochs = int(t.integer("epochs", 10, 1));
+  fit.batch_size = t.integer("batch_size", 32, 1);
+  fit.clip_grad_norm = t.number("clip_grad_norm", 0.0, 0);
+  fit.accumulation_steps = t.integer("accumulation_steps", 1, 1);
+  fit.steps_per_epoch = t.integer("steps_per_epoch", 0, 0);
+  fit.verbose = options.verbose;
+  fit.shuffle = t.boolean("shuffle", true);
+  fit.validation_dataset = data.validation;
+  const std::string loss = t.string("loss", loss_for(built.task));
+  const std::vector<std::string> metrics = t.strings("metrics", metrics_for(built.task));
+  train::Model model(built.module);
+  model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
+  if (!data.tokenizer) root.object("generate").finish();
+  else {  // defaults for `nabla generate`, recorded with the run
+    ConfigReader g = root.object("generate");
+    g.string("prompt", data.prompt);
+    g.integer("tokens", 400, 1);
+    g.number("temperature", 0.8, 0);
+    g.integer("top_k", 0, 0);
+    g.number("top_p", 0.95, 0, 1, true);
+    g.finish();
+  }
+
+  int done_epochs = 0;
+  fs::create_directories(options.out_dir + "/checkpoints");
+  if (options.resume) done_epochs = model.load(last);
+  const int64_t batches = fit.steps_per_epoch > 0
+                              ? std::min(fit.steps_per_epoch, (data.train->size() + fit.batch_size - 1) / fit.batch_size)
+                              : (data.train->size() + fit.batch_size - 1) / fit.batch_size;
+  fit.callbacks = schedule_callbacks(t.object("schedule"), model, batches, fit.epochs, done_epochs,
+                                     fit.accumulation_steps);
+  t.finish();
+  root.finish();  // every key is known: only now start the work
+  NABLA_CHECK(done_epochs < fit.epochs, "--resume ", options.out_dir, ": all ", fit.epochs,
+              " epochs are done already; raise training.epochs with --set training.epochs=N");
+  fit.initial_epoch = done_epochs;
+
+  io::json info = {{"config", root.resolved()},
+                   {"tokenizer", data.tokenizer ? data.tokenizer->to_json() : io::json()},
+                   {"data_shape", shape_json(data.shape)},
+                   {"model_type", built.type},
+                   {"task", loss_for(built.task)},
+                   {"class_names", data.class_names}};
+  io::save_json(info_path, info);
+
+  const bool has_validation = data.validation != nullptr;
+  fit.callbacks.push_back(std::make_shared<train::CSVLogger>(options.out_dir + "/history.csv", options.resume));
+  fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume,
+                                                    int64_t(done_epochs) * batches));
+  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
+      options.out_dir + "/checkpoints/best", has_validation ? "val_loss" : "loss", true));
+  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
+  log << built.module->summary() << "\n";
+  log << "training " << built.type << " on " << data.train->size() << " examples"
+      << (has_validation ? ", validating on " + std::to_string(data.validation->size()) : std::string()) << ", "
+      << fit.epochs - done_epochs << " epoch(s)\n";
+
+  TrainRunResult result;
+  result.run_dir = options.out_dir;
+  result.history = model.fit(data.train, fit);
+  if (data.test) {
+    model.load(options.out_dir + "/checkpoints/best");
+    result.test = model.evaluate(*data.test, std::max<int64_t>(fit.batch_size, 256));
+    io::json test = io::json::object();
+    for (auto& [k, v] : result.test) test[k] = v;
+    io::save_json(options.out_dir + "/results.json", {{"test", test}, {"checkpoint", "best"}});
+  }
+  return result;
+}
+
+}  // namespace nabla::models

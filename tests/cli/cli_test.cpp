@@ -1,0 +1,146 @@
+// The `nabla` command line end to end on tiny configs and the real datasets:
+// train -> eval -> generate -> plot -> info -> summary -> predict, and its errors.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& args) {
+  const std::string command = std::string(NABLA_BINARY_DIR "/bin/nabla ") + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  Result r{-1, ""};
+  if (!pipe) return r;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string config(const std::string& name) { return std::string(NABLA_SOURCE_DIR "/tests/cli/") + name; }
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("nabla_cli_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(Cli, GptTrainsEvaluatesGeneratesAndPlots) {
+  const std::string out = path("gpt");
+  Result train = run("train " + config("tiny_gpt.json") + " --out " + out + " --verbose 2 --threads 2");
+  ASSERT_EQ(train.status, 0) << train.output;
+  for (const char* file : {"config.json", "history.csv", "steps.csv", "log.txt", "results.json",
+                           "checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors",
+                           "plots/loss.png", "plots/loss.svg", "plots/steps_loss.png"})
+    EXPECT_TRUE(fs::exists(out + "/" + file)) << file << "\n" << train.output;
+
+  Result eval = run("eval " + out);
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  EXPECT_NE(eval.output.find("perplexity"), std::string::npos) << eval.output;
+
+  Result a = run("generate " + out + " --prompt \"And God said\" -n 30 --seed 5 --top-k 10");
+  Result b = run("generate " + out + " --prompt \"And God said\" -n 30 --seed 5 --top-k 10");
+  ASSERT_EQ(a.status, 0) << a.output;
+  EXPECT_EQ(a.output, b.output);  // seeded sampling repeats
+  EXPECT_EQ(a.output.rfind("And God said", 0), 0u) << a.output;
+  EXPECT_GE(a.output.size(), std::string("And God said").size() + 30);
+
+  Result unknown = run("generate " + out + " --prompt \"\xe2\x98\x83 snowman\" -n 5");  // not in the KJV
+  EXPECT_EQ(unknown.status, 0) << "char tokenizers of runs map unseen characters to <unk>: " << unknown.output;
+
+  EXPECT_EQ(run("plot " + out).status, 0);
+  Result info = run("info " + out);
+  ASSERT_EQ(info.status, 0) << info.output;
+  EXPECT_NE(info.output.find("wte.weight"), std::string::npos) << info.output;
+
+  // Resuming a finished run asks for more epochs; with them it continues from epoch 2.
+  EXPECT_NE(run("train --resume " + out).status, 0);
+}
+
+TEST_F(Cli, ImageClassifierTrainsPredictsAndDrawsAConfusionMatrix) {
+  const std::string out = path("cnn");
+  Result train = run("train " + config("tiny_cnn.json") + " --out " + out + " --verbose 0");
+  ASSERT_EQ(train.status, 0) << train.output;
+  EXPECT_TRUE(fs::exists(out + "/plots/confusion_matrix.png")) << train.output;
+  EXPECT_TRUE(fs::exists(out + "/plots/accuracy.png")) << train.output;
+
+  // A 28x28 PGM: predict names one of the ten classes.
+  std::ofstream(path("shirt.pgm"), std::ios::binary) << "P5\n28 28\n255\n" << std::string(28 * 28, '\x40');
+  Result predict = run("predict " + out + " " + path("shirt.pgm"));
+  ASSERT_EQ(predict.status, 0) << predict.output;
+  EXPECT_NE(predict.output.find("shirt.pgm"), std::string::npos) << predict.output;
+
+  std::ofstream(path("small.pgm"), std::ios::binary) << "P5\n4 4\n255\n" << std::string(16, '\x10');
+  Result wrong = run("predict " + out + " " + path("small.pgm"));
+  EXPECT_NE(wrong.status, 0);
+  EXPECT_NE(wrong.output.find("resize"), std::string::npos) << wrong.output;
+  std::ofstream(path("broken.pgm"), std::ios::binary) << "P5\n28 28\n255\n" << std::string(10, '\x10');
+  Result truncated = run("predict " + out + " " + path("broken.pgm"));
+  EXPECT_NE(truncated.status, 0);
+  EXPECT_NE(truncated.output.find("truncated"), std::string::npos) << truncated.output;
+}
+
+TEST_F(Cli, TextClassifierPredictsLines) {
+  const std::string out = path("text");
+  Result train = run("train " + config("tiny_text.json") + " --out " + out + " --verbose 0");
+  ASSERT_EQ(train.status, 0) << train.output;
+  std::ofstream(path("verses.txt")) << "In the beginning God created the heaven and the earth.\n"
+                                    << "Jesus answered and said unto them, Verily I say unto you.\n";
+  Result predict = run("predict " + out + " " + path("verses.txt"));
+  ASSERT_EQ(predict.status, 0) << predict.output;
+  EXPECT_NE(predict.output.find("Testament"), std::string::npos) << predict.output;
+}
+
+TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
+  std::ofstream(path("bad.json")) << R"({"data": {"dataset": "neuron_toy"}, "model": {"type": "neuron"},
+                                         "training": {"optimizer": {"lr": "fast"}}})";
+  Result bad = run("train " + path("bad.json") + " --out " + path("run"));
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("training.optimizer.lr: expected a positive number, got \"fast\""), std::string::npos)
+      << bad.output;
+
+  Result typo = run("train " + config("tiny_cnn.json") + " --set training.epochz=3 --out " + path("run"));
+  EXPECT_NE(typo.status, 0);
+  EXPECT_NE(typo.output.find("training.epochz: unknown key"), std::string::npos) << typo.output;
+
+  Result not_json = run("summary " + config("cli_test.cpp"));
+  EXPECT_NE(not_json.status, 0);
+  EXPECT_NE(not_json.output.find("not valid JSON"), std::string::npos) << not_json.output;
+
+  Result no_run = run("eval " + path("nowhere"));
+  EXPECT_NE(no_run.status, 0);
+  EXPECT_NE(no_run.output.find("not a run directory"), std::string::npos) << no_run.output;
+
+  Result help = run("--help");
+  EXPECT_EQ(help.status, 0);
+  for (const char* command : {"train", "eval", "predict", "generate", "summary", "plot", "info"})
+    EXPECT_NE(help.output.find(command), std::string::npos) << command;
+}
+
+TEST_F(Cli, SummaryPrintsLayersAndParameterCounts) {
+  Result summary = run("summary " + std::string(NABLA_SOURCE_DIR "/configs/fashion_cnn.json"));
+  ASSERT_EQ(summary.status, 0) << summary.output;
+  EXPECT_NE(summary.output.find("225,034"), std::string::npos) << summary.output;  // Keras' count for this CNN
+}
