@@ -15,13 +15,17 @@ build: setup
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# The main job: the best real demos that exist, trained on real data.
+# The main job: the articles' neuron, the Keras-style CNN on Fashion-MNIST (2 epochs) and a small
+# character-level GPT on the King James Bible, through the `nabla` command line. Runs go to runs/.
 run: build
 	@echo "== A single sigmoid neuron (3 inputs, MSE, plain SGD) =="
 	@$(BUILD_DIR)/examples/sigmoid_neuron
 	@echo
 	@echo "== The articles' Keras-style CNN on Fashion-MNIST (Adam, 2 epochs) =="
-	@$(BUILD_DIR)/examples/fashion_cnn 2
+	@$(BUILD_DIR)/bin/nabla train configs/fashion_cnn.json --set training.epochs=2 --out runs/fashion_cnn --verbose 2
+	@echo
+	@echo "== A small character-level GPT on the King James Bible (about 3 minutes) =="
+	@$(BUILD_DIR)/bin/nabla train configs/gpt_demo.json --out runs/gpt_demo --verbose 2
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
@@ -43,6 +47,7 @@ golden: setup-peers
 	@python3 tests/golden/nn_sequence/make_golden.py
 	@python3 tests/golden/optim/make_optim_golden.py
 	@python3 tests/golden/training/make_training_golden.py
+	@python3 tests/golden/models/make_gpt_golden.py
 
 clean:
 	@rm -rf $(BUILD_DIR) $(ASAN_DIR)
