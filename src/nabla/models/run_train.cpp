@@ -168,6 +168,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   fit.validation_dataset = data.validation;
   const std::string loss = t.string("loss", loss_for(built.task));
   const std::vector<std::string> metrics = t.strings("metrics", metrics_for(built.task));
+  // checkpoints/best keeps the epoch with the best value of this (val_* needs a validation set).
+  const std::string monitor = t.string("checkpoint_monitor", data.validation ? "val_loss" : "loss");
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
   if (!data.tokenizer) root.object("generate").finish();
@@ -208,7 +210,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume,
                                                     int64_t(done_epochs) * batches));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
-      options.out_dir + "/checkpoints/best", has_validation ? "val_loss" : "loss", true));
+      options.out_dir + "/checkpoints/best", monitor, true));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
   log << built.module->summary() << "\n";
   log << "training " << built.type << " on " << data.train->size() << " examples"
