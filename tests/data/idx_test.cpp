@@ -1,4 +1,6 @@
 // The IDX reader: the real Fashion-MNIST files, and truncated or corrupt ones.
+#include "nabla/data/idx.h"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -69,5 +71,50 @@ TEST(Idx, CorruptFilesAreClearErrors) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("apt-get install dataset-fashion-mnist"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("install the Debian package dataset-fashion-mnist"), std::string::npos);
   }
+}
+
+TEST(Idx, DamagedGzipFilesAreClearErrors) {
+  std::string body = idx_header({4, 100});
+  for (int i = 0; i < 400; ++i) body += char(i * 7);
+  fs::path gz = fs::temp_directory_path() / "nabla_idx_test" / "whole.idx.gz";
+  gzFile f = gzopen(gz.c_str(), "wb");
+  gzwrite(f, body.data(), unsigned(body.size()));
+  gzclose(f);
+  std::ifstream in(gz, std::ios::binary);
+  std::string packed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(data::read_idx(gz.string()).numel(), 400);
+  // Cut in the middle of the compressed data: the reader runs out early.
+  std::string cut = temp_file("cut.idx.gz", packed.substr(0, packed.size() / 2));
+  expect_error(cut, "truncated");
+  expect_error(cut, cut);  // the message names the file
+  // A flipped byte in the CRC trailer: the data decodes, the stream check fails.
+  std::string bad_crc = packed;
+  bad_crc[bad_crc.size() - 6] ^= 0x55;
+  expect_error(temp_file("crc.idx.gz", bad_crc), "corrupt");
+}
+
+TEST(Idx, DefaultDirectoryIsFoundAndEmptyMeansDefault) {
+  const char* saved = std::getenv("NABLA_FASHION_MNIST_DIR");
+  const std::string saved_value = saved ? saved : "";
+  unsetenv("NABLA_FASHION_MNIST_DIR");
+  // Debian's dataset-fashion-mnist puts the four .gz files here; setup installs it.
+  EXPECT_EQ(data::default_fashion_mnist_dir(), "/usr/share/datasets/fashion-mnist");
+  setenv("NABLA_FASHION_MNIST_DIR", "/nonexistent-dir", 1);
+  EXPECT_EQ(data::default_fashion_mnist_dir(), "/usr/share/datasets/fashion-mnist");  // skipped: no files there
+  fs::path copy = fs::temp_directory_path() / "nabla_idx_test" / "fmnist";
+  fs::create_directories(copy);
+  fs::copy_file("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", copy / "train-images-idx3-ubyte.gz",
+                fs::copy_options::overwrite_existing);
+  setenv("NABLA_FASHION_MNIST_DIR", copy.c_str(), 1);
+  EXPECT_EQ(data::default_fashion_mnist_dir(), copy.string());  // an override holding the files wins
+  if (saved)
+    setenv("NABLA_FASHION_MNIST_DIR", saved_value.c_str(), 1);
+  else
+    unsetenv("NABLA_FASHION_MNIST_DIR");
+  data::FashionMnist few = data::load_fashion_mnist("train", "", 5);
+  EXPECT_EQ(few.images.shape(), Shape({5, 1, 28, 28}));
+  // The first training label of Fashion-MNIST is 9 (ankle boot).
+  EXPECT_EQ(few.labels.at<int64_t>({0}), 9);
 }

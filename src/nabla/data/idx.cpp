@@ -2,11 +2,13 @@
 
 #include <zlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
 #include "nabla/core/creation.h"
+#include "nabla/data/text_corpus.h"
 
 namespace nabla::data {
 namespace {
@@ -30,8 +32,8 @@ void read_exact(GzFile& f, void* out, size_t bytes, const std::string& path, con
     if (n <= 0) {
       int err = 0;
       const char* msg = gzerror(f.handle, &err);
-      fail(path, ": truncated or corrupt IDX file while reading the ", what, " (got ", done, " of ", bytes,
-           " bytes", err < 0 ? std::string("; zlib: ") + msg : std::string(), ")");
+      fail(path, ": truncated or corrupt IDX file while reading the ", what, " (got ", done, " of ", bytes, " bytes",
+           err < 0 ? std::string("; zlib: ") + msg : std::string(), ")");
     }
     done += size_t(n);
   }
@@ -74,13 +76,36 @@ Tensor read_idx(const std::string& path) {
     read_exact(f, bytes.data() + at, want, path, "data");
   }
   char extra;
-  if (gzread(f.handle, &extra, 1) > 0) fail(path, ": IDX file has data beyond its declared shape ", shape);
+  const int more = gzread(f.handle, &extra, 1);
+  if (more > 0) fail(path, ": IDX file has data beyond its declared shape ", shape);
+  if (more < 0) {
+    // The data all arrived but the gzip stream itself is damaged (a bad checksum or trailer).
+    int err = 0;
+    const char* msg = gzerror(f.handle, &err);
+    fail(path, ": corrupt gzip stream after the IDX data (zlib: ", msg, ")");
+  }
   return from_blob(bytes.data(), shape, DType::u8);
 }
 
-std::string default_fashion_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
+std::string default_fashion_mnist_dir() {
+  // The first directory holding the training images wins; the Debian path is also what the
+  // "not found" error names when none does.
+  const char* const kDebianDir = "/usr/share/datasets/fashion-mnist";
+  std::vector<std::string> candidates;
+  if (const char* dir = std::getenv("NABLA_FASHION_MNIST_DIR"); dir && *dir) candidates.push_back(dir);
+  candidates.push_back(default_data_dir() + "/fashion-mnist");
+  candidates.push_back(kDebianDir);
+  candidates.push_back("/usr/local/share/datasets/fashion-mnist");
+  for (const std::string& dir : candidates) {
+    std::error_code ec;
+    for (const char* name : {"/train-images-idx3-ubyte.gz", "/train-images-idx3-ubyte"})
+      if (std::filesystem::exists(dir + name, ec)) return dir;
+  }
+  return kDebianDir;
+}
 
-FashionMnist load_fashion_mnist(const std::string& split, const std::string& dir, int64_t limit) {
+FashionMnist load_fashion_mnist(const std::string& split, const std::string& dir_or_empty, int64_t limit) {
+  const std::string dir = dir_or_empty.empty() ? default_fashion_mnist_dir() : dir_or_empty;
   NABLA_CHECK(split == "train" || split == "test", "load_fashion_mnist: split must be \"train\" or \"test\", got \"",
               split, "\"");
   const std::string prefix = split == "train" ? "train" : "t10k";
@@ -90,8 +115,8 @@ FashionMnist load_fashion_mnist(const std::string& split, const std::string& dir
       if (std::filesystem::exists(p)) return p;
     }
     fail("Fashion-MNIST file ", prefix, stem, "(.gz) not found in ", dir,
-         "; install it with `sudo apt-get install dataset-fashion-mnist` (or run `bash scripts/setup.sh`), "
-         "or point --data at a directory holding the IDX files");
+         "; install the Debian package dataset-fashion-mnist (sudo apt-get install dataset-fashion-mnist, or "
+         "`make setup`), or pass a directory holding the IDX files (--data DIR)");
   };
   Tensor images = read_idx(find("-images-idx3-ubyte"));
   Tensor labels = read_idx(find("-labels-idx1-ubyte"));

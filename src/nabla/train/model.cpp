@@ -5,6 +5,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/random.h"
+#include "nabla/data/data_loader.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/loss.h"
@@ -104,9 +105,9 @@ bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
 
 }  // namespace
 
-Logs Model::run_epoch(const Dataset& data, const FitOptions& options, int epoch, ProgressBar& bar, const Tensor& order) {
-  const int64_t n = data.size(), batch = options.batch_size;
-  const int64_t steps = (n + batch - 1) / batch;
+Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar) {
+  const int64_t steps = options.steps_per_epoch > 0 ? std::min(options.steps_per_epoch, loader.batches_per_epoch())
+                                                    : loader.batches_per_epoch();
   for (auto& m : metrics_) m->reset();
   double loss_sum = 0;
   int64_t seen = 0;
@@ -114,8 +115,10 @@ Logs Model::run_epoch(const Dataset& data, const FitOptions& options, int epoch,
   module_->train();
   optimizer_->zero_grad();
   for (int64_t step = 0; step < steps; ++step) {
-    const int64_t start = step * batch, len = std::min(batch, n - start);
-    auto [xb, yb] = data.batch(order.narrow(0, start, len));
+    // The loader built this batch on its worker thread while the previous step ran.
+    nabla::data::Batch batch = *loader.next();
+    const int64_t len = batch.size();
+    const Tensor &xb = batch.x, &yb = batch.y;
     Logs batch_logs;
     for (auto& cb : options.callbacks) cb->on_train_batch_begin(step, batch_logs);
     Tensor prediction = module_->forward(xb);
@@ -182,15 +185,20 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
   Logs train_logs;
   for (auto& cb : options.callbacks) cb->on_train_begin(train_logs);
   const int64_t n = train->size();
+  nabla::data::DataLoader loader(train, {.batch_size = options.batch_size, .shuffle = false, .drop_last = false});
   // A callback (BackupAndRestore) may have restored a later starting epoch.
   int first_epoch = std::max(options.initial_epoch, int(train_logs.count("initial_epoch") ? train_logs["initial_epoch"] : 0));
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     Logs logs;
     for (auto& cb : options.callbacks) cb->on_epoch_begin(epoch, logs);
     if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
-    Tensor order = options.shuffle ? randperm(n) : arange(n);
-    ProgressBar bar((n + options.batch_size - 1) / options.batch_size, options.verbose);
-    logs = run_epoch(*train, options, epoch, bar, order);
+    // The order comes from the global generator, as dropout does, so a resumed run (which
+    // restores that generator) repeats the same batches.
+    loader.start_epoch(epoch, options.shuffle ? randperm(n) : arange(n));
+    ProgressBar bar(options.steps_per_epoch > 0 ? std::min(options.steps_per_epoch, loader.batches_per_epoch())
+                                                : loader.batches_per_epoch(),
+                    options.verbose);
+    logs = run_epoch(loader, options, epoch, bar);
     if (validation) {
       Logs val = evaluate(*validation, options.batch_size, 0);
       for (auto& [k, v] : val) logs["val_" + k] = v;
@@ -217,13 +225,14 @@ Logs Model::evaluate(const Dataset& data, int64_t batch_size, int verbose) {
   module_->eval();
   for (auto& m : metrics_) m->reset();
   const int64_t n = data.size();
+  // Not owned: the loader (and its worker) ends before this call returns.
+  nabla::data::DataLoader loader(std::shared_ptr<const Dataset>(std::shared_ptr<const Dataset>(), &data),
+                                 {.batch_size = batch_size});
   double loss_sum = 0;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    const int64_t len = std::min(batch_size, n - start);
-    auto [xb, yb] = data.batch(arange(double(start), double(start + len), 1.0, DType::i64));
-    Tensor prediction = module_->forward(xb);
-    loss_sum += loss_(prediction, yb).item<double>() * double(len);
-    for (auto& m : metrics_) m->update(prediction, yb);
+  for (const nabla::data::Batch& batch : loader.epoch(0)) {
+    Tensor prediction = module_->forward(batch.x);
+    loss_sum += loss_(prediction, batch.y).item<double>() * double(batch.size());
+    for (auto& m : metrics_) m->update(prediction, batch.y);
   }
   module_->train(was_training);
   Logs logs{{"loss", loss_sum / double(std::max<int64_t>(n, 1))}};

@@ -10,14 +10,23 @@
 #include <string>
 #include <vector>
 
+#include "nabla/data/dataset.h"
 #include "nabla/nn/module.h"
 #include "nabla/optim/optimizer.h"
 #include "nabla/train/callbacks.h"
-#include "nabla/train/dataset.h"
 #include "nabla/train/history.h"
 #include "nabla/train/metrics.h"
 
+namespace nabla::data {
+class DataLoader;
+}
+
 namespace nabla::train {
+
+// The datasets moved to the data layer; these names keep training code written against train:: working.
+using data::Dataset;
+using data::Subset;
+using data::TensorDataset;
 
 using LossFn = std::function<Tensor(const Tensor& prediction, const Tensor& target)>;
 
@@ -40,6 +49,7 @@ struct FitOptions {
   int verbose = 1;        // 0 silent, 1 progress bar, 2 one line per epoch
   int64_t accumulation_steps = 1;  // gradient accumulation over micro-batches
   double clip_grad_norm = 0;       // > 0 clips the global gradient norm before each step
+  int64_t steps_per_epoch = 0;     // > 0 ends each epoch after this many batches (Keras); 0 = all
 };
 
 class Model {
@@ -70,7 +80,7 @@ class Model {
   bool stop_training = false;
 
  private:
-  Logs run_epoch(const Dataset& data, const FitOptions& options, int epoch, ProgressBar& bar, const Tensor& order);
+  Logs run_epoch(data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar);
   void check_compiled(const char* what) const;
 
   std::shared_ptr<nn::Module> module_;

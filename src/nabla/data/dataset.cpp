@@ -1,14 +1,15 @@
-#include "nabla/train/dataset.h"
+// TensorDataset and Subset: the in-memory dataset and a contiguous view of another one.
+#include "nabla/data/dataset.h"
 
 #include "nabla/ops/shape_ops.h"
 
-namespace nabla::train {
+namespace nabla::data {
 
 TensorDataset::TensorDataset(Tensor x, Tensor y) : x_(std::move(x)), y_(std::move(y)) {
   NABLA_CHECK(x_.defined() && y_.defined(), "dataset: x and y must both be given");
   NABLA_CHECK(x_.dim() >= 1 && y_.dim() >= 1 && x_.shape()[0] == y_.shape()[0], "dataset: x has ",
-              x_.dim() ? x_.shape()[0] : 0, " samples (shape ", x_.shape(), ") but y has ", y_.dim() ? y_.shape()[0] : 0,
-              " (shape ", y_.shape(), "); they must have the same length");
+              x_.dim() ? x_.shape()[0] : 0, " samples (shape ", x_.shape(), ") but y has ",
+              y_.dim() ? y_.shape()[0] : 0, " (shape ", y_.shape(), "); they must have the same length");
 }
 
 std::pair<Tensor, Tensor> TensorDataset::batch(const Tensor& indices) const {
@@ -31,4 +32,4 @@ std::pair<Tensor, Tensor> Subset::batch(const Tensor& indices) const {
   return base_->batch(shifted);
 }
 
-}  // namespace nabla::train
+}  // namespace nabla::data

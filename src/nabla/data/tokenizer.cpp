@@ -1,0 +1,42 @@
+// make_tokenizer: the factory from saved JSON, and what every tokenizer shares.
+#include "nabla/data/tokenizer.h"
+
+#include "nabla/core/creation.h"
+#include "nabla/data/char_tokenizer.h"
+#include "nabla/data/sentencepiece_tokenizer.h"
+#include "nabla/data/word_tokenizer.h"
+
+namespace nabla::data {
+
+Tensor Tokenizer::encode_tensor(const std::string& text) const { return tensor_i64(encode(text)); }
+
+std::unique_ptr<Tokenizer> make_tokenizer(const nlohmann::json& config) {
+  NABLA_CHECK(config.is_object(), "tokenizer: expected a JSON object with a \"type\", got ", config.dump());
+  const std::string type = detail::tokenizer_field<std::string>(config, "type", "a string");
+  if (type == "char") return std::make_unique<CharTokenizer>(CharTokenizer::from_json(config));
+  if (type == "word") return std::make_unique<WordTokenizer>(WordTokenizer::from_json(config));
+  if (type == "sentencepiece")
+    return std::make_unique<SentencePieceTokenizer>(SentencePieceTokenizer::from_json(config));
+  fail("tokenizer.type: unknown tokenizer \"", type, "\"; known types: char, word, sentencepiece");
+}
+
+namespace detail {
+
+template <typename T>
+T tokenizer_field(const nlohmann::json& json, const char* key, const char* expected) {
+  NABLA_CHECK(json.is_object() && json.contains(key), "tokenizer: missing key \"", key, "\" (", expected, ")");
+  try {
+    return json.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("tokenizer.", key, ": expected ", expected, ", got ", json.at(key).dump().substr(0, 80));
+  }
+}
+
+template std::string tokenizer_field<std::string>(const nlohmann::json&, const char*, const char*);
+template bool tokenizer_field<bool>(const nlohmann::json&, const char*, const char*);
+template int64_t tokenizer_field<int64_t>(const nlohmann::json&, const char*, const char*);
+template std::vector<std::string> tokenizer_field<std::vector<std::string>>(const nlohmann::json&, const char*,
+                                                                            const char*);
+
+}  // namespace detail
+}  // namespace nabla::data

@@ -1,0 +1,32 @@
+// Batch transforms the DataLoader applies after collating: normalise, one-hot targets, and
+// random crop / horizontal flip for NCHW images. Random ones draw from the generator the loader
+// passes in, seeded per (seed, epoch, batch), so a run repeats exactly with or without prefetch.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "nabla/core/random.h"
+#include "nabla/core/tensor.h"
+
+namespace nabla::data {
+
+struct Batch {
+  Tensor x, y;
+  Tensor indices;  // i64 sample indices the batch was built from
+  int64_t size() const { return indices.numel(); }
+};
+
+// Replaces batch.x / batch.y with new tensors (never writes into the dataset's own storage).
+using BatchTransform = std::function<void(Batch& batch, Generator& gen)>;
+
+// x f32: (x - mean) / std, with one value for all elements or one per channel (dimension 1).
+BatchTransform normalize(std::vector<float> mean, std::vector<float> std);
+// y i64 class ids [B] -> f32 one-hot [B, num_classes]; an id outside [0, num_classes) is an error.
+BatchTransform one_hot(int64_t num_classes);
+// x f32 [B, C, H, W]: zero-pads each side by `padding`, then cuts an H x W window at a random
+// offset per sample (the CIFAR / Fashion-MNIST augmentation).
+BatchTransform random_crop(int64_t padding);
+// x f32 [B, C, H, W]: mirrors each sample left-right with probability p.
+BatchTransform random_horizontal_flip(double p = 0.5);
+
+}  // namespace nabla::data

@@ -1,0 +1,22 @@
+// UTF-8 helpers the text loaders and tokenizers share: validation with the offending byte offset,
+// and splitting text into code points.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nabla::data {
+
+// Throws nabla::Error naming `source` (a file name or "input") and the byte offset of the first
+// malformed sequence (overlong forms, surrogates and code points above U+10FFFF are malformed).
+void validate_utf8(std::string_view text, const std::string& source);
+
+// The code points of valid UTF-8 text, each as its own UTF-8 string ("é" stays one element).
+std::vector<std::string> split_code_points(std::string_view text, const std::string& source = "input");
+
+// The code point a UTF-8 character encodes, for messages like "'é' (U+00E9)".
+uint32_t code_point(std::string_view character);
+std::string describe_character(std::string_view character);
+
+}  // namespace nabla::data
