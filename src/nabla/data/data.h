@@ -6,6 +6,7 @@
 #include "nabla/data/data_loader.h"
 #include "nabla/data/dataset.h"
 #include "nabla/data/idx.h"
+#include "nabla/data/image_file.h"
 #include "nabla/data/sentencepiece_tokenizer.h"
 #include "nabla/data/split.h"
 #include "nabla/data/text_corpus.h"

@@ -147,10 +147,13 @@ void load_language_model(TaskData& out, io::ConfigReader& d, uint64_t seed, bool
   for (int64_t r : parts[0]) train_texts.push_back(units[size_t(r)]);
   if (!out.tokenizer) out.tokenizer = build_tokenizer(d.object("tokenizer"), train_texts, false, 10000);
   else d.object("tokenizer");
+  // Units are joined by newlines; SentencePiece pieces never contain one (it trains on lines),
+  // so subword streams join units with a space instead.
+  const std::string separator = out.tokenizer->type() == "sentencepiece" ? " " : "\n";
   auto make = [&](const std::vector<int64_t>& rows, int64_t step) -> std::shared_ptr<const Dataset> {
     std::vector<int64_t> stream;
     for (int64_t r : rows) {
-      std::vector<int64_t> ids = out.tokenizer->encode(units[size_t(r)] + "\n");
+      std::vector<int64_t> ids = out.tokenizer->encode(units[size_t(r)] + separator);
       stream.insert(stream.end(), ids.begin(), ids.end());
     }
     if (int64_t(stream.size()) <= seq_len) return nullptr;
