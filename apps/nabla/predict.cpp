@@ -75,9 +75,8 @@ void run_predict(const std::string& run_dir, const std::vector<std::string>& inp
       }
     }
     const std::string padding = run.info["config"]["data"].value("padding", std::string("start"));
-    data::SequenceClassificationDataset set(sequences, zeros({int64_t(sequences.size())}), input_shape[0], 0,
-                                            padding == "start" ? data::Padding::start : data::Padding::end);
-    x = set.x();
+    x = data::pad_sequences(sequences, input_shape[0], 0,
+                            padding == "start" ? data::Padding::start : data::Padding::end);
   } else {  // tabular: CSV rows of feature columns
     for (const std::string& path : inputs) {
       data::CsvData table = data::read_csv(path);

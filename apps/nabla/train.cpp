@@ -52,10 +52,7 @@ void run_train(const TrainArgs& a) {
   }
   write_history_plots(result.run_dir, report);
   models::LoadedRun run = models::load_run(result.run_dir);
-  if (run.model.task != models::Task::language_model && run.model.task != models::Task::regression) {
-    models::TaskData data = models::load_run_data(run);
-    if (data.test) write_confusion_matrix(run, *data.test, result.run_dir, report);
-  }
+  if (result.test_set) write_confusion_matrix(run, *result.test_set, result.run_dir, report);
   std::cout << report.str();
   log_file << report.str();
   for (size_t e = 0; e < result.history.epochs.size(); ++e) {

@@ -12,8 +12,10 @@
 #include "nabla/core/error.h"
 #include "nabla/data/split.h"
 #include "nabla/data/utf8.h"
+#include "../error_message.h"
 
 using namespace nabla;
+using nabla::test_support::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -26,17 +28,7 @@ std::string write_file(const std::string& name, const std::string& bytes) {
   std::string path = (temp_dir() / name).string();
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
-}
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
+}}  // namespace
 
 TEST(Kjv, LoadsEveryVerseWithTestaments) {
   // scripts/setup.sh always exports the file, so its absence is a failure, not a skip.

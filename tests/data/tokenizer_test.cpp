@@ -8,8 +8,10 @@
 #include "nabla/data/sentencepiece_tokenizer.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/word_tokenizer.h"
+#include "../error_message.h"
 
 using namespace nabla;
+using nabla::test_support::error_of;
 
 namespace {
 const std::vector<data::Verse>& kjv() {
@@ -25,17 +27,7 @@ std::string kjv_text() {
   std::string text;
   for (const auto& v : kjv()) text += v.text + "\n";
   return text;
-}
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
+}}  // namespace
 
 TEST(CharTokenizer, RoundTripsTheWholeKjvWithSortedIds) {
   const std::string text = kjv_text();

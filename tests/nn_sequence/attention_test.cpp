@@ -7,18 +7,11 @@
 #include <vector>
 
 #include "nabla/nabla.h"
+#include "../error_message.h"
 
 namespace nabla {
+using test_support::error_of;
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 void expect_near_all(const Tensor& a, const Tensor& b, double tol = 1e-5) {
   ASSERT_EQ(a.shape(), b.shape());

@@ -7,18 +7,11 @@
 #include <vector>
 
 #include "nabla/nabla.h"
+#include "../error_message.h"
 
 namespace nabla {
+using test_support::error_of;
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(RecurrentLayers, ParameterNamesShapesAndInitAsPyTorch) {
   nn::LSTM lstm(10, 20, {.num_layers = 2, .bidirectional = true});

@@ -12,8 +12,10 @@
 #include "nabla/core/error.h"
 #include "nabla/train/history.h"
 #include "nabla/viz/numeric_csv.h"
+#include "../error_message.h"
 
 using namespace nabla;
+using nabla::test_support::error_of;
 using namespace nabla::viz;
 using namespace nabla::viz::testing;
 
@@ -53,15 +55,6 @@ std::vector<std::string> names_of(const std::vector<std::string>& paths) {
   for (const auto& path : paths) names.push_back(fs::path(path).filename().string());
   std::sort(names.begin(), names.end());
   return names;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace

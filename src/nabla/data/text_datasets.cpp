@@ -51,28 +51,20 @@ std::pair<Tensor, Tensor> LanguageModelDataset::batch(const Tensor& indices) con
   return {x, y};
 }
 
-SequenceClassificationDataset::SequenceClassificationDataset(const std::vector<std::vector<int64_t>>& sequences,
-                                                             Tensor labels, int64_t max_len, int64_t pad_id,
-                                                             Padding padding) {
+Tensor pad_sequences(const std::vector<std::vector<int64_t>>& sequences, int64_t max_len, int64_t pad_id,
+                     Padding padding) {
   const int64_t n = int64_t(sequences.size());
-  NABLA_CHECK(max_len >= 1, "SequenceClassificationDataset: max_len must be positive, got ", max_len);
-  NABLA_CHECK(n > 0, "SequenceClassificationDataset: no sequences");
-  NABLA_CHECK(labels.defined() && labels.dim() >= 1 && labels.shape()[0] == n, "SequenceClassificationDataset: ", n,
-              " sequences but labels of shape ", labels.defined() ? labels.shape() : Shape{});
-  x_ = full({n, max_len}, double(pad_id), DType::i64);
-  int64_t* x = x_.data<int64_t>();
+  NABLA_CHECK(max_len >= 1, "pad_sequences: max_len must be positive, got ", max_len);
+  NABLA_CHECK(n > 0, "pad_sequences: no sequences");
+  Tensor out = full({n, max_len}, double(pad_id), DType::i64);
+  int64_t* x = out.data<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
     const auto& s = sequences[size_t(i)];
     const int64_t kept = std::min<int64_t>(int64_t(s.size()), max_len);
     const int64_t offset = padding == Padding::start ? max_len - kept : 0;
     std::copy(s.begin(), s.begin() + kept, x + i * max_len + offset);
   }
-  y_ = labels.contiguous();
-}
-
-std::pair<Tensor, Tensor> SequenceClassificationDataset::batch(const Tensor& indices) const {
-  Tensor idx = checked_indices(indices, size(), "SequenceClassificationDataset");
-  return {index_select(x_, 0, idx), index_select(y_, 0, idx)};
+  return out;
 }
 
 }  // namespace nabla::data

@@ -27,19 +27,17 @@ class LanguageModelDataset : public Dataset {
 enum class Padding { end, start };  // where pad ids go: after the tokens (end) or before them (start)
 
 // Each sequence cut to its first max_len ids and padded with pad_id to exactly max_len:
-// x i64 [B, max_len]; y is the labels tensor's rows (any dtype, first dimension = sequences).
-class SequenceClassificationDataset : public Dataset {
+// i64 [sequences, max_len].
+Tensor pad_sequences(const std::vector<std::vector<int64_t>>& sequences, int64_t max_len, int64_t pad_id = 0,
+                     Padding padding = Padding::end);
+
+// Padded sequences (x i64 [B, max_len], see pad_sequences) with the labels tensor's rows as y (any
+// dtype, first dimension = sequences).
+class SequenceClassificationDataset : public TensorDataset {
  public:
   SequenceClassificationDataset(const std::vector<std::vector<int64_t>>& sequences, Tensor labels, int64_t max_len,
-                                int64_t pad_id = 0, Padding padding = Padding::end);
-  int64_t size() const override { return x_.shape()[0]; }
-  std::pair<Tensor, Tensor> batch(const Tensor& indices) const override;
-  bool can_prefetch() const override { return true; }
-  const Tensor& x() const { return x_; }
-  const Tensor& y() const { return y_; }
-
- private:
-  Tensor x_, y_;
+                                int64_t pad_id = 0, Padding padding = Padding::end)
+      : TensorDataset(pad_sequences(sequences, max_len, pad_id, padding), std::move(labels)) {}
 };
 
 }  // namespace nabla::data

@@ -82,94 +82,72 @@ std::string range_text(double min, double max, bool exclusive_min) {
 }
 }  // namespace
 
-int64_t ConfigReader::integer(const std::string& key, std::optional<int64_t> fallback, int64_t min, int64_t max) {
+template <typename T, typename Parse>
+T ConfigReader::read(const std::string& key, const std::optional<T>& fallback, const std::string& kind, Parse parse) {
   const json* value = lookup(key);
-  int64_t result;
-  if (!value) {
-    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (an integer)");
-    result = *fallback;
-  } else {
-    std::string expected = "an integer";
-    if (min != INT64_MIN || max != INT64_MAX) {
-      expected += " in [" + std::to_string(min) + ", " + (max == INT64_MAX ? "inf)" : std::to_string(max) + "]");
-    }
-    if (!value->is_number_integer()) type_error(key, expected, *value);
-    result = value->get<int64_t>();
-    if (result < min || result > max) type_error(key, expected, *value);
-  }
+  NABLA_CHECK(value || fallback.has_value(), key_path(key), ": missing; this key is required (", kind, ")");
+  T result = value ? parse(*value) : *fallback;
   record(key, result);
   return result;
+}
+
+int64_t ConfigReader::integer(const std::string& key, std::optional<int64_t> fallback, int64_t min, int64_t max) {
+  std::string expected = "an integer";
+  if (min != INT64_MIN || max != INT64_MAX)
+    expected += " in [" + std::to_string(min) + ", " + (max == INT64_MAX ? "inf)" : std::to_string(max) + "]");
+  return read<int64_t>(key, fallback, "an integer", [&](const json& value) {
+    if (!value.is_number_integer()) type_error(key, expected, value);
+    const int64_t result = value.get<int64_t>();
+    if (result < min || result > max) type_error(key, expected, value);
+    return result;
+  });
 }
 
 double ConfigReader::number(const std::string& key, std::optional<double> fallback, double min, double max,
                             bool exclusive_min) {
-  const json* value = lookup(key);
-  double result;
-  if (!value) {
-    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (a number)");
-    result = *fallback;
-  } else {
+  return read<double>(key, fallback, "a number", [&](const json& value) {
     const std::string expected = range_text(min, max, exclusive_min);
-    if (!value->is_number()) type_error(key, expected, *value);
-    result = value->get<double>();
-    if (result < min || result > max || (exclusive_min && result == min)) type_error(key, expected, *value);
-  }
-  record(key, result);
-  return result;
+    if (!value.is_number()) type_error(key, expected, value);
+    const double result = value.get<double>();
+    if (result < min || result > max || (exclusive_min && result == min)) type_error(key, expected, value);
+    return result;
+  });
 }
 
 std::string ConfigReader::string(const std::string& key, std::optional<std::string> fallback,
                                  const std::vector<std::string>& choices) {
-  const json* value = lookup(key);
   std::string expected = "a string";
   if (!choices.empty()) {
     expected = "one of";
     for (size_t i = 0; i < choices.size(); ++i) expected += (i ? ", \"" : " \"") + choices[i] + "\"";
   }
-  std::string result;
-  if (!value) {
-    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (", expected, ")");
-    result = *fallback;
-  } else {
-    if (!value->is_string()) type_error(key, expected, *value);
-    result = value->get<std::string>();
+  return read<std::string>(key, fallback, expected, [&](const json& value) {
+    if (!value.is_string()) type_error(key, expected, value);
+    std::string result = value.get<std::string>();
     if (!choices.empty() && std::find(choices.begin(), choices.end(), result) == choices.end())
-      type_error(key, expected, *value);
-  }
-  record(key, result);
-  return result;
+      type_error(key, expected, value);
+    return result;
+  });
 }
 
 bool ConfigReader::boolean(const std::string& key, std::optional<bool> fallback) {
-  const json* value = lookup(key);
-  bool result;
-  if (!value) {
-    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (true or false)");
-    result = *fallback;
-  } else {
-    if (!value->is_boolean()) type_error(key, "true or false", *value);
-    result = value->get<bool>();
-  }
-  record(key, result);
-  return result;
+  return read<bool>(key, fallback, "true or false", [&](const json& value) {
+    if (!value.is_boolean()) type_error(key, "true or false", value);
+    return value.get<bool>();
+  });
 }
 
 std::vector<std::string> ConfigReader::strings(const std::string& key,
                                                std::optional<std::vector<std::string>> fallback) {
-  const json* value = lookup(key);
-  std::vector<std::string> result;
-  if (!value) {
-    NABLA_CHECK(fallback.has_value(), key_path(key), ": missing; this key is required (a list of strings)");
-    result = *fallback;
-  } else {
-    if (!value->is_array()) type_error(key, "a list of strings", *value);
-    for (const json& item : *value) {
-      if (!item.is_string()) type_error(key, "a list of strings", *value);
+  return read<std::vector<std::string>>(key, fallback, "a list of strings", [&](const json& value) {
+    if (!value.is_array()) type_error(key, "a list of strings", value);
+    std::vector<std::string> result;
+    for (const json& item : value) {
+      if (!item.is_string()) type_error(key, "a list of strings", value);
       result.push_back(item.get<std::string>());
     }
-  }
-  record(key, result);
-  return result;
+    return result;
+  });
 }
 
 ConfigReader ConfigReader::object(const std::string& key) {

@@ -47,6 +47,10 @@ class ConfigReader {
  private:
   ConfigReader(const json& config, std::string path, std::shared_ptr<json> root, json::json_pointer where);
   const json* lookup(const std::string& key);
+  // The value of `key` parsed by parse(json) (which throws on a wrong value), or the fallback when
+  // the key is absent (an error naming `kind` when there is none); records the result.
+  template <typename T, typename Parse>
+  T read(const std::string& key, const std::optional<T>& fallback, const std::string& kind, Parse parse);
   void record(const std::string& key, json value) { (*root_)[where_ / key] = std::move(value); }
   [[noreturn]] void type_error(const std::string& key, const std::string& expected, const json& got) const;
 

@@ -29,6 +29,7 @@ struct TrainRunOptions {
 struct TrainRunResult {
   train::History history;
   train::Logs test;  // empty without a test set
+  std::shared_ptr<const data::Dataset> test_set;  // null without one
   std::string run_dir;
 };
 

@@ -219,6 +219,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
 
   TrainRunResult result;
   result.run_dir = options.out_dir;
+  result.test_set = data.test;
   result.history = model.fit(data.train, fit);
   if (data.test) {
     model.load(options.out_dir + "/checkpoints/best");

@@ -103,11 +103,16 @@ bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
   return false;
 }
 
+// Batches one epoch trains on: all of the loader's, or steps_per_epoch when that is fewer.
+int64_t steps_in_epoch(const nabla::data::DataLoader& loader, const FitOptions& options) {
+  const int64_t all = loader.batches_per_epoch();
+  return options.steps_per_epoch > 0 ? std::min(options.steps_per_epoch, all) : all;
+}
+
 }  // namespace
 
 Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar) {
-  const int64_t steps = options.steps_per_epoch > 0 ? std::min(options.steps_per_epoch, loader.batches_per_epoch())
-                                                    : loader.batches_per_epoch();
+  const int64_t steps = steps_in_epoch(loader, options);
   for (auto& m : metrics_) m->reset();
   double loss_sum = 0;
   int64_t seen = 0;
@@ -195,9 +200,7 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
     // The order comes from the global generator, as dropout does, so a resumed run (which
     // restores that generator) repeats the same batches.
     loader.start_epoch(epoch, options.shuffle ? randperm(n) : arange(n));
-    ProgressBar bar(options.steps_per_epoch > 0 ? std::min(options.steps_per_epoch, loader.batches_per_epoch())
-                                                : loader.batches_per_epoch(),
-                    options.verbose);
+    ProgressBar bar(steps_in_epoch(loader, options), options.verbose);
     logs = run_epoch(loader, options, epoch, bar);
     if (validation) {
       Logs val = evaluate(*validation, options.batch_size, 0);
