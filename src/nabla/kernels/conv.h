@@ -15,8 +15,9 @@ struct ConvShape {
 };
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias, float* y);
-void conv2d_backward_data(const ConvShape& s, const float* weight, const float* dy, float* dx);
-// dbias may be null.
-void conv2d_backward_weights(const ConvShape& s, const float* x, const float* dy, float* dweight, float* dbias);
+// Input and weight gradients in one call, so dy is reordered to oneDNN's layout once. Any of
+// dx, dweight, dbias may be null (dbias is only computed with dweight); x is read only for dweight.
+void conv2d_backward(const ConvShape& s, const float* x, const float* weight, const float* dy, float* dx,
+                     float* dweight, float* dbias);
 
 }  // namespace nabla::kernels

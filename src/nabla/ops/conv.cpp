@@ -63,18 +63,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     Shape wshape = weight.shape();
     record("conv2d", out, {x, weight, bias}, [=](const Tensor& g) {
       Tensor gp = g.contiguous();
-      Tensor dx, dw, db;
       // The input gradient is skipped when nobody needs it (the first layer): oneDNN's
       // backward-data for one input channel is slow, and it would be thrown away.
-      if (gx) {
-        dx = Tensor::empty({s.n, s.c, s.h, s.w});
-        kernels::conv2d_backward_data(s, sw.get().data<float>(), gp.data<float>(), dx.data<float>());
-      }
-      if (gw || gb) {
-        dw = Tensor::empty(wshape);
-        db = Tensor::empty({s.o});
-        kernels::conv2d_backward_weights(s, sx.get().data<float>(), gp.data<float>(), dw.data<float>(), db.data<float>());
-      }
+      Tensor dx = gx ? Tensor::empty({s.n, s.c, s.h, s.w}) : Tensor();
+      Tensor dw = gw || gb ? Tensor::empty(wshape) : Tensor(), db = gw || gb ? Tensor::empty({s.o}) : Tensor();
+      kernels::conv2d_backward(s, sx.get().data<float>(), sw.get().data<float>(), gp.data<float>(),
+                               gx ? dx.data<float>() : nullptr, dw.defined() ? dw.data<float>() : nullptr,
+                               db.defined() ? db.data<float>() : nullptr);
       return std::vector<Tensor>{dx, gw ? dw : Tensor(), gb ? db : Tensor()};
     });
   }
