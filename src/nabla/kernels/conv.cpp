@@ -6,7 +6,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "nabla/core/allocator.h"
 #include "nabla/kernels/dnnl_context.h"
 #include "nabla/kernels/matmul.h"
 #include "nabla/kernels/parallel.h"
@@ -87,36 +86,6 @@ Primitives& primitives(const ConvShape& s) {
   p.forward_primitive = dnnl::convolution_forward(p.forward);
   return c.entries.emplace(s, std::move(p)).first->second;
 }
-
-// Blocked-layout copies for one call, taken from the caching allocator: when oneDNN allocates
-// them itself, every step maps and page-faults fresh memory (7% of a conv step).
-class LayoutCopies {
- public:
-  LayoutCopies() = default;
-  LayoutCopies(const LayoutCopies&) = delete;
-  LayoutCopies& operator=(const LayoutCopies&) = delete;
-  ~LayoutCopies() {
-    for (auto [block, bytes] : blocks_) CachingAllocator::instance().deallocate(block, bytes);
-  }
-  memory make(const memory::desc& layout) {
-    const size_t bytes = layout.get_size();
-    void* block = CachingAllocator::instance().allocate(bytes);
-    blocks_.emplace_back(block, bytes);
-    return memory(layout, dnnl_engine(), block);
-  }
-
-  // Wraps `data` (in `plain` layout) for a primitive wanting `wanted`; reorders if they differ.
-  memory input(const memory::desc& plain, const memory::desc& wanted, const void* data) {
-    memory user(plain, dnnl_engine(), const_cast<void*>(data));
-    if (plain == wanted) return user;
-    memory converted = make(wanted);
-    dnnl::reorder(user, converted).execute(dnnl_stream(), user, converted);
-    return converted;
-  }
-
- private:
-  std::vector<std::pair<void*, size_t>> blocks_;
-};
 
 // Output memory in the primitive's layout; `finish` copies it back to the caller's plain buffer.
 struct OutputMemory {

@@ -5,6 +5,7 @@
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/rnn_onednn.h"
 #include "nabla/ops/linalg.h"
 #include "nabla/ops/nn_functional.h"
 #include "nabla/ops/op_utils.h"
@@ -162,11 +163,15 @@ RecurrentOutput RecurrentBase::forward(const Tensor& x, const Tensor& h0, const 
     for (int64_t direction = 0; direction < directions; ++direction) {
       const int64_t index = layer * directions + direction;
       const Weights& w = weights_[index];
-      // All timesteps' input projections in one GEMM; only h W_hh^T is left per step.
-      Tensor x_gates = linear(layer_input, w.w_ih, w.b_ih);
       Tensor h = h_init.defined() ? h_init.select(0, index) : zeros({batch, hidden_size});
       Tensor c = !lstm ? Tensor() : c_init.defined() ? c_init.select(0, index) : zeros({batch, hidden_size});
-      RecurrentSequence r = recurrent_sequence(cell, x_gates, h, c, w.w_hh, w.b_hh, direction == 1);
+      const bool reverse = direction == 1;
+      const kernels::OnednnRecurrentShape shape{cell, steps, batch, layer_input.shape()[2], hidden_size, reverse};
+      // Otherwise all timesteps' input projections in one GEMM; only h W_hh^T is left per step.
+      RecurrentSequence r =
+          kernels::recurrent_uses_onednn(shape)
+              ? onednn_recurrent_sequence(cell, layer_input, h, c, w.w_ih, w.w_hh, w.b_ih, w.b_hh, reverse)
+              : recurrent_sequence(cell, linear(layer_input, w.w_ih, w.b_ih), h, c, w.w_hh, w.b_hh, reverse);
       outputs.push_back(r.output);
       h_finals.push_back(r.h_n);
       if (lstm) c_finals.push_back(r.c_n);

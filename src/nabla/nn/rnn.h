@@ -24,6 +24,13 @@ struct RecurrentSequence {
 RecurrentSequence recurrent_sequence(RecurrentCell cell, const Tensor& x_gates, const Tensor& h0, const Tensor& c0,
                                      const Tensor& w_hh, const Tensor& b_hh, bool reverse = false);
 
+// The same for LSTM and GRU on oneDNN's RNN primitives, from the layer input x [T, B, I] and the
+// layer's weights in PyTorch's layout (biases both defined or both undefined). RecurrentBase picks
+// this or recurrent_sequence per shape (kernels::recurrent_uses_onednn).
+RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x, const Tensor& h0, const Tensor& c0,
+                                            const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                                            const Tensor& b_hh, bool reverse = false);
+
 struct RecurrentOptions {
   int64_t num_layers = 1;
   bool bias = true;
