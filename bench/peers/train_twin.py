@@ -9,7 +9,7 @@ Run from the repository root:
                                       [--seed S] [--threads 2]
 
 Prints one line per epoch (train and validation loss and accuracy), then the test metrics of the
-checkpoint with the best validation loss (as nabla picks checkpoints/best) as one JSON line:
+checkpoint with the best training.checkpoint_monitor (as nabla picks checkpoints/best) as one JSON line:
     {"config": ..., "test": {"loss": ..., "accuracy": ...}, "best_epoch": ..., "history": [...]}
 
 Mirrored from nabla: data loading (Fashion-MNIST IDX, the KJV verse file, Keras-style
@@ -820,7 +820,8 @@ def main():
     tc = {"epochs": t.get("epochs", 10, int, low=1), "batch_size": t.get("batch_size", 32, int, low=1),
           "clip_grad_norm": t.get("clip_grad_norm", 0.0, float, low=0),
           "accumulation_steps": t.get("accumulation_steps", 1, int, low=1),
-          "steps_per_epoch": t.get("steps_per_epoch", 0, int, low=0), "shuffle": t.get("shuffle", True, bool)}
+          "steps_per_epoch": t.get("steps_per_epoch", 0, int, low=0), "shuffle": t.get("shuffle", True, bool),
+          "checkpoint_monitor": t.get("checkpoint_monitor", "val_loss" if validation else "loss", str)}
     default_loss = {"binary": "binary_crossentropy", "regression": "mse"}.get(task, "sparse_categorical_crossentropy")
     loss_name = t.get("loss", default_loss, str)
     loss_fn = make_loss(loss_name)
@@ -839,7 +840,8 @@ def main():
           (f", test {len(test)}" if test else "") + f"; data ready in {time.time() - started:.1f} s", flush=True)
 
     generator = torch.Generator().manual_seed(seed)
-    monitor = "val_loss" if validation else "loss"
+    monitor = tc["checkpoint_monitor"]
+    better = (lambda new, old: new > old) if "acc" in monitor else (lambda new, old: new < old)  # as nabla's mode
     best, best_state, best_epoch, history = math.nan, None, 0, []
     for epoch in range(tc["epochs"]):
         began = time.time()
@@ -850,7 +852,7 @@ def main():
                                                            metrics).items()})
         logs["lr"] = optimizer.param_groups[0]["lr"]
         schedule.epoch_end(logs)
-        if math.isnan(best) or logs[monitor] < best:  # nabla's checkpoints/best
+        if math.isnan(best) or better(logs[monitor], best):  # nabla's checkpoints/best
             best, best_state, best_epoch = logs[monitor], copy.deepcopy(model.state_dict()), epoch + 1
         history.append({"epoch": epoch + 1, **logs, "seconds": round(time.time() - began, 2)})
         print(f"epoch {epoch + 1}/{tc['epochs']} " + " ".join(f"{k} {v:.6g}" for k, v in logs.items()) +
