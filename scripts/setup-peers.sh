@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Installs what only golden-file making and side-by-side benchmarks need: the newest
-# PyTorch (plus numpy and safetensors) into the first python3 on PATH. `make test` never needs it.
+# Installs what only golden-file making and side-by-side benchmarks need: the newest PyTorch
+# (plus numpy and safetensors) into the first python3 on PATH, and the SentencePiece Python
+# package at the version of the Debian library nabla links (the BPE twin must tokenize alike).
+# `make test` never needs any of it.
 set -euo pipefail
 
-if python3 -c "import torch, numpy, safetensors" 2>/dev/null; then
-  exit 0
+sentencepiece_version=$(dpkg-query -W -f='${Version}' libsentencepiece-dev 2>/dev/null | sed 's/-.*//')
+wanted_sentencepiece() {
+  [ -z "$sentencepiece_version" ] ||
+    python3 -c "import sentencepiece, sys; sys.exit(sentencepiece.__version__ != '$sentencepiece_version')" 2>/dev/null
+}
+
+if ! python3 -c "import torch, numpy, safetensors" 2>/dev/null; then
+  echo "setup-peers: installing torch, numpy, safetensors with pip"
+  python3 -m pip install --quiet --upgrade torch numpy safetensors
 fi
-echo "setup-peers: installing torch, numpy, safetensors with pip"
-python3 -m pip install --quiet --upgrade torch numpy safetensors
+if ! wanted_sentencepiece; then
+  echo "setup-peers: installing sentencepiece==$sentencepiece_version with pip (the Debian library's version)"
+  python3 -m pip install --quiet "sentencepiece==$sentencepiece_version"
+fi
