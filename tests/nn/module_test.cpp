@@ -460,6 +460,14 @@ TEST(ModuleSummary, ModuleSummaryListsLeavesOfNestedModels) {
   EXPECT_TRUE(contains(s, "Total params: " + nabla::nn::with_commas(net.parameter_count()) + "\n")) << s;
 }
 
+TEST(ModuleSummary, ContainersWithTheirOwnParametersGetARowSoRowsAddUpToTheTotal) {
+  nn::MultiheadAttention attention(8, 2);
+  const std::string s = attention.summary();
+  EXPECT_TRUE(contains(summary_line(s, "(root) (MultiheadAttention)"), " 216")) << s;  // in_proj 3*8*8 + 3*8
+  EXPECT_TRUE(contains(summary_line(s, "out_proj (Linear)"), " 72")) << s;
+  EXPECT_TRUE(contains(s, "Total params: 288\n")) << s;
+}
+
 TEST(ModuleSummary, SequentialKeepsTheShapelessSummary) {
   auto cnn = keras_cnn();
   const std::string s = cnn->summary();  // Module's table: no shapes, no forward pass

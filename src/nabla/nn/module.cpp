@@ -153,11 +153,18 @@ std::string Module::summary() const {
   out << "Model: \"" << type_name_ << "\"\n" << std::string(w1 + w2 + 14, '=') << "\n";
   out << std::left << std::setw(w1) << "Layer (type)" << std::right << std::setw(w2) << "Param #" << "\n";
   out << std::string(w1 + w2 + 14, '-') << "\n";
-  for (auto& [name, child] : named_modules()) {
-    if (!child->named_children().empty()) continue;  // leaves only, like Keras
-    std::string label = name + " (" + child->type_name() + ")";
-    out << std::left << std::setw(w1) << label << std::right << std::setw(w2) << with_commas(child->parameter_count()) << "\n";
-  }
+  // Leaves, like Keras, plus any container holding parameters of its own (MultiheadAttention's
+  // in_proj), counted without its children's so the rows add up to the total.
+  auto row = [&](const std::string& name, const Module& m) {
+    const bool leaf = m.children_.empty();
+    int64_t own = 0;
+    for (auto& [_, p] : m.parameters_) own += p.numel();
+    if (!leaf && own == 0) return;
+    out << std::left << std::setw(w1) << name + " (" + m.type_name() + ")" << std::right << std::setw(w2)
+        << with_commas(leaf ? m.parameter_count() : own) << "\n";
+  };
+  row("(root)", *this);
+  for (auto& [name, child] : named_modules()) row(name, *child);
   out << std::string(w1 + w2 + 14, '=') << "\n";
   out << "Total params: " << with_commas(parameter_count()) << "\nTrainable params: " << with_commas(parameter_count(true))
       << "\nNon-trainable params: " << with_commas(parameter_count() - parameter_count(true)) << "\n";
