@@ -83,20 +83,23 @@ Pass backward_pass(const BackwardPd& pd, dnnl::primitive primitive) {
           pd.diff_weights_iter_desc()};
 }
 
+dnnl::lstm_forward::desc lstm_forward_desc(dnnl::prop_kind prop, const OnednnRecurrentShape& s, const Layouts& l) {
+  return dnnl::lstm_forward::desc(prop, direction(s), l.src, l.state, l.state, l.any_layer, l.any_iter, l.bias, l.dst,
+                                  l.state, l.state);
+}
+dnnl::lbr_gru_forward::desc gru_forward_desc(dnnl::prop_kind prop, const OnednnRecurrentShape& s, const Layouts& l) {
+  return dnnl::lbr_gru_forward::desc(prop, direction(s), l.src, l.state, l.any_layer, l.any_iter, l.bias, l.dst,
+                                     l.state);
+}
+
 void build_inference(const OnednnRecurrentShape& s, Primitives& p) {
   const Layouts l(s);
   const auto prop = dnnl::prop_kind::forward_inference;
-  auto& engine = dnnl_engine();
   if (is_lstm(s)) {
-    dnnl::lstm_forward::primitive_desc pd(dnnl::lstm_forward::desc(prop, direction(s), l.src, l.state, l.state,
-                                                                   l.any_layer, l.any_iter, l.bias, l.dst, l.state,
-                                                                   l.state),
-                                          engine);
+    dnnl::lstm_forward::primitive_desc pd(lstm_forward_desc(prop, s, l), dnnl_engine());
     p.inference = forward_pass(pd, dnnl::lstm_forward(pd));
   } else {
-    dnnl::lbr_gru_forward::primitive_desc pd(
-        dnnl::lbr_gru_forward::desc(prop, direction(s), l.src, l.state, l.any_layer, l.any_iter, l.bias, l.dst, l.state),
-        engine);
+    dnnl::lbr_gru_forward::primitive_desc pd(gru_forward_desc(prop, s, l), dnnl_engine());
     p.inference = forward_pass(pd, dnnl::lbr_gru_forward(pd));
   }
   p.has_inference = true;
@@ -107,10 +110,7 @@ void build_training(const OnednnRecurrentShape& s, Primitives& p) {
   const auto train = dnnl::prop_kind::forward_training, back = dnnl::prop_kind::backward;
   auto& engine = dnnl_engine();
   if (is_lstm(s)) {
-    dnnl::lstm_forward::primitive_desc fpd(dnnl::lstm_forward::desc(train, direction(s), l.src, l.state, l.state,
-                                                                    l.any_layer, l.any_iter, l.bias, l.dst, l.state,
-                                                                    l.state),
-                                           engine);
+    dnnl::lstm_forward::primitive_desc fpd(lstm_forward_desc(train, s, l), engine);
     dnnl::lstm_backward::primitive_desc bpd(
         dnnl::lstm_backward::desc(back, direction(s), l.src, l.state, l.state, l.any_layer, l.any_iter, l.bias, l.dst,
                                   l.state, l.state, l.src, l.state, l.state, l.any_layer, l.any_iter, l.bias, l.dst,
@@ -119,10 +119,7 @@ void build_training(const OnednnRecurrentShape& s, Primitives& p) {
     p.training = forward_pass(fpd, dnnl::lstm_forward(fpd));
     p.backward = backward_pass(bpd, dnnl::lstm_backward(bpd));
   } else {
-    dnnl::lbr_gru_forward::primitive_desc fpd(dnnl::lbr_gru_forward::desc(train, direction(s), l.src, l.state,
-                                                                           l.any_layer, l.any_iter, l.bias, l.dst,
-                                                                           l.state),
-                                              engine);
+    dnnl::lbr_gru_forward::primitive_desc fpd(gru_forward_desc(train, s, l), engine);
     dnnl::lbr_gru_backward::primitive_desc bpd(
         dnnl::lbr_gru_backward::desc(back, direction(s), l.src, l.state, l.any_layer, l.any_iter, l.bias, l.dst,
                                      l.state, l.src, l.state, l.any_layer, l.any_iter, l.bias, l.dst, l.state),
@@ -200,6 +197,26 @@ void weight_gradient_to_user(const OnednnRecurrentShape& s, memory& diff, const 
   if (!is_lstm(s)) swap_gru_gates(ldgoi.data(), out, H, k);
 }
 
+// The arguments forward and backward share: the layer's inputs, weights and results.
+std::unordered_map<int, memory> sequence_args(const OnednnRecurrentShape& s, const Layouts& l,
+                                              const PreparedWeights& w, const float* x, const float* h0,
+                                              const float* c0, const float* out, const float* h_n,
+                                              const float* c_n) {
+  auto& engine = dnnl_engine();
+  auto wrap = [&](const memory::desc& d, const float* data) { return memory(d, engine, const_cast<float*>(data)); };
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC_LAYER, wrap(l.src, x)},  {DNNL_ARG_SRC_ITER, wrap(l.state, h0)},
+      {DNNL_ARG_WEIGHTS_LAYER, w.layer},     {DNNL_ARG_WEIGHTS_ITER, w.iter},
+      {DNNL_ARG_BIAS, w.bias},               {DNNL_ARG_DST_LAYER, wrap(l.dst, out)},
+      {DNNL_ARG_DST_ITER, wrap(l.state, h_n)},
+  };
+  if (is_lstm(s)) {
+    args[DNNL_ARG_SRC_ITER_C] = wrap(l.state, c0);
+    args[DNNL_ARG_DST_ITER_C] = wrap(l.state, c_n);
+  }
+  return args;
+}
+
 }  // namespace
 
 void set_recurrent_backend(RecurrentBackend backend) { g_backend = backend; }
@@ -232,19 +249,9 @@ void onednn_recurrent_forward(const OnednnRecurrentShape& s, const float* x, con
   auto& engine = dnnl_engine();
   LayoutCopies copies;
   PreparedWeights prepared = prepare_weights(s, w, pass, copies);
-  std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC_LAYER, memory(l.src, engine, const_cast<float*>(x))},
-      {DNNL_ARG_SRC_ITER, memory(l.state, engine, const_cast<float*>(h0))},
-      {DNNL_ARG_WEIGHTS_LAYER, prepared.layer},
-      {DNNL_ARG_WEIGHTS_ITER, prepared.iter},
-      {DNNL_ARG_BIAS, prepared.bias},
-      {DNNL_ARG_DST_LAYER, memory(l.dst, engine, out)},
-      {DNNL_ARG_DST_ITER, copies.make(l.state)},  // h_n is also out's last visited step
-  };
-  if (is_lstm(s)) {
-    args[DNNL_ARG_SRC_ITER_C] = memory(l.state, engine, const_cast<float*>(c0));
-    args[DNNL_ARG_DST_ITER_C] = memory(l.state, engine, c_n);
-  }
+  memory h_n = copies.make(l.state);  // also out's last visited step; oneDNN wants its own copy
+  std::unordered_map<int, memory> args = sequence_args(s, l, prepared, x, h0, c0, out,
+                                                       static_cast<const float*>(h_n.get_data_handle()), c_n);
   if (training) args[DNNL_ARG_WORKSPACE] = memory(pass.workspace, engine, workspace);
   pass.primitive.execute(dnnl_stream(), args);
   dnnl_stream().wait();
@@ -267,28 +274,19 @@ void onednn_recurrent_backward(const OnednnRecurrentShape& s, const float* x, co
     std::memset(m->get_data_handle(), 0, m->get_desc().get_size());
   const int64_t last = s.reverse ? 0 : s.steps - 1;
   const float* h_n = out + last * s.batch * s.hidden;
-  std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC_LAYER, memory(l.src, engine, const_cast<float*>(x))},
-      {DNNL_ARG_SRC_ITER, memory(l.state, engine, const_cast<float*>(h0))},
-      {DNNL_ARG_WEIGHTS_LAYER, prepared.layer},
-      {DNNL_ARG_WEIGHTS_ITER, prepared.iter},
-      {DNNL_ARG_BIAS, prepared.bias},
-      {DNNL_ARG_DST_LAYER, memory(l.dst, engine, const_cast<float*>(out))},
-      {DNNL_ARG_DST_ITER, memory(l.state, engine, const_cast<float*>(h_n))},
-      {DNNL_ARG_WORKSPACE, memory(p.training.workspace, engine, const_cast<void*>(workspace))},
-      {DNNL_ARG_DIFF_SRC_LAYER, memory(l.src, engine, g.dx)},
-      {DNNL_ARG_DIFF_SRC_ITER, memory(l.state, engine, g.dh0)},
-      {DNNL_ARG_DIFF_WEIGHTS_LAYER, diff_layer},
-      {DNNL_ARG_DIFF_WEIGHTS_ITER, diff_iter},
-      {DNNL_ARG_DIFF_BIAS, diff_bias},
-      {DNNL_ARG_DIFF_DST_LAYER, memory(l.dst, engine, const_cast<float*>(d_out))},
-      {DNNL_ARG_DIFF_DST_ITER, zero_state},  // h_n's gradient arrives inside d_out
-  };
+  std::unordered_map<int, memory> args = sequence_args(s, l, prepared, x, h0, c0, out, h_n, c_n);
+  auto wrap = [&](const memory::desc& d, void* data) { return memory(d, engine, data); };
+  args[DNNL_ARG_WORKSPACE] = memory(p.training.workspace, engine, const_cast<void*>(workspace));
+  args[DNNL_ARG_DIFF_SRC_LAYER] = wrap(l.src, g.dx);
+  args[DNNL_ARG_DIFF_SRC_ITER] = wrap(l.state, g.dh0);
+  args[DNNL_ARG_DIFF_WEIGHTS_LAYER] = diff_layer;
+  args[DNNL_ARG_DIFF_WEIGHTS_ITER] = diff_iter;
+  args[DNNL_ARG_DIFF_BIAS] = diff_bias;
+  args[DNNL_ARG_DIFF_DST_LAYER] = wrap(l.dst, const_cast<float*>(d_out));
+  args[DNNL_ARG_DIFF_DST_ITER] = zero_state;  // h_n's gradient arrives inside d_out
   if (is_lstm(s)) {
-    args[DNNL_ARG_SRC_ITER_C] = memory(l.state, engine, const_cast<float*>(c0));
-    args[DNNL_ARG_DST_ITER_C] = memory(l.state, engine, const_cast<float*>(c_n));
-    args[DNNL_ARG_DIFF_SRC_ITER_C] = memory(l.state, engine, g.dc0);
-    args[DNNL_ARG_DIFF_DST_ITER_C] = d_c_n ? memory(l.state, engine, const_cast<float*>(d_c_n)) : zero_state;
+    args[DNNL_ARG_DIFF_SRC_ITER_C] = wrap(l.state, g.dc0);
+    args[DNNL_ARG_DIFF_DST_ITER_C] = d_c_n ? wrap(l.state, const_cast<float*>(d_c_n)) : zero_state;
   }
   pass.primitive.execute(dnnl_stream(), args);
   dnnl_stream().wait();
