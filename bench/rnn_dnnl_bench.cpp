@@ -1,6 +1,6 @@
 // oneDNN's own RNN primitives (LSTM, linear-before-reset GRU) called directly for one training step,
 // forward_training + backward with primitives and weight reorders done once: what nabla's fused
-// recurrent kernels are measured against. Each shape is first checked against nabla's LSTM/GRU.
+// recurrent kernels are measured against. Each shape is first checked against the fused kernels.
 #include "rnn_dnnl_bench.h"
 
 #include <benchmark/benchmark.h>
@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "nabla/kernels/dnnl_context.h"
+#include "nabla/kernels/rnn_onednn.h"
 #include "nabla/nabla.h"
 
 using namespace nabla;
@@ -200,8 +201,11 @@ void check_against_nabla(const std::string& name, nn::RecurrentBase& module, Raw
                          const Tensor& d_out) {
   Tensor input = x.detach().requires_grad_();
   module.zero_grad();
+  // Against the fused kernels: the layer would otherwise run on oneDNN itself at wide shapes.
+  kernels::set_recurrent_backend(kernels::RecurrentBackend::fused);
   Tensor y = module.forward(input, Tensor()).output.contiguous();
   y.backward(d_out);
+  kernels::set_recurrent_backend(kernels::RecurrentBackend::automatic);
   raw.step();
   const int64_t H = raw.s.hidden, G = raw.lstm ? 4 : 3;
   const nn::RecurrentBase::Weights& w = module.weights(0);

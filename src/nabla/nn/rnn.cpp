@@ -20,7 +20,6 @@ using autograd::SavedTensor;
 namespace {
 
 Tensor packed(const Tensor& t) { return t.is_contiguous() ? t : views::contiguous_copy(t); }
-const float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 }  // namespace
 
@@ -64,9 +63,9 @@ RecurrentSequence recurrent_sequence(RecurrentCell cell, const Tensor& x_gates, 
   const int64_t saved_size = kernels::recurrent_saved_size(shape);
   Tensor saved = grad && saved_size > 0 ? Tensor::empty({saved_size}) : Tensor();
   float* out = all.data<float>();
-  kernels::recurrent_forward(shape, xg.data<float>(), w.data<float>(), data_or_null(b), h0p.data<float>(),
-                             data_or_null(c0p), out, lstm ? out + steps * batch * hidden : nullptr,
-                             saved.defined() ? saved.data<float>() : nullptr);
+  kernels::recurrent_forward(shape, xg.data<float>(), w.data<float>(), detail::f32_or_null(b), h0p.data<float>(),
+                             detail::f32_or_null(c0p), out, lstm ? out + steps * batch * hidden : nullptr,
+                             detail::f32_or_null(saved));
   if (grad) {
     SavedTensor s_w(w, op), s_h0(h0p, op), s_c0(c0p, op), s_all(all, op);
     const bool want_w = w_hh.requires_grad(), want_b = b_hh.defined() && b_hh.requires_grad();
@@ -77,8 +76,8 @@ RecurrentSequence recurrent_sequence(RecurrentCell cell, const Tensor& x_gates, 
       Tensor dc0 = lstm ? Tensor::empty({batch, hidden}) : Tensor();
       Tensor dw = want_w ? Tensor::empty({gates * hidden, hidden}) : Tensor();
       Tensor db = want_b ? Tensor::empty({gates * hidden}) : Tensor();
-      kernels::recurrent_backward(shape, s_w.get().data<float>(), s_h0.get().data<float>(), data_or_null(s_c0.get()),
-                                  s_all.get().data<float>(), data_or_null(saved), d_all,
+      kernels::recurrent_backward(shape, s_w.get().data<float>(), s_h0.get().data<float>(), detail::f32_or_null(s_c0.get()),
+                                  s_all.get().data<float>(), detail::f32_or_null(saved), d_all,
                                   lstm ? d_all + steps * batch * hidden : nullptr, dx.data<float>(), dh0.data<float>(),
                                   lstm ? dc0.data<float>() : nullptr, want_w ? dw.data<float>() : nullptr,
                                   want_b ? db.data<float>() : nullptr);

@@ -14,8 +14,6 @@ using autograd::SavedTensor;
 namespace {
 
 Tensor packed(const Tensor& t) { return t.defined() ? t.contiguous() : t; }
-const float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
-float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 }  // namespace
 
@@ -40,8 +38,8 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
   const kernels::OnednnRecurrentShape shape{cell, steps, batch, input, hidden, reverse};
   Tensor xp = packed(x), h0p = packed(h0), c0p = lstm ? packed(c0) : Tensor(), wi = packed(w_ih), wh = packed(w_hh),
          bi = packed(b_ih), bh = packed(b_hh);
-  const kernels::RecurrentWeightPointers weights{wi.data<float>(), wh.data<float>(), data_or_null(bi),
-                                                 data_or_null(bh)};
+  const kernels::RecurrentWeightPointers weights{wi.data<float>(), wh.data<float>(), detail::f32_or_null(bi),
+                                                 detail::f32_or_null(bh)};
   const bool grad = needs_grad({x, h0, c0, w_ih, w_hh, b_ih, b_hh});
   // As in recurrent_sequence: one tensor carries h at every position, then LSTM's c_n as one more row.
   Tensor all = Tensor::empty({lstm ? steps + 1 : steps, batch, hidden});
@@ -49,7 +47,7 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
       grad ? Tensor::empty({int64_t(kernels::onednn_recurrent_workspace_bytes(shape))}, DType::u8) : Tensor();
   float* out = all.data<float>();
   float* c_n = lstm ? out + steps * batch * hidden : nullptr;
-  kernels::onednn_recurrent_forward(shape, xp.data<float>(), h0p.data<float>(), data_or_null(c0p), weights, out, c_n,
+  kernels::onednn_recurrent_forward(shape, xp.data<float>(), h0p.data<float>(), detail::f32_or_null(c0p), weights, out, c_n,
                                     grad ? workspace.raw_data() : nullptr);
   if (grad) {
     SavedTensor s_x(xp, op), s_h0(h0p, op), s_c0(c0p, op), s_wi(wi, op), s_wh(wh, op), s_bi(bi, op), s_bh(bh, op),
@@ -64,14 +62,14 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
       Tensor dwi = want_w ? Tensor::empty(w_ih.shape()) : Tensor(), dwh = want_w ? Tensor::empty(w_hh.shape()) : Tensor();
       Tensor dbi = want_b ? Tensor::empty(b_ih.shape()) : Tensor(), dbh = want_b ? Tensor::empty(b_hh.shape()) : Tensor();
       const kernels::RecurrentWeightPointers w{s_wi.get().data<float>(), s_wh.get().data<float>(),
-                                               data_or_null(s_bi.get()), data_or_null(s_bh.get())};
+                                               detail::f32_or_null(s_bi.get()), detail::f32_or_null(s_bh.get())};
       const float* saved_out = s_all.get().data<float>();
       kernels::onednn_recurrent_backward(
-          shape, s_x.get().data<float>(), s_h0.get().data<float>(), data_or_null(s_c0.get()), w, saved_out,
+          shape, s_x.get().data<float>(), s_h0.get().data<float>(), detail::f32_or_null(s_c0.get()), w, saved_out,
           lstm ? saved_out + steps * batch * hidden : nullptr, workspace.raw_data(), d_all,
           lstm ? d_all + steps * batch * hidden : nullptr,
-          {dx.data<float>(), dh0.data<float>(), data_or_null(dc0), data_or_null(dwi), data_or_null(dwh),
-           data_or_null(dbi), data_or_null(dbh)});
+          {dx.data<float>(), dh0.data<float>(), detail::f32_or_null(dc0), detail::f32_or_null(dwi), detail::f32_or_null(dwh),
+           detail::f32_or_null(dbi), detail::f32_or_null(dbh)});
       return std::vector<Tensor>{dx, dh0, dc0, dwi, dwh, dbi, dbh};
     });
   }

@@ -55,7 +55,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
               ") is larger than the padded input ", s.h + 2 * s.ph, "x", s.w + 2 * s.pw);
   Tensor xp = x.contiguous(), wp = weight.contiguous(), bp = bias.defined() ? bias.contiguous() : Tensor();
   Tensor out = Tensor::empty({s.n, s.o, s.ho, s.wo});
-  if (s.n > 0) kernels::conv2d_forward(s, xp.data<float>(), wp.data<float>(), bp.defined() ? bp.data<float>() : nullptr,
+  if (s.n > 0) kernels::conv2d_forward(s, xp.data<float>(), wp.data<float>(), detail::f32_or_null(bp),
                              out.data<float>());
   if (needs_grad({x, weight, bias})) {
     SavedTensor sx(xp, "conv2d"), sw(wp, "conv2d");
@@ -68,8 +68,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
       Tensor dx = gx ? Tensor::empty({s.n, s.c, s.h, s.w}) : Tensor();
       Tensor dw = gw || gb ? Tensor::empty(wshape) : Tensor(), db = gw || gb ? Tensor::empty({s.o}) : Tensor();
       kernels::conv2d_backward(s, sx.get().data<float>(), sw.get().data<float>(), gp.data<float>(),
-                               gx ? dx.data<float>() : nullptr, dw.defined() ? dw.data<float>() : nullptr,
-                               db.defined() ? db.data<float>() : nullptr);
+                               detail::f32_or_null(dx), detail::f32_or_null(dw),
+                               detail::f32_or_null(db));
       return std::vector<Tensor>{dx, gw ? dw : Tensor(), gb ? db : Tensor()};
     });
   }

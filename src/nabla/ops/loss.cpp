@@ -41,14 +41,14 @@ Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target,
   Tensor w = weight.defined() ? views::contiguous_copy(views::expand(weight, input.shape())) : Tensor();
   Tensor out = Tensor::empty(input.shape());
   const int64_t n = out.numel();
-  const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = w.defined() ? w.data<float>() : nullptr;
+  const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = detail::f32_or_null(w);
   float* ov = out.data<float>();
   for (int64_t i = 0; i < n; ++i) ov[i] = loss(xv[i], yv[i], wv ? wv[i] : 1.0f);
   if (needs_grad({input})) {
     record(op, out, {input}, [x, y, w, grad](const Tensor& g) {
       Tensor gp = g.contiguous();
       Tensor dx = Tensor::empty(x.shape());
-      const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = w.defined() ? w.data<float>() : nullptr,
+      const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = detail::f32_or_null(w),
                   *gv = gp.data<float>();
       float* dv = dx.data<float>();
       for (int64_t i = 0, n = dx.numel(); i < n; ++i) dv[i] = gv[i] * grad(xv[i], yv[i], wv ? wv[i] : 1.0f);

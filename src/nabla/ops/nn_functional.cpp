@@ -89,8 +89,8 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
   Tensor xp = x.contiguous();
   Tensor wp = weight.defined() ? weight.contiguous() : Tensor(), bp = bias.defined() ? bias.contiguous() : Tensor();
   Tensor out = Tensor::empty(x.shape()), mean = Tensor::empty({rows}), rstd = Tensor::empty({rows});
-  kernels::layer_norm_forward(xp.data<float>(), wp.defined() ? wp.data<float>() : nullptr,
-                              bp.defined() ? bp.data<float>() : nullptr, out.data<float>(), mean.data<float>(),
+  kernels::layer_norm_forward(xp.data<float>(), detail::f32_or_null(wp),
+                              detail::f32_or_null(bp), out.data<float>(), mean.data<float>(),
                               rstd.data<float>(), rows, n, float(eps));
   if (needs_grad({x, weight, bias})) {
     SavedTensor sx(xp, "layer_norm"), sw(wp, "layer_norm");
@@ -101,7 +101,7 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
       const Tensor &xs = sx.get(), &ws = sw.get();
       Tensor dx = Tensor::empty(xs.shape());
       Tensor dw = gw ? Tensor::empty(wshape) : Tensor(), db = gb ? Tensor::empty(wshape) : Tensor();
-      kernels::layer_norm_backward(xs.data<float>(), ws.defined() ? ws.data<float>() : nullptr, mean.data<float>(),
+      kernels::layer_norm_backward(xs.data<float>(), detail::f32_or_null(ws), mean.data<float>(),
                                    rstd.data<float>(), gp.data<float>(), dx.data<float>(),
                                    gw ? dw.data<float>() : nullptr, gb ? db.data<float>() : nullptr, rows, n);
       return std::vector<Tensor>{dx, dw, db};
@@ -164,8 +164,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor out = Tensor::empty(x.shape());
   float* ov = out.data<float>();
   Tensor wkeep = weight.defined() ? weight.contiguous() : Tensor(), bkeep = bias.defined() ? bias.contiguous() : Tensor();
-  const float* wv = wkeep.defined() ? wkeep.data<float>() : nullptr;
-  const float* bv = bkeep.defined() ? bkeep.data<float>() : nullptr;
+  const float* wv = detail::f32_or_null(wkeep);
+  const float* bv = detail::f32_or_null(bkeep);
 #pragma omp parallel for collapse(2) if (x.numel() > (1 << 15)) schedule(static)
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t c = 0; c < channels; ++c) {
@@ -180,7 +180,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     record("batch_norm", out, {x, weight, bias}, [=](const Tensor& g) {
       Tensor gp = g.contiguous();
       const float *xv = sx.get().data<float>(), *gv = gp.data<float>(), *mv = mean.data<float>(), *rv = rstd.data<float>();
-      const float* wv = wkeep.defined() ? wkeep.data<float>() : nullptr;
+      const float* wv = detail::f32_or_null(wkeep);
       Tensor dx = Tensor::empty(xp.shape()), dw = Tensor::empty({channels}), db = Tensor::empty({channels});
       float *dxv = dx.data<float>(), *dwv = dw.data<float>(), *dbv = db.data<float>();
 #pragma omp parallel for schedule(static)

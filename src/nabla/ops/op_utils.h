@@ -4,6 +4,9 @@
 
 namespace nabla::detail {
 
+// A kernel argument for an optional tensor: its f32 data, or null when it is undefined.
+inline float* f32_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
 inline void check_defined(const Tensor& t, const char* op, const char* what) {
   NABLA_CHECK(t.defined(), op, ": ", what, " is an undefined tensor");
 }
