@@ -25,7 +25,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_SCRIPT = os.path.join(HERE, "peers", "torch_ops.py")
-RATE_COUNTERS = ("GFLOP/s", "GB/s")
+RATE_COUNTERS = ("GFLOP/s", "GB/s", "x")  # "x": a speed ratio measured inside nabla_bench
 TIME_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 # Suffixes Google Benchmark appends to a run's name (UseRealTime, Threads, MinTime, ...).
 NAME_SUFFIX = re.compile(r"(/(real_time|manual_time|process_time|threads:\d+|iterations:\d+|"
@@ -216,7 +216,8 @@ def markdown_report(rows, torch_version, threads, command):
         "3 x 2*T*B*(I+H)*G*H. PyTorch's CPU LSTM runs on oneDNN's RNN primitive, its GRU on its own "
         "cell loop. `*_dnnl_raw` rows (nabla column) call oneDNN's LSTM / linear-before-reset GRU "
         "primitives directly with weights reordered once, after checking their output and gradients "
-        "against nabla's. `adamw_step` pairs nabla with the faster of PyTorch's foreach and fused "
+        "against nabla's. `matmul_f32_over_dnnl_raw` rows are nabla's matmul speed over oneDNN's "
+        "matmul primitive called directly, the two alternating call by call in one loop. `adamw_step` pairs nabla with the faster of PyTorch's foreach and fused "
         "AdamW; both are also listed as their own rows.",
         "",
     ]
@@ -260,7 +261,7 @@ def run_rounds(args):
                 results, version = run_torch(args.threads, args.filter)
                 if results:
                     torch_rounds.append(results)
-                    torch_version = version
+                torch_version = version or torch_version
     return median_over_rounds(nabla_rounds), median_over_rounds(torch_rounds), torch_version
 
 
