@@ -39,6 +39,7 @@ test-asan: setup
 # Side by side with PyTorch in one run; writes bench/RESULTS.md.
 bench: build setup-peers
 	@python3 bench/compare.py --nabla $(BUILD_DIR)/bench/nabla_bench --out bench/RESULTS.md
+	@python3 bench/workloads.py --nabla $(BUILD_DIR)/bin/nabla --append bench/RESULTS.md
 
 # Regenerates the PyTorch golden files (needs setup-peers).
 golden: setup-peers

@@ -11,6 +11,7 @@ void add_generate(CLI::App& app);
 void add_summary(CLI::App& app);
 void add_plot(CLI::App& app);
 void add_info(CLI::App& app);
+void add_bench(CLI::App& app);
 
 // --threads N on a subcommand: sets the thread count of nabla's kernels and oneDNN.
 void add_threads_option(CLI::App& command, int& threads);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   nabla::cli::add_summary(app);
   nabla::cli::add_plot(app);
   nabla::cli::add_info(app);
+  nabla::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

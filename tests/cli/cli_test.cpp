@@ -156,7 +156,7 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
 
   Result help = run("--help");
   EXPECT_EQ(help.status, 0);
-  for (const char* command : {"train", "eval", "predict", "generate", "summary", "plot", "info"})
+  for (const char* command : {"train", "eval", "predict", "generate", "summary", "plot", "info", "bench"})
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
 }
 
@@ -164,4 +164,31 @@ TEST_F(Cli, SummaryPrintsLayersAndParameterCounts) {
   Result summary = run("summary " + std::string(NABLA_SOURCE_DIR "/configs/fashion_cnn.json"));
   ASSERT_EQ(summary.status, 0) << summary.output;
   EXPECT_NE(summary.output.find("225,034"), std::string::npos) << summary.output;  // Keras' count for this CNN
+}
+
+TEST_F(Cli, BenchTimesTrainingInferenceAndGeneration) {
+  for (const char* mode : {"train", "infer", "generate"}) {
+    Result r = run("bench " + config("tiny_gpt.json") + " --json --steps 2 --warmup 1 --tokens 8 --threads 1 --mode " +
+                   mode);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const nlohmann::json j = nlohmann::json::parse(r.output.substr(r.output.rfind("{")));
+    EXPECT_EQ(j.at("mode"), mode);
+    EXPECT_EQ(j.at("batch").get<int>(), std::string(mode) == "generate" ? 1 : 16);
+    EXPECT_GT(j.at("median_s").get<double>(), 0);
+    EXPECT_LE(j.at("min_s").get<double>(), j.at("max_s").get<double>());
+    EXPECT_GT(j.at("peak_rss_mb").get<double>(), 1);
+    // Tokens per second follow from the timing: 16 windows of 32 tokens, or 8 generated tokens.
+    const double tokens = std::string(mode) == "generate" ? 8 : 16 * 32;
+    EXPECT_NEAR(j.at("tokens_per_s").get<double>(), tokens / j.at("median_s").get<double>(), 1e-6 * tokens);
+  }
+  Result peak = run("bench --peak --json --threads 1");
+  ASSERT_EQ(peak.status, 0) << peak.output;
+  EXPECT_GT(nlohmann::json::parse(peak.output).at("peak_fp32_gflops").get<double>(), 1.0);
+
+  Result not_lm = run("bench " + config("tiny_cnn.json") + " --mode generate --steps 1");
+  EXPECT_NE(not_lm.status, 0);
+  EXPECT_NE(not_lm.output.find("is not a language model"), std::string::npos) << not_lm.output;
+  Result too_big = run("bench " + config("tiny_gpt.json") + " --batch 100000 --steps 1");
+  EXPECT_NE(too_big.status, 0);
+  EXPECT_NE(too_big.output.find("fewer than the batch of 100000"), std::string::npos) << too_big.output;
 }

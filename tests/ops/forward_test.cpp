@@ -180,3 +180,35 @@ TEST(Forward, SplitChunkCatAndIndexing) {
   EXPECT_EQ(stack({x, x}, 1).shape(), Shape({10, 2}));
   EXPECT_EQ(index_select(x, 0, tensor_i64({9, 0})).to_vector<float>(), std::vector<float>({9, 0}));
 }
+
+// A NaN in the input stays NaN through every op, as in PyTorch, so a diverging run is seen (and
+// reported by the NaN checks) instead of being silently turned into finite numbers. 37 elements:
+// the 8-lane vector bodies and the scalar tails both see a NaN.
+TEST(Forward, NaNPropagatesThroughActivationsAndReductions) {
+  std::vector<float> values(37, 0.5f);
+  values[3] = NAN;    // in a vector body
+  values[36] = NAN;   // in the scalar tail
+  const Tensor x = tensor(values, {37});
+  auto expect_nan_at = [](const Tensor& y, const char* op) {
+    std::vector<float> v = y.to_vector<float>();
+    ASSERT_EQ(v.size(), 37u) << op;
+    EXPECT_TRUE(std::isnan(v[3]) && std::isnan(v[36])) << op << " turned NaN into " << v[3] << ", " << v[36];
+  };
+  expect_nan_at(relu(x), "relu");
+  expect_nan_at(leaky_relu(x, 0.01), "leaky_relu");
+  expect_nan_at(sigmoid(x), "sigmoid");
+  expect_nan_at(tanh(x), "tanh");
+  expect_nan_at(gelu(x), "gelu");
+  expect_nan_at(gelu(x, "tanh"), "gelu(tanh)");
+  expect_nan_at(silu(x), "silu");
+  expect_nan_at(exp(x), "exp");
+  expect_nan_at(clamp(x, 0.0, 1.0), "clamp");
+  expect_nan_at(maximum(x, zeros({37})), "maximum");
+  expect_nan_at(minimum(x, zeros({37})), "minimum");
+  EXPECT_TRUE(std::isnan(sum(x).item<float>())) << "sum";
+  EXPECT_TRUE(std::isnan(max(x).item<float>())) << "max";
+  EXPECT_TRUE(std::isnan(min(x).item<float>())) << "min";
+  EXPECT_TRUE(std::isnan(softmax(x, 0).to_vector<float>()[0])) << "softmax";
+  EXPECT_TRUE(std::isnan(max_pool2d(x.narrow(0, 0, 36).reshape({1, 1, 6, 6}), Pool2dOptions{}).to_vector<float>()[1]))
+      << "max_pool2d";
+}

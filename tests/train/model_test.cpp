@@ -221,3 +221,41 @@ TEST(Model, FitReadsAnyDataset) {
   EXPECT_GT(h["val_accuracy"].back(), 0.95);
   EXPECT_GT(model.evaluate(Generated(), 64)["accuracy"], 0.95);
 }
+
+TEST(Model, TrainOnBatchStepsLikeOneFitStep) {
+  auto [x, y] = toy_data(32, 5);
+  manual_seed(3);
+  Model stepped(small_mlp());
+  stepped.compile("sgd", "sparse_categorical_crossentropy", {}, 0.1);
+  manual_seed(3);
+  Model fitted(small_mlp());
+  fitted.compile("sgd", "sparse_categorical_crossentropy", {}, 0.1);
+  // One full batch without shuffling: fit's single step must equal train_on_batch's.
+  const double first = stepped.train_on_batch(x, y);
+  FitOptions options;
+  options.epochs = 1;
+  options.batch_size = 32;
+  options.shuffle = false;
+  options.verbose = 0;
+  fitted.fit(x, y, options);
+  auto a = stepped.module().parameters(), b = fitted.module().parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_LT(max(abs(sub(a[i], b[i]))).item<float>(), 1e-6f) << "parameter " << i;
+  double last = first;
+  for (int i = 0; i < 100; ++i) last = stepped.train_on_batch(x, y, 1.0);
+  EXPECT_LT(last, 0.5 * first);
+
+  Tensor bad = x.clone();
+  bad.data<float>()[0] = NAN;
+  EXPECT_THROW(
+      {
+        try {
+          stepped.train_on_batch(bad, y);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("train_on_batch: the loss became nan"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+}

@@ -55,6 +55,18 @@ TaskData load_run_data(const LoadedRun& run);
 // Builds (without training) the model of a config or run directory: for `nabla summary`.
 BuiltModel build_for_summary(const std::string& config_or_run, TaskData* data_out = nullptr);
 
+struct BenchOptions {
+  std::string mode = "train";  // train: optimizer steps; infer: eval forward; generate: KV-cached sampling
+  int64_t batch = 0;           // 0 = the config's training.batch_size (generate always uses batch 1)
+  int steps = 10, warmup = 3;  // timed and untimed repetitions
+  int64_t tokens = 256;        // generate: new tokens per repetition (greedy, from a one-token prompt)
+};
+
+// Times the config's model on one real batch of its data, reused every step: {"median_s",
+// "min_s", "max_s", "samples_per_s", "tokens_per_s" (token inputs), "peak_rss_mb", "parameters",
+// "train_flops_per_token" (GPT), ...}. For `nabla bench` and bench/workloads.py.
+io::json bench_run(const io::json& config, const BenchOptions& options);
+
 std::string loss_for(Task task);
 std::vector<std::string> metrics_for(Task task);
 

@@ -56,7 +56,8 @@ using V = __m256;
 Tensor relu(const Tensor& x) {
   Tensor in = packed_f32(x, "relu");
   Tensor out = Tensor::empty(x.shape());
-  kernels::map_unary(in.data<float>(), out.data<float>(), out.numel(), [](float v) { return v > 0 ? v : 0.0f; });
+  // !(v <= 0) keeps NaN, as PyTorch does, so a NaN is seen downstream instead of becoming 0.
+  kernels::map_unary(in.data<float>(), out.data<float>(), out.numel(), [](float v) { return !(v <= 0) ? v : 0.0f; });
   if (needs_grad({x})) record_unary("relu", out, x, out, [](float y) { return y > 0 ? 1.0f : 0.0f; });
   return out;
 }

@@ -132,7 +132,8 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
     if (!std::isfinite(loss_value) && !stops_on_nan(options.callbacks))
       fail("fit: the loss became ", loss_value, " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
            "; lower the learning rate, check the inputs for NaN/Inf, clip gradients (clip_grad_norm), or add "
-           "TerminateOnNaN to stop quietly instead");    // Micro-batches: scale so accumulated gradients average like one large batch.
+           "TerminateOnNaN to stop quietly instead");
+    // Micro-batches: scale so accumulated gradients average like one large batch.
     (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
     if ((step + 1) % options.accumulation_steps == 0 || step + 1 == steps) {
       if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
@@ -258,6 +259,21 @@ Tensor Model::predict(const Tensor& x, int64_t batch_size) {
     outputs.push_back(module_->forward(x.narrow(0, start, std::min(batch_size, x.shape()[0] - start))));
   module_->train(was_training);
   return outputs.size() == 1 ? outputs[0] : cat(outputs, 0);
+}
+
+double Model::train_on_batch(const Tensor& x, const Tensor& y, double clip_grad_norm) {
+  check_compiled("train_on_batch");
+  check_pair(x, y, "train_on_batch");
+  module_->train();
+  optimizer_->zero_grad();
+  Tensor loss = loss_(module_->forward(x), y);
+  const double value = loss.item<double>();
+  NABLA_CHECK(std::isfinite(value), "train_on_batch: the loss became ", value,
+              "; lower the learning rate, check the inputs for NaN/Inf or clip gradients");
+  loss.backward();
+  if (clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), clip_grad_norm);
+  optimizer_->step();
+  return value;
 }
 
 void Model::save(const std::string& dir, int epoch) const {

@@ -67,6 +67,9 @@ class Model {
   Logs evaluate(const Tensor& x, const Tensor& y, int64_t batch_size = 32, int verbose = 0);
   Logs evaluate(const Dataset& data, int64_t batch_size = 32, int verbose = 0);
   Tensor predict(const Tensor& x, int64_t batch_size = 32);
+  // One optimizer step on one batch in train mode (Keras' train_on_batch): forward, loss, backward,
+  // gradient clipping when clip_grad_norm > 0, step. Returns the batch's loss.
+  double train_on_batch(const Tensor& x, const Tensor& y, double clip_grad_norm = 0);
 
   // A checkpoint directory: weights, optimizer state, epoch and RNG (see io/checkpoint.h).
   void save(const std::string& dir, int epoch = 0) const;

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Side-by-side training benchmark: each workload of issue 5 through `nabla bench` and its PyTorch twin
+(bench/peers/torch_train.py: eager, and torch.compile unless --no-compile), each in its own process so
+peak resident memory is the workload's own. Also the machine's fp32 FMA peak (for GPT's model FLOPs
+utilisation) and nabla's thread scaling.
+
+    python3 bench/workloads.py --nabla build/bin/nabla [--filter REGEX] [--rounds N] [--no-compile]
+                               [--append bench/RESULTS.md]
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TWIN = os.path.join(HERE, "peers", "torch_train.py")
+
+# (name, config, extra arguments): the workloads of issue 5, in its order.
+WORKLOADS = [
+    ("mlp_train_b128", "configs/mlp.json", ["--batch", "128"]),
+    ("fashion_cnn_train_b32", "configs/fashion_cnn.json", ["--batch", "32"]),
+    ("fashion_cnn_train_b128", "configs/fashion_cnn.json", ["--batch", "128"]),
+    ("fashion_cnn_infer_b256", "configs/fashion_cnn.json", ["--batch", "256", "--mode", "infer"]),
+    ("lenet_train_b64", "configs/lenet.json", ["--batch", "64"]),
+    ("lstm_text_train_b32", "configs/lstm_text.json", ["--batch", "32"]),
+    ("gru_lm_train_b64", "configs/gru_lm.json", ["--batch", "64", "--steps", "5"]),
+    ("char_gru_train_b32", "configs/char_rnn.json",
+     ["--batch", "32", "--set", "model.cell=gru", "--set", "data.seq_len=128", "--steps", "5"]),
+    ("gpt_small_train_b16", "configs/gpt.json", ["--batch", "16", "--steps", "5"]),
+    ("gpt_medium_train_b8", "configs/gpt_medium.json", ["--batch", "8", "--steps", "5"]),
+    ("gpt_medium_generate_256", "configs/gpt_medium.json", ["--mode", "generate", "--tokens", "256", "--steps", "3",
+                                                            "--warmup", "1"]),
+]
+SCALING = ["fashion_cnn_train_b128", "gpt_medium_train_b8"]
+MFU = ["gpt_small_train_b16", "gpt_medium_train_b8"]
+
+
+def run_json(command):
+    """The last JSON line a command prints, or {"error": ...}."""
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    message = (proc.stderr.strip().splitlines() or ["exit code %d" % proc.returncode])[-1]
+    return {"error": message[:300]}
+
+
+def nabla_run(binary, config, extra, threads):
+    return run_json([binary, "bench", config, "--json", "--threads", str(threads)] + extra)
+
+
+def torch_run(config, extra, threads, compiled):
+    return run_json([sys.executable, TWIN, config, "--threads", str(threads)] + extra +
+                    (["--compile"] if compiled else []))
+
+
+def merge(samples):
+    """Median throughput over rounds (with its range) and the largest peak memory."""
+    good = [s for s in samples if "error" not in s]
+    if not good:
+        return samples[0] if samples else {"error": "not run"}
+    rates = sorted(s["samples_per_s"] for s in good)
+    merged = dict(good[0])
+    merged["samples_per_s"] = statistics.median(rates)
+    merged["range"] = (rates[0], rates[-1])
+    merged["peak_rss_mb"] = max(s["peak_rss_mb"] for s in good)
+    if "tokens_per_s" in merged:
+        merged["tokens_per_s"] = statistics.median(s["tokens_per_s"] for s in good)
+    return merged
+
+
+def fmt_rate(r):
+    if not r or "error" in r:
+        return "-"
+    unit, value = ("tok/s", r["tokens_per_s"]) if "tokens_per_s" in r else ("samples/s", r["samples_per_s"])
+    scale = value / r["samples_per_s"]
+    low, high = (x * scale for x in r.get("range", (r["samples_per_s"],) * 2))
+    number = lambda v: f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+    return f"{number(value)} {unit} ({number(low)}-{number(high)})"
+
+
+def ratio(a, b, key="samples_per_s"):
+    if not a or not b or "error" in a or "error" in b or not b.get(key):
+        return "-"
+    return f"{a[key] / b[key]:.2f}x"
+
+
+def memory_ratio(a, b):
+    if not a or not b or "error" in a or "error" in b:
+        return "-"
+    return f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} MB = {a['peak_rss_mb'] / b['peak_rss_mb']:.2f}x"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nabla", required=True, help="path to the nabla binary (build/bin/nabla)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--filter", default=None, help="regex over workload names")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved nabla/PyTorch rounds per workload")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
+    parser.add_argument("--append", default=None, help="append the Markdown section to this file")
+    args = parser.parse_args()
+    command = "python3 bench/workloads.py " + shlex.join(sys.argv[1:])
+    chosen = [w for w in WORKLOADS if not args.filter or re.search(args.filter, w[0])]
+
+    peak = run_json([args.nabla, "bench", "--peak", "--json", "--threads", str(args.threads)])
+    print(f"workloads.py: fp32 FMA peak {peak.get('peak_fp32_gflops', float('nan')):.1f} GFLOP/s", file=sys.stderr)
+    results = {}
+    for name, config, extra in chosen:
+        ours, eager = [], []
+        for round_index in range(args.rounds):
+            order = (0, 1) if round_index % 2 == 0 else (1, 0)
+            for side in order:
+                print(f"workloads.py: {name} round {round_index + 1}: {'nabla' if side == 0 else 'torch'}",
+                      file=sys.stderr)
+                if side == 0:
+                    ours.append(nabla_run(args.nabla, config, extra, args.threads))
+                else:
+                    eager.append(torch_run(config, extra, args.threads, False))
+        compiled = None if args.no_compile else torch_run(config, extra, args.threads, True)
+        one_thread = nabla_run(args.nabla, config, extra, 1) if name in SCALING and args.threads > 1 else None
+        results[name] = (merge(ours), merge(eager), compiled, one_thread)
+
+    rows = []
+    for name, (ours, eager, compiled, _) in results.items():
+        rows.append([name, fmt_rate(ours), fmt_rate(eager), ratio(ours, eager), fmt_rate(compiled),
+                     ratio(ours, compiled), memory_ratio(ours, eager)])
+    header = ["workload", "nabla", "PyTorch eager", "nabla/eager", "torch.compile", "nabla/compile",
+              "peak memory nabla / eager"]
+    lines = ["## Training workloads (nabla bench vs bench/peers/torch_train.py)", "",
+             f"- threads: {args.threads}; fp32 FMA peak measured in this run: "
+             f"{peak.get('peak_fp32_gflops', float('nan')):.1f} GFLOP/s",
+             f"- command: `{command}`",
+             "",
+             "One real batch of each config's data, reused every step; train rows are full optimizer steps "
+             "(forward, loss, backward, clipping when the config clips, step). Median over rounds of each "
+             "process's median step (range in brackets). Ratios are throughput nabla/PyTorch (> 1: nabla is "
+             "faster) and peak resident memory of the whole process (getrusage), nabla over PyTorch. "
+             "Generation: nabla with its KV cache, PyTorch re-running the model on the whole sequence per token.",
+             "",
+             "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    gflops = peak.get("peak_fp32_gflops")
+    extra_lines = []
+    for name in MFU:
+        if name in results and gflops and "train_flops_per_token" in results[name][0]:
+            ours = results[name][0]
+            mfu = ours["train_flops_per_token"] * ours["tokens_per_s"] / (gflops * 1e9)
+            extra_lines.append(f"- {name}: model FLOPs utilisation {100 * mfu:.1f}% "
+                               f"({ours['train_flops_per_token'] / 1e6:.1f} MFLOP/token x "
+                               f"{ours['tokens_per_s']:.4g} tok/s over {gflops:.1f} GFLOP/s)")
+    for name in SCALING:
+        if name in results and results[name][3] and "error" not in results[name][3] and "error" not in results[name][0]:
+            ours, single = results[name][0], results[name][3]
+            extra_lines.append(f"- {name}: {args.threads} threads / 1 thread = "
+                               f"{ours['samples_per_s'] / single['samples_per_s']:.2f}x")
+    errors = [f"- {name} ({side}): {r['error']}" for name, rs in results.items()
+              for side, r in zip(("nabla", "eager", "compile"), rs[:3]) if r and "error" in r]
+    if extra_lines:
+        lines += ["", *extra_lines]
+    if errors:
+        lines += ["", "Errors:", *errors]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.append:
+        with open(args.append, "a") as f:
+            f.write("\n" + text)
+        print(f"appended to {args.append}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+// bench_run: the throughput of a run config's model, trained (or run) on one real batch of its data.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "nabla/autograd/grad_mode.h"
+#include "nabla/core/creation.h"
+#include "nabla/core/error.h"
+#include "nabla/core/random.h"
+#include "nabla/kernels/parallel.h"
+#include "nabla/models/generation.h"
+#include "nabla/models/gpt.h"
+#include "nabla/models/optimizer_config.h"
+#include "nabla/models/run.h"
+
+namespace nabla::models {
+
+using io::ConfigReader;
+
+namespace {
+
+double peak_resident_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;  // Linux reports kilobytes
+}
+
+// Runs `work` warmup + steps times; the timed runs' seconds, sorted.
+template <class Work>
+std::vector<double> time_runs(int warmup, int steps, Work&& work) {
+  using clock = std::chrono::steady_clock;
+  for (int i = 0; i < warmup; ++i) work();
+  std::vector<double> seconds;
+  for (int i = 0; i < steps; ++i) {
+    const auto start = clock::now();
+    work();
+    seconds.push_back(std::chrono::duration<double>(clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds;
+}
+
+double median(const std::vector<double>& sorted) {
+  const size_t n = sorted.size();
+  return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+}  // namespace
+
+io::json bench_run(const io::json& config, const BenchOptions& options) {
+  NABLA_CHECK(options.mode == "train" || options.mode == "infer" || options.mode == "generate",
+              "bench: unknown mode \"", options.mode, "\"; use train, infer or generate");
+  NABLA_CHECK(options.steps >= 1 && options.warmup >= 0 && options.tokens >= 1,
+              "bench: steps and tokens must be at least 1 and warmup at least 0");
+  ConfigReader root(config);
+  const std::string name = root.string("name", "run");
+  manual_seed(uint64_t(root.integer("seed", 42, 0)));
+  ConfigReader data_cfg = root.object("data");
+  TaskData data = load_task_data(data_cfg, uint64_t(root.integer("seed", 42, 0)));
+  ConfigReader model_cfg = root.object("model");
+  BuiltModel built = build_model(model_cfg, data.shape);
+  ConfigReader t = root.object("training");
+  const int64_t batch = options.batch > 0 ? options.batch : t.integer("batch_size", 32, 1);
+  const double clip = t.number("clip_grad_norm", 0.0, 0);
+  train::Model model(built.module);
+  model.compile(build_optimizer(t.object("optimizer"), built),
+                train::make_loss(t.string("loss", loss_for(built.task))), {});
+
+  // One real batch, reused every step: the measurement is the model's work, not the loader's.
+  const int64_t rows = std::min<int64_t>(batch, data.train->size());
+  NABLA_CHECK(rows == batch, "bench: the training set has ", data.train->size(), " examples, fewer than the batch of ",
+              batch);
+  auto [x, y] = data.train->batch(arange(batch));
+  const int64_t tokens_per_sample =
+      data.shape.input_dtype == DType::i64 && data.shape.input.size() == 1 ? data.shape.input[0] : 0;
+
+  std::vector<double> seconds;
+  int64_t samples = batch, tokens = batch * tokens_per_sample;
+  if (options.mode == "train") {
+    seconds = time_runs(options.warmup, options.steps, [&] { model.train_on_batch(x, y, clip); });
+  } else if (options.mode == "infer") {
+    built.module->eval();
+    NoGradGuard no_grad;
+    seconds = time_runs(options.warmup, options.steps, [&] { built.module->forward(x); });
+  } else {
+    auto* lm = dynamic_cast<LanguageModel*>(built.module.get());
+    NABLA_CHECK(lm, "bench --mode generate: model.type \"", built.type, "\" is not a language model");
+    built.module->eval();
+    const std::vector<int64_t> prompt = {x.reshape({-1})[0].template item<int64_t>()};
+    Generator gen(1);
+    SamplingOptions greedy{.temperature = 0};
+    seconds = time_runs(options.warmup, options.steps, [&] { generate(*lm, prompt, options.tokens, greedy, gen); });
+    samples = 1;
+    tokens = options.tokens;
+  }
+
+  const double mid = median(seconds);
+  io::json result = {{"name", name},
+                     {"model", built.type},
+                     {"mode", options.mode},
+                     {"batch", options.mode == "generate" ? 1 : batch},
+                     {"threads", num_threads()},
+                     {"parameters", built.module->parameter_count()},
+                     {"steps", options.steps},
+                     {"median_s", mid},
+                     {"min_s", seconds.front()},
+                     {"max_s", seconds.back()},
+                     {"samples_per_s", double(samples) / mid},
+                     {"peak_rss_mb", peak_resident_mb()}};
+  if (tokens > 0) result["tokens_per_s"] = double(tokens) / mid;
+  if (auto* gpt = dynamic_cast<GPT*>(built.module.get()); gpt && tokens_per_sample > 0) {
+    // PaLM's count per trained token: 6 x parameters for the matmuls forward and backward, plus
+    // attention's QK^T and AV over the sequence (12 x layers x width x length).
+    const GPTConfig& g = gpt->config;
+    result["train_flops_per_token"] =
+        6.0 * double(built.module->parameter_count()) + 12.0 * double(g.n_layer * g.n_embd * tokens_per_sample);
+  }
+  return result;
+}
+
+}  // namespace nabla::models
