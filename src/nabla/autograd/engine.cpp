@@ -5,6 +5,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/ops/elementwise.h"
 
 namespace nabla::autograd {
@@ -53,6 +54,7 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
     if (found != grads.end()) {
       Tensor grad_output = std::move(found->second);
       grads.erase(found);
+      profiler::Scope scope(node->name().c_str(), true);
       input_grads = node->apply(grad_output);
     }
     const auto& next = node->next();

@@ -1,11 +1,13 @@
 #include "nabla/kernels/matmul.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "nabla/core/error.h"
+#include "nabla/core/profiler.h"
 #include "nabla/kernels/dnnl_context.h"
 #include "nabla/kernels/parallel.h"
 
@@ -136,6 +138,7 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
               dtype_name(b.dtype), "); convert one with .to()");
   Cache& cc = cache();
   if (m == 0 || n == 0 || batch == 0) return;
+  profiler::add_flops(2.0 * double(batch) * double(m) * double(n) * double(k));
   if (a.dtype == DType::bf16 && !bf16_gemm_native()) {
     MatrixOperand wa, wb;
     auto ha = widen(a, m, k, wa);
@@ -178,6 +181,17 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
   entry->primitive.execute(dnnl_stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
   dnnl_stream().wait();
 }
+
+// The profiler's report line for GEMM: how often a call found its oneDNN primitive cached.
+const bool kProfilerSection = profiler::add_report_section([] {
+  const MatmulStats s = matmul_stats();
+  const uint64_t dnnl_calls = s.calls - s.inline_calls;
+  char line[200];
+  std::snprintf(line, sizeof line, "matmul: %llu calls, %llu inline (small), primitive cache hit rate %.1f%%\n",
+                static_cast<unsigned long long>(s.calls), static_cast<unsigned long long>(s.inline_calls),
+                dnnl_calls ? 100.0 * double(s.primitive_cache_hits) / double(dnnl_calls) : 0.0);
+  return std::string(line);
+});
 
 MatmulStats matmul_stats() {
   std::lock_guard lock(cache().mutex);

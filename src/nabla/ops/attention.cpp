@@ -4,6 +4,7 @@
 
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/attention.h"
 #include "nabla/kernels/elementwise.h"
@@ -34,6 +35,7 @@ Tensor additive_mask(const Tensor& mask) {
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, bool is_causal,
                                     std::optional<double> scale) {
+  NABLA_PROFILE_OP("scaled_dot_product_attention");
   const char* op = "scaled_dot_product_attention";
   detail::check_f32(q, op, "query");
   detail::check_f32(k, op, "key");

@@ -2,6 +2,7 @@
 
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/kernels/conv.h"
 #include "nabla/kernels/pool.h"
 #include "nabla/ops/op_utils.h"
@@ -31,6 +32,7 @@ int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dilatio
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+  NABLA_PROFILE_OP("conv2d");
   check_image(x, "conv2d");
   detail::check_f32(weight, "conv2d", "weight");
   NABLA_CHECK(weight.dim() == 4, "conv2d: weight must be [out_channels, in_channels/groups, kh, kw], got ", weight.shape());
@@ -97,6 +99,7 @@ kernels::PoolShape pool_shape(const Tensor& x, const Pool2dOptions& o, const cha
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
+  NABLA_PROFILE_OP("max_pool2d");
   kernels::PoolShape s = pool_shape(x, options, "max_pool2d");
   Tensor xp = x.contiguous();
   Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], s.ho, s.wo});
@@ -115,6 +118,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
+  NABLA_PROFILE_OP("avg_pool2d");
   kernels::PoolShape s = pool_shape(x, options, "avg_pool2d");
   Tensor xp = x.contiguous();
   Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], s.ho, s.wo});
@@ -133,6 +137,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  NABLA_PROFILE_OP("adaptive_avg_pool2d");
   check_image(x, "adaptive_avg_pool2d");
   const int64_t ho = output_size[0], wo = output_size[1];
   NABLA_CHECK(ho > 0 && wo > 0, "adaptive_avg_pool2d: output size must be positive, got ", ho, "x", wo);

@@ -5,6 +5,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/elementwise.h"
 #include "nabla/ops/op_utils.h"
@@ -66,6 +67,7 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* op, F f) {
 }  // namespace
 
 Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  NABLA_PROFILE_OP("sum_to");
   if (grad.shape() == shape) return grad;
   std::vector<int64_t> dims;
   const int lead = grad.dim() - shape.size();
@@ -76,6 +78,7 @@ Tensor sum_to(const Tensor& grad, const Shape& shape) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  NABLA_PROFILE_OP("add");
   Tensor out = binary_f32(a, b, "add", [](float x, float y) { return x + y; });
   if (needs_grad({a, b})) {
     Shape sa = a.shape(), sb = b.shape();
@@ -85,6 +88,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  NABLA_PROFILE_OP("sub");
   Tensor out = binary_f32(a, b, "sub", [](float x, float y) { return x - y; });
   if (needs_grad({a, b})) {
     Shape sa = a.shape(), sb = b.shape();
@@ -95,6 +99,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  NABLA_PROFILE_OP("mul");
   Tensor out = binary_f32(a, b, "mul", [](float x, float y) { return x * y; });
   if (needs_grad({a, b})) {
     SavedTensor sa(a, "mul"), sb(b, "mul");
@@ -109,6 +114,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  NABLA_PROFILE_OP("div");
   Tensor out = binary_f32(a, b, "div", [](float x, float y) { return x / y; });
   if (needs_grad({a, b})) {
     SavedTensor sb(b, "div"), so(out, "div");
@@ -147,6 +153,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(a, b, true); 
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(a, b, false); }
 
 Tensor pow(const Tensor& base, const Tensor& exponent) {
+  NABLA_PROFILE_OP("pow");
   Tensor out = binary_f32(base, exponent, "pow", [](float x, float y) { return std::pow(x, y); });
   if (needs_grad({base, exponent})) {
     SavedTensor sx(base, "pow"), sy(exponent, "pow"), so(out, "pow");
@@ -167,6 +174,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 }
 
 Tensor pow(const Tensor& base, double exponent) {
+  NABLA_PROFILE_OP("pow");
   const float e = float(exponent);
   Tensor out = unary_f32(base, "pow", [e](float x) { return std::pow(x, e); });
   if (needs_grad({base})) {
@@ -180,6 +188,7 @@ Tensor pow(const Tensor& base, double exponent) {
 }
 
 Tensor add(const Tensor& a, double b) {
+  NABLA_PROFILE_OP("add");
   const float s = float(b);
   Tensor out = unary_f32(a, "add", [s](float x) { return x + s; });
   if (needs_grad({a})) record("add", out, {a}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
@@ -187,6 +196,7 @@ Tensor add(const Tensor& a, double b) {
 }
 
 Tensor mul(const Tensor& a, double b) {
+  NABLA_PROFILE_OP("mul");
   const float s = float(b);
   Tensor out = unary_f32(a, "mul", [s](float x) { return x * s; });
   if (needs_grad({a})) record("mul", out, {a}, [b](const Tensor& g) { return std::vector<Tensor>{mul(g, b)}; });
@@ -194,12 +204,14 @@ Tensor mul(const Tensor& a, double b) {
 }
 
 Tensor neg(const Tensor& x) {
+  NABLA_PROFILE_OP("neg");
   Tensor out = unary_f32(x, "neg", [](float v) { return -v; });
   if (needs_grad({x})) record("neg", out, {x}, [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; });
   return out;
 }
 
 Tensor exp(const Tensor& x) {
+  NABLA_PROFILE_OP("exp");
   check_f32(x, "exp");
   Tensor in = x.contiguous();
   Tensor out = Tensor::empty(x.shape());
@@ -213,6 +225,7 @@ Tensor exp(const Tensor& x) {
 }
 
 Tensor log(const Tensor& x) {
+  NABLA_PROFILE_OP("log");
   Tensor out = unary_f32(x, "log", [](float v) { return std::log(v); });
   if (needs_grad({x})) {
     SavedTensor sx(x, "log");
@@ -222,6 +235,7 @@ Tensor log(const Tensor& x) {
 }
 
 Tensor sqrt(const Tensor& x) {
+  NABLA_PROFILE_OP("sqrt");
   Tensor out = unary_f32(x, "sqrt", [](float v) { return std::sqrt(v); });
   if (needs_grad({x})) {
     SavedTensor so(out, "sqrt");
@@ -231,6 +245,7 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor rsqrt(const Tensor& x) {
+  NABLA_PROFILE_OP("rsqrt");
   Tensor out = unary_f32(x, "rsqrt", [](float v) { return 1.0f / std::sqrt(v); });
   if (needs_grad({x})) {
     SavedTensor so(out, "rsqrt");
@@ -242,6 +257,7 @@ Tensor rsqrt(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
+  NABLA_PROFILE_OP("abs");
   Tensor out = unary_f32(x, "abs", [](float v) { return std::fabs(v); });
   if (needs_grad({x})) {
     SavedTensor sx(x, "abs");
@@ -254,6 +270,7 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  NABLA_PROFILE_OP("clamp");
   const float lo = min ? float(*min) : -INFINITY, hi = max ? float(*max) : INFINITY;
   NABLA_CHECK(!(min && max) || lo <= hi, "clamp: min ", lo, " is greater than max ", hi);
   Tensor out = unary_f32(x, "clamp", [lo, hi](float v) { return std::isnan(v) ? v : std::min(std::max(v, lo), hi); });
@@ -268,6 +285,7 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  NABLA_PROFILE_OP("where");
   detail::check_defined(condition, "where", "condition");
   NABLA_CHECK(condition.dtype() == DType::boolean, "where: condition must be a bool tensor, got ",
               dtype_name(condition.dtype()), "; build it with a comparison such as gt(x, y)");

@@ -1,6 +1,7 @@
 #include "nabla/ops/linalg.h"
 
 #include "nabla/autograd/node.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/matmul.h"
 #include "nabla/ops/elementwise.h"
@@ -92,6 +93,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  NABLA_PROFILE_OP("matmul");
   check_matmul_dtype(a, "first operand");
   check_matmul_dtype(b, "second operand");
   NABLA_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least one dimension, got shapes ", a.shape(),
@@ -106,6 +108,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  NABLA_PROFILE_OP("linear");
   detail::check_f32(x, "linear");
   detail::check_f32(weight, "linear", "weight");
   NABLA_CHECK(weight.dim() == 2, "linear: weight must be [out_features, in_features], got shape ", weight.shape());

@@ -4,6 +4,7 @@
 
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/elementwise.h"
 #include "nabla/kernels/softmax.h"
@@ -61,6 +62,7 @@ Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target,
 }  // namespace
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  NABLA_PROFILE_OP("mse_loss");
   check_same_shape(input, target, "mse_loss");
   detail::check_reduction(reduction, "mse_loss");
   Tensor diff = sub(input, target);
@@ -69,6 +71,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& re
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             const std::string& reduction) {
+  NABLA_PROFILE_OP("binary_cross_entropy");
   check_same_shape(input, target, "binary_cross_entropy");
   detail::check_reduction(reduction, "binary_cross_entropy");
   if (weight.defined()) {
@@ -94,6 +97,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& pos_weight,
                                         const std::string& reduction) {
+  NABLA_PROFILE_OP("binary_cross_entropy_with_logits");
   check_same_shape(input, target, "binary_cross_entropy_with_logits");
   detail::check_reduction(reduction, "binary_cross_entropy_with_logits");
   if (pos_weight.defined()) {
@@ -156,6 +160,7 @@ Tensor class_targets(const Tensor& logits, const Tensor& target, int64_t ignore_
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+  NABLA_PROFILE_OP("cross_entropy");
   const char* op = "cross_entropy";
   detail::check_f32(logits, op, "input");
   detail::check_defined(target, op, "target");
@@ -261,6 +266,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, const std::string& reduction) {
+  NABLA_PROFILE_OP("nll_loss");
   const char* op = "nll_loss";
   detail::check_f32(log_probs, op, "input");
   detail::check_reduction(reduction, op);

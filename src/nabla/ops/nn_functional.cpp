@@ -5,6 +5,7 @@
 
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/norm.h"
 #include "nabla/ops/elementwise.h"
@@ -17,6 +18,7 @@ using autograd::record;
 using autograd::SavedTensor;
 
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
+  NABLA_PROFILE_OP("embedding");
   detail::check_index(indices, "embedding", "indices");
   detail::check_f32(weight, "embedding", "weight");
   NABLA_CHECK(weight.dim() == 2, "embedding: weight must be [num_embeddings, embedding_dim], got ", weight.shape());
@@ -59,6 +61,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  NABLA_PROFILE_OP("dropout");
   detail::check_f32(x, "dropout");
   NABLA_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;
@@ -70,6 +73,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
 
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  NABLA_PROFILE_OP("layer_norm");
   detail::check_f32(x, "layer_norm");
   const int k = int(normalized_shape.size());
   NABLA_CHECK(k >= 1 && k <= x.dim(), "layer_norm: normalized_shape has ", k, " dims but the input shape is ", x.shape());
@@ -112,6 +116,7 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  NABLA_PROFILE_OP("batch_norm");
   detail::check_f32(x, "batch_norm");
   NABLA_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C, ...], got shape ", x.shape());
   const int64_t batch = x.shape()[0], channels = x.shape()[1], spatial = x.numel() / std::max<int64_t>(batch * channels, 1);

@@ -6,6 +6,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/reduce.h"
 #include "nabla/ops/elementwise.h"
@@ -79,6 +80,7 @@ Tensor broadcast_back(const Tensor& g, const Shape& kept_shape, const Shape& inp
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  NABLA_PROFILE_OP("sum");
   ReductionPlan plan = plan_reduction(x, dims, keepdim, "sum");
   Tensor out = Tensor::empty(plan.output_shape);
   kernels::sum_reduce(plan.block.data<float>(), out.data<float>(), plan.outer, plan.reduce, plan.inner);
@@ -90,6 +92,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  NABLA_PROFILE_OP("mean");
   ReductionPlan plan = plan_reduction(x, dims, keepdim, "mean");
   Tensor out = Tensor::empty(plan.output_shape);
   kernels::sum_reduce(plan.block.data<float>(), out.data<float>(), plan.outer, plan.reduce, plan.inner);
@@ -105,6 +108,7 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction, bool keepdim) {
+  NABLA_PROFILE_OP("var");
   ReductionPlan plan = plan_reduction(x, dims, keepdim, "var");
   Tensor m = Tensor::empty({plan.outer * plan.inner});
   kernels::sum_reduce(plan.block.data<float>(), m.data<float>(), plan.outer, plan.reduce, plan.inner);
@@ -130,6 +134,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction
 }
 
 Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool keepdim) {
+  NABLA_PROFILE_OP("norm");
   detail::check_f32(x, "norm");
   if (p == 2.0) return sqrt(sum(mul(x, x), dims, keepdim));
   if (p == 1.0) return sum(abs(x), dims, keepdim);
@@ -178,10 +183,12 @@ Tensor max(const Tensor& x) { return extreme(x.reshape({-1}), 0, false, true).va
 Tensor min(const Tensor& x) { return extreme(x.reshape({-1}), 0, false, false).values; }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  NABLA_PROFILE_OP("argmax");
   NoGradGuard no_grad;
   return extreme(x, dim, keepdim, true).indices;
 }
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  NABLA_PROFILE_OP("argmin");
   NoGradGuard no_grad;
   return extreme(x, dim, keepdim, false).indices;
 }

@@ -5,6 +5,7 @@
 #include "nabla/autograd/node.h"
 #include "nabla/core/copy.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/ops/op_utils.h"
 
@@ -14,6 +15,7 @@ using autograd::needs_grad;
 using autograd::record;
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  NABLA_PROFILE_OP("cat");
   NABLA_CHECK(!tensors.empty(), "cat: needs at least one tensor");
   const Tensor& first = tensors[0];
   for (size_t i = 0; i < tensors.size(); ++i) detail::check_defined(tensors[i], "cat", "an input");
@@ -51,6 +53,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  NABLA_PROFILE_OP("stack");
   NABLA_CHECK(!tensors.empty(), "stack: needs at least one tensor");
   const int d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> expanded;
@@ -63,6 +66,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
+  NABLA_PROFILE_OP("split");
   const int d = wrap_dim(dim, x.dim(), "split");
   NABLA_CHECK(split_size > 0, "split: split_size must be positive, got ", split_size);
   std::vector<Tensor> pieces;
@@ -73,6 +77,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
 }
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  NABLA_PROFILE_OP("chunk");
   NABLA_CHECK(chunks > 0, "chunk: number of chunks must be positive, got ", chunks);
   const int d = wrap_dim(dim, x.dim(), "chunk");
   return split(x, std::max<int64_t>(1, (x.shape()[d] + chunks - 1) / chunks), d);
@@ -93,6 +98,7 @@ Tensor checked_indices(const Tensor& index, int64_t size, const char* op) {
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  NABLA_PROFILE_OP("index_select");
   detail::check_defined(x, "index_select", "input");
   const int d = wrap_dim(dim, x.dim(), "index_select");
   NABLA_CHECK(index.dim() <= 1, "index_select: index must be 1-D, got shape ", index.shape());
@@ -131,6 +137,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  NABLA_PROFILE_OP("gather");
   detail::check_f32(x, "gather");
   const int d = wrap_dim(dim, x.dim(), "gather");
   NABLA_CHECK(index.dim() == x.dim(), "gather: index has ", index.dim(), " dimensions but input has ", x.dim(),
