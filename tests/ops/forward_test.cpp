@@ -161,6 +161,52 @@ TEST(Forward, DropoutKeepsTheExpectationAndIsSeeded) {
   EXPECT_EQ(dropout(x, 0.25, false).storage(), x.storage());
 }
 
+// The mask comes from a counter-based hash: check it behaves like independent coin flips
+// (rate, no correlation between neighbours, distinct masks per call) and ignores the thread count.
+TEST(Forward, DropoutMaskIsUnbiasedUncorrelatedAndThreadCountInvariant) {
+  const int64_t n = 1 << 20;  // large enough to take the threaded path
+  Tensor x = ones({n});
+  Generator g(11);
+  for (double p : {0.1, 0.5, 0.9}) {
+    std::vector<float> y = dropout(x, p, true, g).to_vector<float>();
+    int64_t kept = 0, kept_pairs = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      kept += y[i] != 0;
+      if (i > 0) kept_pairs += (y[i] != 0) && (y[i - 1] != 0);
+    }
+    const double q = 1 - p, sd = std::sqrt(q * (1 - q) / double(n));
+    EXPECT_NEAR(double(kept) / double(n), q, 5 * sd) << "p = " << p;
+    EXPECT_NEAR(double(kept_pairs) / double(n - 1), q * q, 5 * std::sqrt(q * q * (1 - q * q) / double(n)))
+        << "p = " << p;
+    for (float v : {y[0], y[n / 2], y[n - 1]}) EXPECT_TRUE(v == 0.0f || std::abs(v - float(1 / q)) < 1e-6f);
+  }
+  Generator a(3), b(3);
+  std::vector<float> first = dropout(x, 0.5, true, a).to_vector<float>();
+  EXPECT_NE(dropout(x, 0.5, true, a).to_vector<float>(), first);  // the next call draws a new mask
+  const int threads = num_threads();
+  set_num_threads(1);
+  std::vector<float> one_thread = dropout(x, 0.5, true, b).to_vector<float>();
+  set_num_threads(threads);
+  EXPECT_EQ(one_thread, first);
+}
+
+TEST(Forward, DropoutGradientIsTheScaledMask) {
+  Generator g(4);
+  Tensor x = randn({3, 50000}).requires_grad_();
+  Tensor y = dropout(x, 0.3, true, g);
+  Tensor w = randn({3, 50000});
+  sum(mul(y, w)).backward();
+  std::vector<float> xv = x.to_vector<float>(), yv = y.to_vector<float>(), wv = w.to_vector<float>(),
+                     gv = x.grad().to_vector<float>();
+  for (size_t i = 0; i < xv.size(); ++i) {
+    const bool kept = yv[i] != 0;
+    EXPECT_FLOAT_EQ(gv[i], kept ? wv[i] / 0.7f : 0.0f) << i;
+    if (kept) {
+      EXPECT_FLOAT_EQ(yv[i], xv[i] / 0.7f) << i;
+    }
+  }
+}
+
 TEST(Forward, BatchNormUpdatesRunningStatistics) {
   Tensor x = randn({8, 2, 3, 3});
   Tensor rm = zeros({2}), rv = ones({2});

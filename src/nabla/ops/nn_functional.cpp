@@ -1,5 +1,6 @@
 #include "nabla/ops/nn_functional.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -7,6 +8,7 @@
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/dropout.h"
 #include "nabla/kernels/norm.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/op_utils.h"
@@ -66,9 +68,21 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   NABLA_CHECK(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;
   if (p == 1) return mul(x, 0.0);
-  Tensor mask = bernoulli(x.shape(), 1 - p, gen);
-  mask.mul_(1.0 / (1 - p));
-  return mul(x, mask);
+  // One draw keys the whole mask; a u8 mask is a quarter of a float one to keep for backward.
+  const uint64_t key = gen.next_u64();
+  const auto threshold = uint32_t(std::min(std::ldexp(1.0 - p, 32), 4294967295.0));
+  const float scale = float(1.0 / (1 - p));
+  Tensor xp = x.contiguous();
+  Tensor out = Tensor::empty(x.shape()), mask = Tensor::empty(x.shape(), DType::u8);
+  kernels::dropout_forward(xp.data<float>(), out.data<float>(), mask.data<uint8_t>(), x.numel(), key, threshold, scale);
+  if (needs_grad({x})) {
+    record("dropout", out, {x}, [mask, scale](const Tensor& g) {
+      Tensor gp = g.contiguous(), dx = Tensor::empty(g.shape());
+      kernels::dropout_backward(gp.data<float>(), mask.data<uint8_t>(), dx.data<float>(), g.numel(), scale);
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return out;
 }
 
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight, const Tensor& bias,
