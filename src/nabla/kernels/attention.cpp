@@ -121,8 +121,10 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
           mask_scores(a, h, i0, bq, j0, bk, p.data(), bk);
           for (int64_t i = 0; i < bq; ++i) {
             float* row = p.data() + i * bk;
-            const float li = lh[i0 + i];
-            for (int64_t j = 0; j < bk; ++j) row[j] = row[j] == -INFINITY ? 0.0f : std::exp(row[j] - li);
+            // Causally hidden keys are exactly zero; the vectorised exp covers the visible ones.
+            const int64_t visible = a.causal ? std::clamp<int64_t>(i0 + i + 1 - j0, 0, bk) : bk;
+            row_exp_sum(row, row, visible, lh[i0 + i]);
+            std::fill(row + visible, row + bk, 0.0f);
           }
           // dV_j += P^T dO_i
           matmul(transposed(p.data(), bk), plain(doh + i0 * a.dv, a.dv), dvh + j0 * a.dv, 1, bk, bq, a.dv, true);
