@@ -16,6 +16,7 @@ namespace {
 struct BenchArgs {
   std::string config;
   std::vector<std::string> sets;
+  std::string precision;
   models::BenchOptions options;
   int threads = 0;
   bool json = false, peak = false;
@@ -27,7 +28,9 @@ void print(const io::json& r) {
             << r["median_s"].get<double>() * 1e3 << " ms (" << r["min_s"].get<double>() * 1e3 << "-"
             << r["max_s"].get<double>() * 1e3 << "), " << r["samples_per_s"].get<double>() << " samples/s";
   if (r.contains("tokens_per_s")) std::cout << ", " << r["tokens_per_s"].get<double>() << " tokens/s";
-  std::cout << ", peak resident " << r["peak_rss_mb"].get<double>() << " MB\n";
+  std::cout << ", peak resident " << r["peak_rss_mb"].get<double>() << " MB";
+  if (r["precision"] == "bf16") std::cout << (r["bf16_native"].get<bool>() ? ", bf16" : ", bf16 (emulated)");
+  std::cout << "\n";
 }
 
 void run_bench(const BenchArgs& a) {
@@ -44,6 +47,7 @@ void run_bench(const BenchArgs& a) {
   NABLA_CHECK(!a.config.empty(), "bench: give a CONFIG.json (or --peak)");
   io::json config = io::read_json_file(a.config);
   for (const std::string& s : a.sets) io::apply_override(config, s);
+  apply_precision(a.precision, config);
   io::json result = models::bench_run(config, a.options);
   if (a.json)
     std::cout << result.dump() << "\n";
@@ -70,6 +74,7 @@ void add_bench(CLI::App& app) {
   cmd->add_flag("--peak", args->peak, "measure the machine's fp32 FMA peak (GFLOP/s) instead");
   cmd->add_flag("--json", args->json, "print one JSON line (for scripts)");
   add_threads_option(*cmd, args->threads);
+  add_precision_option(*cmd, args->precision);
   cmd->callback([args] { run_bench(*args); });
 }
 

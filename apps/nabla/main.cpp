@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "nabla/core/error.h"
 #include "nabla/kernels/parallel.h"
+#include "nabla/ops/autocast.h"
 
 // Under LeakSanitizer (make test-asan): PLplot's driver loader (libltdl) and fontconfig keep small
 // allocations for the process's lifetime by design; they are not nabla's leaks.
@@ -18,6 +19,17 @@ void add_threads_option(CLI::App& command, int& threads) {
 
 void apply_threads(int threads) {
   if (threads > 0) nabla::set_num_threads(threads);
+}
+
+void add_precision_option(CLI::App& command, std::string& precision) {
+  command.add_option("--precision", precision,
+                     "fp32 (default) or bf16: bf16 matrix inputs with f32 accumulation and f32 master weights");
+}
+
+void apply_precision(const std::string& precision, nlohmann::json& config) {
+  if (precision.empty()) return;
+  nabla::parse_precision(precision);  // an unsupported value fails here, naming the choices
+  config["training"]["precision"] = precision == "bf16" || precision == "bfloat16" ? "bf16" : "fp32";
 }
 
 }  // namespace nabla::cli
@@ -38,6 +50,7 @@ int main(int argc, char** argv) {
   nabla::cli::add_info(app);
   nabla::cli::add_bench(app);
   try {
+    nabla::num_threads();  // a bad NABLA_NUM_THREADS fails now, not halfway through a command
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

@@ -15,7 +15,7 @@ namespace nabla::cli {
 namespace {
 
 struct TrainArgs {
-  std::string config, out, resume;
+  std::string config, out, resume, precision;
   std::vector<std::string> sets;
   int threads = 0, verbose = 1;
   int64_t seed = -1;
@@ -31,10 +31,12 @@ void run_train(const TrainArgs& a) {
     NABLA_CHECK(a.config.empty(), "train: --resume continues the run's own config; leave out CONFIG.json");
     options.out_dir = a.resume;
     options.resume = true;
-    NABLA_CHECK(a.sets.empty(), "train: --resume uses the saved config; --set is not allowed with it");
+    NABLA_CHECK(a.sets.empty() && a.precision.empty(),
+                "train: --resume uses the saved config; --set and --precision are not allowed with it");
   } else {
     config = io::read_json_file(a.config);
     for (const std::string& s : a.sets) io::apply_override(config, s);
+    apply_precision(a.precision, config);
     if (a.seed >= 0) config["seed"] = a.seed;
     options.out_dir = !a.out.empty() ? a.out
                                      : "runs/" + config.value("name", std::filesystem::path(a.config).stem().string());
@@ -87,6 +89,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")
       ->check(CLI::Range(0, 2));
   add_threads_option(*cmd, args->threads);
+  add_precision_option(*cmd, args->precision);
   cmd->callback([args] { run_train(*args); });
 }
 

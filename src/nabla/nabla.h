@@ -16,6 +16,7 @@
 #include "nabla/nn/nn.h"
 #include "nabla/ops/activation.h"
 #include "nabla/ops/attention.h"
+#include "nabla/ops/autocast.h"
 #include "nabla/ops/conv.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/linalg.h"

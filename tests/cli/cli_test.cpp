@@ -160,6 +160,36 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
 }
 
+TEST_F(Cli, PrecisionAndThreadCountAreChecked) {
+  Result bf16 = run("bench " + config("tiny_gpt.json") + " --json --steps 2 --warmup 1 --threads 1 --precision bf16");
+  ASSERT_EQ(bf16.status, 0) << bf16.output;
+  const nlohmann::json j = nlohmann::json::parse(bf16.output.substr(bf16.output.rfind("{")));
+  EXPECT_EQ(j.at("precision"), "bf16");
+
+  Result fp16 = run("train " + config("tiny_gpt.json") + " --precision fp16 --out " + path("run"));
+  EXPECT_NE(fp16.status, 0);
+  EXPECT_NE(fp16.output.find("precision \"fp16\" is not supported; use \"fp32\" or \"bf16\""), std::string::npos)
+      << fp16.output;
+  Result key = run("train " + config("tiny_gpt.json") + " --set training.precision=half --out " + path("run"));
+  EXPECT_NE(key.status, 0);
+  EXPECT_NE(key.output.find("training.precision"), std::string::npos) << key.output;
+
+  for (const char* bad : {"0", "-2", "two", "3x", ""}) {
+    setenv("NABLA_NUM_THREADS", bad, 1);
+    Result r = run("summary " + config("tiny_gpt.json"));
+    unsetenv("NABLA_NUM_THREADS");
+    if (*bad == '\0') {  // empty means unset: all cores
+      EXPECT_EQ(r.status, 0) << r.output;
+      continue;
+    }
+    EXPECT_NE(r.status, 0) << bad;
+    EXPECT_NE(r.output.find("NABLA_NUM_THREADS=\"" + std::string(bad) + "\" is not a positive thread count"),
+              std::string::npos)
+        << r.output;
+    EXPECT_EQ(r.output.find("Model:"), std::string::npos) << "nothing runs before the check: " << r.output;
+  }
+}
+
 TEST_F(Cli, SummaryPrintsLayersAndParameterCounts) {
   Result summary = run("summary " + std::string(NABLA_SOURCE_DIR "/configs/fashion_cnn.json"));
   ASSERT_EQ(summary.status, 0) << summary.output;

@@ -13,6 +13,7 @@
 #include "nabla/models/gpt.h"
 #include "nabla/models/optimizer_config.h"
 #include "nabla/models/run.h"
+#include "nabla/ops/autocast.h"
 
 namespace nabla::models {
 
@@ -67,6 +68,7 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built),
                 train::make_loss(t.string("loss", loss_for(built.task))), {});
+  model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
 
   // One real batch, reused every step: the measurement is the model's work, not the loader's.
   NABLA_CHECK(data.train->size() >= batch, "bench: the training set has ", data.train->size(),
@@ -82,6 +84,7 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
   } else if (options.mode == "infer") {
     built.module->eval();
     NoGradGuard no_grad;
+    AutocastGuard autocast(model.precision());
     seconds = time_runs(options.warmup, options.steps, [&] { built.module->forward(x); });
   } else {
     auto* lm = dynamic_cast<LanguageModel*>(built.module.get());
@@ -101,6 +104,8 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
                      {"mode", options.mode},
                      {"batch", options.mode == "generate" ? 1 : batch},
                      {"threads", num_threads()},
+                     {"precision", model.precision() == DType::bf16 ? "bf16" : "fp32"},
+                     {"bf16_native", bf16_native()},
                      {"parameters", built.module->parameter_count()},
                      {"steps", options.steps},
                      {"median_s", mid},

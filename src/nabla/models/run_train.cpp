@@ -8,6 +8,7 @@
 #include "nabla/io/checkpoint.h"
 #include "nabla/models/optimizer_config.h"
 #include "nabla/models/run.h"
+#include "nabla/ops/autocast.h"
 #include "nabla/optim/optim.h"
 
 namespace nabla::models {
@@ -137,6 +138,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   const std::string monitor = t.string("checkpoint_monitor", data.validation ? "val_loss" : "loss");
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
+  model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
   if (!data.tokenizer) root.object("generate").finish();
   else {  // defaults for `nabla generate`, recorded with the run
     ConfigReader g = root.object("generate");
@@ -177,6 +179,9 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
       options.out_dir + "/checkpoints/best", monitor, true));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
+  if (model.precision() == DType::bf16 && !bf16_native())
+    log << "warning: this CPU has no native bf16 matrix instructions (AVX512_BF16 or AMX), so bf16 is emulated: "
+           "the numerics of bf16 mixed precision, but no speed-up over fp32 (use --precision fp32 for speed)\n";
   log << built.module->summary() << "\n";
   log << "training " << built.type << " on " << data.train->size() << " examples"
       << (has_validation ? ", validating on " + std::to_string(data.validation->size()) : std::string()) << ", "

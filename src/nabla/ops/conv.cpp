@@ -5,6 +5,7 @@
 #include "nabla/core/profiler.h"
 #include "nabla/kernels/conv.h"
 #include "nabla/kernels/pool.h"
+#include "nabla/ops/autocast.h"
 #include "nabla/ops/op_utils.h"
 
 namespace nabla {
@@ -56,6 +57,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   NABLA_CHECK(s.ho > 0 && s.wo > 0, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ", s.dh, "x", s.dw,
               ") is larger than the padded input ", s.h + 2 * s.ph, "x", s.w + 2 * s.pw);
   Tensor xp = x.contiguous(), wp = weight.contiguous(), bp = bias.defined() ? bias.contiguous() : Tensor();
+  // bf16 autocast: the convolution kernels take f32, so bf16 is emulated (inputs rounded to its
+  // precision, f32 accumulation) on every CPU.
+  const bool low_precision = autocast_dtype() == DType::bf16;
+  if (low_precision) {
+    xp = detail::round_to_bf16(xp);
+    wp = detail::round_to_bf16(wp);
+  }
   Tensor out = Tensor::empty({s.n, s.o, s.ho, s.wo});
   if (s.n > 0) kernels::conv2d_forward(s, xp.data<float>(), wp.data<float>(), detail::f32_or_null(bp),
                              out.data<float>());
@@ -64,7 +72,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
     Shape wshape = weight.shape();
     record("conv2d", out, {x, weight, bias}, [=](const Tensor& g) {
-      Tensor gp = g.contiguous();
+      Tensor gp = low_precision ? detail::round_to_bf16(g) : g.contiguous();
       // The input gradient is skipped when nobody needs it (the first layer): oneDNN's
       // backward-data for one input channel is slow, and it would be thrown away.
       Tensor dx = gx ? Tensor::empty({s.n, s.c, s.h, s.w}) : Tensor();

@@ -4,6 +4,7 @@
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/matmul.h"
+#include "nabla/ops/autocast.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/op_utils.h"
 #include "nabla/ops/reduce.h"
@@ -72,18 +73,33 @@ Tensor matmul_raw(Tensor a, Tensor b) {
   return out;
 }
 
+// Under bf16 autocast, f32 operands are multiplied as bf16 (see ops/autocast.h).
+Tensor autocast_operand(const Tensor& t, bool low_precision) {
+  return low_precision && t.dtype() == DType::f32 ? detail::bf16_gemm_operand(t) : t;
+}
+
+// The upstream gradient in the form the saved operand was multiplied in: bf16 storage for a bf16
+// operand, bf16-rounded f32 under emulated autocast, else as is.
+Tensor gradient_operand(const Tensor& g, const Tensor& saved_operand, bool low_precision) {
+  if (saved_operand.dtype() == DType::bf16) return detail::to_bf16(g);
+  return low_precision ? detail::round_to_bf16(g) : g;
+}
+
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
-  Tensor out = matmul_raw(a, b);
+  const bool low_precision = autocast_dtype() == DType::bf16;
+  Tensor a_op = autocast_operand(a, low_precision), b_op = autocast_operand(b, low_precision);
+  Tensor out = matmul_raw(a_op, b_op);
   if (needs_grad({a, b})) {
-    SavedTensor sa(a, "matmul"), sb(b, "matmul");
-    bool ga = a.requires_grad(), gb = b.requires_grad();
-    record("matmul", out, {a, b}, [sa, sb, ga, gb](const Tensor& g) {
+    SavedTensor sa(a_op, "matmul"), sb(b_op, "matmul");
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    const DType a_dtype = a.dtype(), b_dtype = b.dtype();
+    record("matmul", out, {a, b}, [sa, sb, ga, gb, a_dtype, b_dtype, low_precision](const Tensor& g) {
       const Tensor &x = sa.get(), &y = sb.get();
       Tensor dx, dy;
-      if (ga) dx = sum_to(matmul_raw(g, y.transpose(-1, -2)), x.shape());
-      if (gb) dy = sum_to(matmul_raw(x.transpose(-1, -2), g), y.shape());
-      if (ga && x.dtype() != DType::f32) dx = dx.to(x.dtype());
-      if (gb && y.dtype() != DType::f32) dy = dy.to(y.dtype());
+      if (ga) dx = sum_to(matmul_raw(gradient_operand(g, y, low_precision), y.transpose(-1, -2)), x.shape());
+      if (gb) dy = sum_to(matmul_raw(x.transpose(-1, -2), gradient_operand(g, x, low_precision)), y.shape());
+      if (ga && a_dtype != DType::f32) dx = dx.to(a_dtype);
+      if (gb && b_dtype != DType::f32) dy = dy.to(b_dtype);
       return std::vector<Tensor>{dx, dy};
     });
   }
@@ -124,7 +140,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const int64_t rows = in_features ? x.numel() / in_features : 0;
   Tensor packed = x.is_contiguous() ? x : views::contiguous_copy(x);
   Tensor x2 = views::as_strided(packed, {rows, in_features}, {in_features, 1}, packed.offset());
-  Tensor y = matmul_raw(x2, views::permute(weight, {1, 0}));
+  const bool low_precision = autocast_dtype() == DType::bf16;
+  Tensor x_op = autocast_operand(x2, low_precision), w_op = autocast_operand(weight, low_precision);
+  Tensor y = matmul_raw(x_op, views::permute(w_op, {1, 0}));
   if (bias.defined()) {
     Tensor bp = bias.contiguous();
     float* yp = y.data<float>();
@@ -140,17 +158,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   out_shape[out_shape.size() - 1] = out_features;
   Tensor out = views::as_strided(y, out_shape, contiguous_strides(out_shape), 0);
   if (needs_grad({x, weight, bias})) {
-    SavedTensor sx(x2, "linear"), sw(weight, "linear");
+    SavedTensor sx(x_op, "linear"), sw(w_op, "linear");
     Shape x_shape = x.shape();
     bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
-    record("linear", out, {x, weight, bias}, [sx, sw, x_shape, gx, gw, gb, out_features](const Tensor& g) {
-      Tensor g2 = g.reshape({-1, out_features});
-      Tensor dx, dw, db;
-      if (gx) dx = matmul_raw(g2, sw.get()).reshape(x_shape);
-      if (gw) dw = matmul_raw(views::permute(g2, {1, 0}), sx.get());
-      if (gb) db = sum(g2, {0});
-      return std::vector<Tensor>{dx, dw, db};
-    });
+    record("linear", out, {x, weight, bias},
+           [sx, sw, x_shape, gx, gw, gb, out_features, low_precision](const Tensor& g) {
+             Tensor g2 = g.reshape({-1, out_features});
+             Tensor g_op = gradient_operand(g2, sw.get(), low_precision);
+             Tensor dx, dw, db;
+             if (gx) dx = matmul_raw(g_op, sw.get()).reshape(x_shape);
+             if (gw) dw = matmul_raw(views::permute(g_op, {1, 0}), sx.get());
+             if (gb) db = sum(g2, {0});  // from the f32 gradient: only GEMM inputs are bf16
+             return std::vector<Tensor>{dx, dw, db};
+           });
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include "nabla/core/random.h"
 #include "nabla/data/data_loader.h"
 #include "nabla/io/checkpoint.h"
+#include "nabla/ops/autocast.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/loss.h"
 #include "nabla/ops/reduce.h"
@@ -126,6 +127,7 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
     const Tensor &xb = batch.x, &yb = batch.y;
     Logs batch_logs;
     for (auto& cb : options.callbacks) cb->on_train_batch_begin(step, batch_logs);
+    AutocastGuard autocast(precision_);
     Tensor prediction = module_->forward(xb);
     Tensor loss = loss_(prediction, yb);
     const double loss_value = loss.item<double>();
@@ -225,6 +227,7 @@ Logs Model::evaluate(const Dataset& data, int64_t batch_size, int verbose) {
   check_compiled("evaluate");
   NABLA_CHECK(batch_size >= 1, "evaluate: batch_size must be at least 1, got ", batch_size);
   NoGradGuard no_grad;
+  AutocastGuard autocast(precision_);
   const bool was_training = module_->is_training();
   module_->eval();
   for (auto& m : metrics_) m->reset();
@@ -252,6 +255,7 @@ Tensor Model::predict(const Tensor& x, int64_t batch_size) {
   NABLA_CHECK(x.defined() && x.dim() >= 1, "predict: x must have a batch dimension");
   NABLA_CHECK(batch_size >= 1, "predict: batch_size must be at least 1, got ", batch_size);
   NoGradGuard no_grad;
+  AutocastGuard autocast(precision_);
   const bool was_training = module_->is_training();
   module_->eval();
   std::vector<Tensor> outputs;
@@ -266,6 +270,7 @@ double Model::train_on_batch(const Tensor& x, const Tensor& y, double clip_grad_
   check_pair(x, y, "train_on_batch");
   module_->train();
   optimizer_->zero_grad();
+  AutocastGuard autocast(precision_);
   Tensor loss = loss_(module_->forward(x), y);
   const double value = loss.item<double>();
   NABLA_CHECK(std::isfinite(value), "train_on_batch: the loss became ", value,
@@ -274,6 +279,12 @@ double Model::train_on_batch(const Tensor& x, const Tensor& y, double clip_grad_
   if (clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), clip_grad_norm);
   optimizer_->step();
   return value;
+}
+
+void Model::set_precision(DType compute_dtype) {
+  NABLA_CHECK(compute_dtype == DType::f32 || compute_dtype == DType::bf16, "Model::set_precision: ",
+              dtype_name(compute_dtype), " is not a compute precision; use DType::f32 or DType::bf16");
+  precision_ = compute_dtype;
 }
 
 void Model::save(const std::string& dir, int epoch) const {

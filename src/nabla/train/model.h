@@ -76,6 +76,11 @@ class Model {
   // Loads weights (and optimizer state when compiled); returns the epoch recorded.
   int load(const std::string& dir);
 
+  // Mixed precision for fit, evaluate, predict and train_on_batch: DType::bf16 runs the model
+  // under AutocastGuard (bf16 GEMM inputs, f32 accumulation, f32 weights); f32 (default) is off.
+  void set_precision(DType compute_dtype);
+  DType precision() const { return precision_; }
+
   nn::Module& module() { return *module_; }
   optim::Optimizer& optimizer();
   double learning_rate();
@@ -92,6 +97,7 @@ class Model {
   std::string loss_name_;
   std::vector<std::string> metric_names_;
   std::vector<std::unique_ptr<Metric>> metrics_;
+  DType precision_ = DType::f32;
 };
 
 }  // namespace nabla::train
