@@ -6,6 +6,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
+#include "nabla/nn/checkpoint.h"
 #include "nabla/nn/init.h"
 #include "nabla/ops/attention.h"
 #include "nabla/ops/elementwise.h"
@@ -55,7 +56,12 @@ Tensor GPT::logits(const Tensor& hidden) { return matmul(ln_f->forward(hidden), 
 
 Tensor GPT::forward(const Tensor& tokens) {
   Tensor x = embed(tokens, 0);
-  for (auto& block : blocks) x = block->forward(x);
+  for (auto& block : blocks) {
+    if (config.activation_checkpointing && is_training())
+      x = nn::checkpoint([block](const Tensor& in) { return block->forward(in); }, x);
+    else
+      x = block->forward(x);
+  }
   return logits(x);
 }
 

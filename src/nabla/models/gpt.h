@@ -18,6 +18,9 @@ struct GPTConfig {
   int64_t context = 128;  // block size: the longest sequence it attends over
   int64_t n_layer = 4, n_head = 4, n_embd = 256;
   double dropout = 0.1;
+  // Recompute each block's activations in backward instead of keeping them (nn::checkpoint):
+  // about one more forward pass of compute for a fraction of the activation memory.
+  bool activation_checkpointing = false;
 };
 
 class GPT : public LanguageModel {

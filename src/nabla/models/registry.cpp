@@ -82,6 +82,7 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data) {
     c.n_head = m.integer("n_head", 4, 1, 128);
     c.n_embd = m.integer("n_embd", 256, 1);
     c.dropout = m.number("dropout", 0.1, 0, 0.99);
+    c.activation_checkpointing = m.boolean("activation_checkpointing", false);
     NABLA_CHECK(c.n_embd % c.n_head == 0, m.key_path("n_embd"), ": must be a multiple of model.n_head (", c.n_head,
                 "), got ", c.n_embd);
     built.module = std::make_shared<GPT>(c);
