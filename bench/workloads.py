@@ -33,11 +33,16 @@ WORKLOADS = [
      ["--batch", "32", "--set", "model.cell=gru", "--set", "data.seq_len=128", "--steps", "5"]),
     ("gpt_small_train_b16", "configs/gpt.json", ["--batch", "16", "--steps", "5"]),
     ("gpt_medium_train_b8", "configs/gpt_medium.json", ["--batch", "8", "--steps", "5"]),
+    ("gpt_medium_train_b8_bf16", "configs/gpt_medium.json", ["--batch", "8", "--steps", "5", "--precision", "bf16"]),
     ("gpt_medium_generate_256", "configs/gpt_medium.json", ["--mode", "generate", "--tokens", "256", "--steps", "3",
                                                             "--warmup", "1"]),
+    # A 4-parameter model: its step is all per-op and per-step overhead.
+    ("neuron_step_overhead", "configs/neuron.json", ["--batch", "4", "--steps", "300", "--warmup", "50"]),
 ]
 SCALING = ["fashion_cnn_train_b128", "gpt_medium_train_b8"]
 MFU = ["gpt_small_train_b16", "gpt_medium_train_b8"]
+BF16 = ("gpt_medium_train_b8_bf16", "gpt_medium_train_b8")  # nabla bf16 over nabla fp32
+OVERHEAD = "neuron_step_overhead"
 
 
 def run_json(command):
@@ -159,6 +164,15 @@ def main():
             ours, single = results[name][0], results[name][3]
             extra_lines.append(f"- {name}: {args.threads} threads / 1 thread = "
                                f"{ours['samples_per_s'] / single['samples_per_s']:.2f}x")
+    bf16, fp32 = (results.get(n, (None,))[0] for n in BF16)
+    if bf16 and fp32 and "error" not in bf16 and "error" not in fp32:
+        extra_lines.append(f"- bf16 mixed precision: gpt_medium_train_b8 {ratio(bf16, fp32)} nabla's own fp32 throughput"
+                           f" ({'native bf16' if bf16.get('bf16_native') else 'emulated: this CPU has no bf16 GEMM'})")
+    if OVERHEAD in results and "error" not in results[OVERHEAD][0] and "error" not in results[OVERHEAD][1]:
+        ours, eager = results[OVERHEAD][0], results[OVERHEAD][1]
+        extra_lines.append(f"- step overhead, 4-parameter model: nabla {1e6 / ours['samples_per_s'] * ours['batch']:.1f} us"
+                           f" per step, PyTorch eager {1e6 / eager['samples_per_s'] * eager['batch']:.1f} us: nabla's is "
+                           f"{100 * eager['samples_per_s'] / ours['samples_per_s']:.1f}% of PyTorch's")
     errors = [f"- {name} ({side}): {r['error']}" for name, rs in results.items()
               for side, r in zip(("nabla", "eager", "compile"), rs[:3]) if r and "error" in r]
     if extra_lines:

@@ -6,7 +6,7 @@ model, optimizer, loss and data as `nabla train`) on one real batch, reused ever
                                        [--batch N] [--steps N] [--warmup N] [--tokens N] [--threads N] [--compile]
 
 Prints one JSON line with the same keys as `nabla bench --json` (median_s, samples_per_s, tokens_per_s,
-peak_rss_mb, ...). train: zero_grad, forward, loss, .item(), backward, clip_grad_norm_ when the config
+peak_rss_mb, ...). --precision bf16 runs forward and loss under CPU autocast. train: zero_grad, forward, loss, .item(), backward, clip_grad_norm_ when the config
 clips, step. infer: eval mode under torch.inference_mode(). generate: greedy, batch 1, re-running the
 model on the whole (context-cropped) sequence for every new token, as PyTorch modules without a KV
 cache do. --compile wraps the model in torch.compile (reported as an error line when it fails here).
@@ -53,6 +53,8 @@ def main():
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--precision", default=None, choices=["fp32", "bf16"],
+                        help="as nabla bench --precision (default: the config's training.precision)")
     args = parser.parse_args()
 
     with open(args.config) as f:
@@ -71,6 +73,7 @@ def main():
     t = root.section("training")
     batch = args.batch or t.get("batch_size", 32, int, low=1)
     clip = t.get("clip_grad_norm", 0.0, float, low=0)
+    precision = args.precision or t.get("precision", "fp32", str)
     default_loss = {"binary": "binary_crossentropy", "regression": "mse"}.get(task, "sparse_categorical_crossentropy")
     loss_fn = twin.make_loss(t.get("loss", default_loss, str))
     optimizer = twin.build_optimizer(t.section("optimizer"), model, kind)
@@ -86,7 +89,8 @@ def main():
 
         def step():
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(run(x), y)
+            with twin.autocast(precision):
+                loss = loss_fn(run(x).float(), y)
             loss.item()
             loss.backward()
             if clip > 0:
@@ -97,7 +101,7 @@ def main():
         model.eval()
 
         def forward():
-            with torch.inference_mode():
+            with torch.inference_mode(), twin.autocast(precision):
                 run(x)
         work = forward
     else:
@@ -125,7 +129,7 @@ def main():
         return
     mid = median(seconds)
     result = {"name": name, "model": kind, "mode": args.mode, "batch": 1 if args.mode == "generate" else batch,
-              "threads": torch.get_num_threads(), "parameters": sum(p.numel() for p in model.parameters()),
+              "threads": torch.get_num_threads(), "precision": precision, "parameters": sum(p.numel() for p in model.parameters()),
               "steps": args.steps, "median_s": mid, "min_s": seconds[0], "max_s": seconds[-1],
               "samples_per_s": samples / mid, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
               "framework": f"torch {torch.__version__}" + (" compile" if args.compile else "")}

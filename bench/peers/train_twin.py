@@ -750,6 +750,11 @@ def evaluate(model, data, batch_size, loss_fn, metrics):
     return logs
 
 
+def autocast(precision):
+    """nabla's training.precision: bf16 runs the model under CPU autocast (bf16 matmuls, f32 weights)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def run_epoch(model, data, optimizer, loss_fn, metrics, schedule, t, generator):
     model.train()
     n, bs = len(data), t["batch_size"]
@@ -760,8 +765,9 @@ def run_epoch(model, data, optimizer, loss_fn, metrics, schedule, t, generator):
     optimizer.zero_grad(set_to_none=True)
     for step in range(steps):
         x, y = data.batch(order[step * bs:(step + 1) * bs])
-        p = model(x)
-        loss = loss_fn(p, y)
+        with autocast(t["precision"]):
+            p = model(x)
+            loss = loss_fn(p.float(), y)
         value = loss.item()
         if not math.isfinite(value):
             fail("the loss became ", value, " at batch ", step + 1, "; lower the learning rate or clip gradients")
@@ -821,7 +827,10 @@ def main():
           "clip_grad_norm": t.get("clip_grad_norm", 0.0, float, low=0),
           "accumulation_steps": t.get("accumulation_steps", 1, int, low=1),
           "steps_per_epoch": t.get("steps_per_epoch", 0, int, low=0), "shuffle": t.get("shuffle", True, bool),
-          "checkpoint_monitor": t.get("checkpoint_monitor", "val_loss" if validation else "loss", str)}
+          "checkpoint_monitor": t.get("checkpoint_monitor", "val_loss" if validation else "loss", str),
+          "precision": t.get("precision", "fp32", str)}
+    if tc["precision"] not in ("fp32", "bf16"):
+        fail("training.precision: expected \"fp32\" or \"bf16\", got ", tc["precision"])
     default_loss = {"binary": "binary_crossentropy", "regression": "mse"}.get(task, "sparse_categorical_crossentropy")
     loss_name = t.get("loss", default_loss, str)
     loss_fn = make_loss(loss_name)
