@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -279,4 +280,51 @@ TEST(TextDatasets, SequencesArePaddedOrTruncatedToMaxLen) {
   EXPECT_EQ(xs.to_vector<int64_t>(), (std::vector<int64_t>{-1, -1, 3, 5, 6, 7}));
   EXPECT_EQ(ys.dtype(), DType::f32);
   EXPECT_THROW(data::SequenceClassificationDataset(seqs, tensor_i64({1, 0}), 3), Error);
+}
+
+// Data-parallel sharding: every rank takes the same number of steps; over an epoch the ranks'
+// real samples are each sample exactly once; each step's global batch is what one process with
+// batch_size x ranks would take; a rank left without a sample gets a placeholder.
+TEST(DataLoaderSharding, RanksCoverEachSampleOnceInLockstep) {
+  for (int64_t replicas : {2, 3, 4}) {
+    for (int64_t n : {96, 103, 97}) {
+      auto data = numbered(n);
+      DataLoader whole(data, {.batch_size = 8 * replicas, .shuffle = true, .seed = 9});
+      std::vector<std::vector<int64_t>> reference = epoch_labels(whole, 2);
+      std::vector<int64_t> seen(size_t(n), 0);
+      std::vector<std::vector<int64_t>> step_union(reference.size());
+      int placeholders = 0;
+      for (int64_t r = 0; r < replicas; ++r) {
+        DataLoader loader(data, {.batch_size = 8, .shuffle = true, .seed = 9, .num_replicas = replicas, .rank = r});
+        EXPECT_EQ(loader.batches_per_epoch(), whole.batches_per_epoch());
+        int64_t step = 0;
+        for (Batch& b : loader.epoch(2)) {
+          ASSERT_LT(step, int64_t(reference.size()));
+          EXPECT_EQ(b.global_size, int64_t(reference[size_t(step)].size()));
+          EXPECT_LE(b.size(), 8);
+          if (b.placeholder) {
+            ++placeholders;
+            EXPECT_EQ(b.real_size(), 0);
+            EXPECT_EQ(b.size(), 1);
+          } else {
+            for (int64_t label : b.y.to_vector<int64_t>()) {
+              seen[size_t(label)]++;
+              step_union[size_t(step)].push_back(label);
+            }
+          }
+          ++step;
+        }
+        EXPECT_EQ(step, int64_t(reference.size())) << "every rank takes the same number of steps";
+      }
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(seen[size_t(i)], 1) << "sample " << i << ", " << replicas << " ranks";
+      for (size_t s = 0; s < reference.size(); ++s) {
+        std::sort(step_union[s].begin(), step_union[s].end());
+        std::sort(reference[s].begin(), reference[s].end());
+        EXPECT_EQ(step_union[s], reference[s]) << "step " << s;
+      }
+      const int64_t last = n % (8 * replicas);
+      EXPECT_EQ(placeholders, last > 0 && last < replicas ? replicas - last : 0) << n << " samples, " << replicas;
+    }
+  }
+  EXPECT_THROW(DataLoader(numbered(4), {.num_replicas = 2, .rank = 2}), Error);
 }

@@ -9,8 +9,43 @@
 #include "nabla/ops/elementwise.h"
 
 namespace nabla::autograd {
+namespace {
+
+// Backward passes running on this thread (a checkpointed block runs one inside another) and the
+// callbacks waiting for the outermost to end.
+thread_local int backward_depth = 0;
+thread_local std::vector<std::function<void()>> end_callbacks;
+
+struct DepthScope {
+  DepthScope() { ++backward_depth; }
+  ~DepthScope() {
+    if (--backward_depth == 0) end_callbacks.clear();  // left by an exception: drop them
+  }
+};
+
+void run_graph(const Tensor& root, const Tensor& gradient);
+
+}  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  NABLA_CHECK(backward_depth > 0, "queue_callback: no backward pass is running on this thread");
+  end_callbacks.push_back(std::move(callback));
+}
 
 void run_backward(const Tensor& root, const Tensor& gradient) {
+  DepthScope depth;
+  run_graph(root, gradient);
+  if (backward_depth == 1)
+    while (!end_callbacks.empty()) {  // a callback may queue another
+      std::function<void()> callback = std::move(end_callbacks.front());
+      end_callbacks.erase(end_callbacks.begin());
+      callback();
+    }
+}
+
+namespace {
+
+void run_graph(const Tensor& root, const Tensor& gradient) {
   NABLA_CHECK(root.defined(), "backward: called on an undefined tensor");
   NABLA_CHECK(root.requires_grad(), "backward: the tensor does not require grad and has no grad_fn; "
               "call requires_grad_() on the inputs you want gradients for");
@@ -71,6 +106,7 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
   }
 }
 
+}  // namespace
 }  // namespace nabla::autograd
 
 namespace nabla {

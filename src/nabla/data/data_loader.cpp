@@ -22,6 +22,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   NABLA_CHECK(options_.batch_size >= 1, "DataLoader: batch_size must be at least 1, got ", options_.batch_size);
   NABLA_CHECK(options_.prefetch_depth >= 1, "DataLoader: prefetch_depth must be at least 1, got ",
               options_.prefetch_depth);
+  NABLA_CHECK(options_.num_replicas >= 1 && options_.rank >= 0 && options_.rank < options_.num_replicas,
+              "DataLoader: rank ", options_.rank, " is not one of num_replicas = ", options_.num_replicas);
   prefetching_ = options_.prefetch && dataset_->can_prefetch();
 }
 
@@ -35,7 +37,7 @@ DataLoader::~DataLoader() {
 }
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size;
+  const int64_t n = dataset_->size(), b = options_.batch_size * options_.num_replicas;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -50,7 +52,7 @@ void DataLoader::start_epoch(int64_t epoch, Tensor order) {
               "DataLoader: the sample order must be a 1-D i64 tensor, got ",
               order.defined() ? dtype_name(order.dtype()) : "none", " ", order.defined() ? order.shape() : Shape{});
   order = order.contiguous();
-  const int64_t n = order.numel(), b = options_.batch_size;
+  const int64_t n = order.numel(), b = options_.batch_size * options_.num_replicas;
   const int64_t batches = options_.drop_last ? n / b : (n + b - 1) / b;
   {
     std::lock_guard lock(mutex_);
@@ -70,14 +72,26 @@ void DataLoader::start_epoch(int64_t epoch, Tensor order) {
 }
 
 Batch DataLoader::build_batch(const Tensor& order, int64_t epoch, int64_t index) const {
-  const int64_t start = index * options_.batch_size;
-  const int64_t length = std::min(options_.batch_size, order.numel() - start);
+  const int64_t replicas = options_.num_replicas, step = options_.batch_size * replicas;
+  const int64_t start = index * step;
+  const int64_t length = std::min(step, order.numel() - start);
   Batch batch;
-  batch.indices = order.narrow(0, start, length);
+  batch.global_size = length;
+  if (replicas == 1) {
+    batch.indices = order.narrow(0, start, length);
+  } else if (options_.rank < length) {  // positions start + rank, + replicas, ... of this step
+    batch.indices = order.narrow(0, start + options_.rank, length - options_.rank)
+                        .slice(0, 0, length - options_.rank, replicas)
+                        .contiguous();
+  } else {  // fewer samples than ranks left: a stand-in that the reducer weighs as zero
+    batch.indices = order.narrow(0, start, 1);
+    batch.placeholder = true;
+  }
   std::tie(batch.x, batch.y) = dataset_->batch(batch.indices);
   if (!options_.transforms.empty()) {
-    // One generator per (seed, epoch, batch): the same draws whichever thread builds the batch.
-    Generator gen(mix(mix(options_.seed) ^ uint64_t(epoch)) ^ uint64_t(index));
+    // One generator per (seed, epoch, batch, rank): the same draws whichever thread builds the batch.
+    const uint64_t rank_salt = options_.rank ? mix(uint64_t(options_.rank)) : 0;
+    Generator gen(mix(mix(options_.seed) ^ uint64_t(epoch)) ^ uint64_t(index) ^ rank_salt);
     for (const BatchTransform& transform : options_.transforms) transform(batch, gen);
   }
   return batch;

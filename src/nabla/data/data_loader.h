@@ -25,6 +25,12 @@ struct DataLoaderOptions {
   bool prefetch = true;
   int64_t prefetch_depth = 4;                   // batches built ahead; the worker refills when half are taken
   std::vector<BatchTransform> transforms = {};  // applied in order after the dataset's batch()
+  // Data-parallel sharding (libtorch's DistributedSampler): every rank draws the same epoch
+  // order; each step covers the next batch_size x num_replicas samples of it, of which rank r
+  // takes every num_replicas-th from position r. All ranks take the same number of steps and
+  // together see each sample once per epoch.
+  int64_t num_replicas = 1;
+  int64_t rank = 0;
 };
 
 class DataLoader {

@@ -14,6 +14,12 @@ struct Batch {
   Tensor x, y;
   Tensor indices;  // i64 sample indices the batch was built from
   int64_t size() const { return indices.numel(); }
+  // Sharded epochs (DataLoaderOptions::num_replicas > 1): the step's samples over all ranks, and
+  // whether this rank's batch is a stand-in — when a last batch has fewer samples than there are
+  // ranks, a rank left without one computes on a copy that must count for nothing.
+  int64_t global_size = 0;
+  bool placeholder = false;
+  int64_t real_size() const { return placeholder ? 0 : size(); }
 };
 
 // Replaces batch.x / batch.y with new tensors (never writes into the dataset's own storage).

@@ -8,6 +8,7 @@
 
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/views.h"
+#include "nabla/dist/process_group.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/train/model.h"
 
@@ -140,12 +141,15 @@ void ReduceLROnPlateau::on_epoch_end(int, Logs& logs) {
   logs["lr"] = model().learning_rate();
 }
 
+// In a data-parallel fit every rank holds the same logs; rank 0 writes them.
 void CSVLogger::on_train_begin(Logs&) {
+  if (dist::rank() != 0) return;
   header_written_ = append_ && std::filesystem::exists(path_) && std::filesystem::file_size(path_) > 0;
   if (!append_) std::ofstream(path_, std::ios::trunc);
 }
 
 void CSVLogger::on_epoch_end(int epoch, Logs& logs) {
+  if (dist::rank() != 0) return;
   std::ofstream out(path_, std::ios::app);
   NABLA_CHECK(out.good(), "CSVLogger: cannot write ", path_);
   if (!header_written_) {

@@ -18,6 +18,12 @@ class RatioMetric : public Metric {
   std::string name() const override { return name_; }
   void reset() override { numerator_ = denominator_ = 0; }
   double result() const override { return denominator_ > 0 ? numerator_ / denominator_ : 0.0; }
+  std::vector<double> totals() const override { return {numerator_, denominator_}; }
+  void set_totals(const std::vector<double>& totals) override {
+    NABLA_CHECK(totals.size() == 2, name(), ": set_totals needs {numerator, denominator}, got ", totals.size(), " values");
+    numerator_ = totals[0];
+    denominator_ = totals[1];
+  }
 
  protected:
   void add(double numerator, double denominator) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nabla/core/tensor.h"
 
@@ -16,6 +17,10 @@ class Metric {
   // y_pred: the model's output for the batch; y_true: the targets as given to fit().
   virtual void update(const Tensor& y_pred, const Tensor& y_true) = 0;
   virtual double result() const = 0;
+  // The sums it accumulates (numerator, denominator), so data-parallel training can add them up
+  // across ranks and every rank reports the metric of all the data.
+  virtual std::vector<double> totals() const = 0;
+  virtual void set_totals(const std::vector<double>& totals) = 0;
 };
 
 // Keras' names: "accuracy"/"acc" (resolved from the loss like Keras does), "sparse_categorical_accuracy",

@@ -1,11 +1,14 @@
 #include "nabla/train/model.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/random.h"
 #include "nabla/data/data_loader.h"
+#include "nabla/dist/process_group.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/ops/autocast.h"
 #include "nabla/ops/elementwise.h"
@@ -112,7 +115,28 @@ int64_t steps_in_epoch(const nabla::data::DataLoader& loader, const FitOptions& 
 
 }  // namespace
 
-Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar) {
+Logs Model::logs_over_ranks(double loss_sum, int64_t seen, bool& all_finite, bool finite_here) const {
+  // Local sums in one vector; in a distributed run they are summed over ranks (one small
+  // all-reduce) so every rank logs, and decides on, the numbers of all the data.
+  std::vector<double> totals = {loss_sum, double(seen), finite_here ? 0.0 : 1.0};
+  for (const auto& m : metrics_)
+    for (double v : m->totals()) totals.push_back(v);
+  if (distributed_) dist::all_reduce(totals);
+  all_finite = totals[2] == 0;
+  Logs logs{{"loss", totals[0] / std::max(totals[1], 1.0)}};
+  size_t at = 3;
+  for (const auto& m : metrics_) {
+    const std::vector<double> local = m->totals();
+    m->set_totals(std::vector<double>(totals.begin() + long(at), totals.begin() + long(at + local.size())));
+    logs[m->name()] = m->result();
+    m->set_totals(local);
+    at += local.size();
+  }
+  return logs;
+}
+
+Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
+                      dist::DistributedDataParallel* ddp) {
   const int64_t steps = steps_in_epoch(loader, options);
   for (auto& m : metrics_) m->reset();
   double loss_sum = 0;
@@ -123,32 +147,42 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
   for (int64_t step = 0; step < steps; ++step) {
     // The loader built this batch on its worker thread while the previous step ran.
     nabla::data::Batch batch = *loader.next();
-    const int64_t len = batch.size();
+    const int64_t real = batch.real_size();  // 0 for a distributed stand-in batch
     const Tensor &xb = batch.x, &yb = batch.y;
     Logs batch_logs;
     for (auto& cb : options.callbacks) cb->on_train_batch_begin(step, batch_logs);
+    if (ddp) ddp->set_sample_counts(real, batch.global_size);
     AutocastGuard autocast(precision_);
     Tensor prediction = module_->forward(xb);
     Tensor loss = loss_(prediction, yb);
     const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value) && !stops_on_nan(options.callbacks))
-      fail("fit: the loss became ", loss_value, " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
+    if (real > 0) {
+      loss_sum += loss_value * double(real);
+      seen += real;
+      for (auto& m : metrics_) m->update(prediction.detach(), yb);
+    }
+    bool all_finite = true;
+    logs = logs_over_ranks(loss_sum, seen, all_finite, real == 0 || std::isfinite(loss_value));
+    if (!all_finite && !stops_on_nan(options.callbacks))
+      fail(dist::rank_prefix(), "fit: the loss became ", std::isfinite(loss_value) ? "non-finite on another rank" :
+           std::to_string(loss_value), " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
            "; lower the learning rate, check the inputs for NaN/Inf, clip gradients (clip_grad_norm), or add "
            "TerminateOnNaN to stop quietly instead");
-    // Micro-batches: scale so accumulated gradients average like one large batch.
-    (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
-    if ((step + 1) % options.accumulation_steps == 0 || step + 1 == steps) {
+    // Micro-batches: scale so accumulated gradients average like one large batch; in a
+    // distributed run only the last one's backward reduces across ranks.
+    const bool last_micro_batch = (step + 1) % options.accumulation_steps == 0 || step + 1 == steps;
+    {
+      std::optional<dist::DistributedDataParallel::NoSync> local_only;
+      if (ddp && !last_micro_batch) local_only.emplace(*ddp);
+      (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
+    }
+    if (last_micro_batch) {
       if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
       optimizer_->step();
       optimizer_->zero_grad();
     }
-    loss_sum += loss_value * double(len);
-    seen += len;
-    for (auto& m : metrics_) m->update(prediction.detach(), yb);
-    logs["loss"] = loss_sum / double(seen);
-    for (size_t i = 0; i < metrics_.size(); ++i) logs[metrics_[i]->name()] = metrics_[i]->result();
     batch_logs = logs;
-    batch_logs["batch_loss"] = loss_value;
+    batch_logs["batch_loss"] = all_finite ? loss_value : std::nan("");
     for (auto& cb : options.callbacks) cb->on_train_batch_end(step, batch_logs);
     bar.update(step + 1, logs);
     if (stop_training) break;
@@ -193,18 +227,29 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
   Logs train_logs;
   for (auto& cb : options.callbacks) cb->on_train_begin(train_logs);
   const int64_t n = train->size();
-  nabla::data::DataLoader loader(train, {.batch_size = options.batch_size, .shuffle = false, .drop_last = false});
+  // Data-parallel: rank 0's weights and generator go to every rank (so all draw the same epoch
+  // order and dropout stream), each rank takes its shard of every step, and the reducer averages
+  // gradients during backward. Only rank 0 draws the progress bar.
+  std::unique_ptr<dist::DistributedDataParallel> ddp;
+  if (distributed_) {
+    ddp = std::make_unique<dist::DistributedDataParallel>(module_, ddp_options_);
+    synchronize_generator();
+  }
+  nabla::data::DataLoader loader(train, {.batch_size = options.batch_size, .shuffle = false, .drop_last = false,
+                                         .num_replicas = distributed_ ? dist::world_size() : 1,
+                                         .rank = distributed_ ? dist::rank() : 0});
+  const int verbose = dist::rank() == 0 ? options.verbose : 0;
   // A callback (BackupAndRestore) may have restored a later starting epoch.
   int first_epoch = std::max(options.initial_epoch, int(train_logs.count("initial_epoch") ? train_logs["initial_epoch"] : 0));
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     Logs logs;
     for (auto& cb : options.callbacks) cb->on_epoch_begin(epoch, logs);
-    if (options.verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
+    if (verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
     // The order comes from the global generator, as dropout does, so a resumed run (which
     // restores that generator) repeats the same batches.
     loader.start_epoch(epoch, options.shuffle ? randperm(n) : arange(n));
-    ProgressBar bar(steps_in_epoch(loader, options), options.verbose);
-    logs = run_epoch(loader, options, epoch, bar);
+    ProgressBar bar(steps_in_epoch(loader, options), verbose);
+    logs = run_epoch(loader, options, epoch, bar, ddp.get());
     if (validation) {
       Logs val = evaluate(*validation, options.batch_size, 0);
       for (auto& [k, v] : val) logs["val_" + k] = v;
@@ -232,19 +277,24 @@ Logs Model::evaluate(const Dataset& data, int64_t batch_size, int verbose) {
   module_->eval();
   for (auto& m : metrics_) m->reset();
   const int64_t n = data.size();
-  // Not owned: the loader (and its worker) ends before this call returns.
+  // Not owned: the loader (and its worker) ends before this call returns. Distributed, each rank
+  // evaluates its shard and the sums are added up.
   nabla::data::DataLoader loader(std::shared_ptr<const Dataset>(std::shared_ptr<const Dataset>(), &data),
-                                 {.batch_size = batch_size});
+                                 {.batch_size = batch_size, .num_replicas = distributed_ ? dist::world_size() : 1,
+                                  .rank = distributed_ ? dist::rank() : 0});
   double loss_sum = 0;
+  int64_t seen = 0;
   for (const nabla::data::Batch& batch : loader.epoch(0)) {
+    if (batch.placeholder) continue;
     Tensor prediction = module_->forward(batch.x);
     loss_sum += loss_(prediction, batch.y).item<double>() * double(batch.size());
+    seen += batch.size();
     for (auto& m : metrics_) m->update(prediction, batch.y);
   }
   module_->train(was_training);
-  Logs logs{{"loss", loss_sum / double(std::max<int64_t>(n, 1))}};
-  for (auto& m : metrics_) logs[m->name()] = m->result();
-  if (verbose) {
+  bool all_finite = true;
+  Logs logs = logs_over_ranks(loss_sum, seen, all_finite, true);
+  if (verbose && dist::rank() == 0) {
     ProgressBar bar((n + batch_size - 1) / batch_size, verbose);
     bar.finish(logs);
   }
@@ -281,6 +331,22 @@ double Model::train_on_batch(const Tensor& x, const Tensor& y, double clip_grad_
   return value;
 }
 
+void Model::distribute(bool enabled, dist::DistributedDataParallelOptions options) {
+  NABLA_CHECK(!enabled || dist::is_initialized() || dist::world_size() == 1,
+              "Model::distribute: call nabla::dist::init(&argc, &argv) first");
+  distributed_ = enabled && dist::world_size() > 1;
+  ddp_options_ = options;
+}
+
+void Model::synchronize_generator() const {
+  Generator::State state = default_generator().state();
+  Tensor words = Tensor::empty({int64_t(state.size())}, DType::i64);
+  std::copy(state.begin(), state.end(), reinterpret_cast<uint64_t*>(words.data<int64_t>()));
+  dist::broadcast(words, 0);
+  std::copy_n(reinterpret_cast<const uint64_t*>(words.data<int64_t>()), state.size(), state.begin());
+  default_generator().set_state(state);
+}
+
 void Model::set_precision(DType compute_dtype) {
   NABLA_CHECK(compute_dtype == DType::f32 || compute_dtype == DType::bf16, "Model::set_precision: ",
               dtype_name(compute_dtype), " is not a compute precision; use DType::f32 or DType::bf16");
@@ -288,6 +354,7 @@ void Model::set_precision(DType compute_dtype) {
 }
 
 void Model::save(const std::string& dir, int epoch) const {
+  if (distributed_ && dist::rank() != 0) return;  // the replicas are identical: rank 0 writes
   io::Checkpoint c;
   c.model = module_->state_dict();
   if (optimizer_) c.optimizer = optimizer_->state_dict();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nabla/data/dataset.h"
+#include "nabla/dist/data_parallel.h"
 #include "nabla/nn/module.h"
 #include "nabla/optim/optimizer.h"
 #include "nabla/train/callbacks.h"
@@ -72,6 +73,7 @@ class Model {
   double train_on_batch(const Tensor& x, const Tensor& y, double clip_grad_norm = 0);
 
   // A checkpoint directory: weights, optimizer state, epoch and RNG (see io/checkpoint.h).
+  // Distributed, only rank 0 writes (every rank holds the same state).
   void save(const std::string& dir, int epoch = 0) const;
   // Loads weights (and optimizer state when compiled); returns the epoch recorded.
   int load(const std::string& dir);
@@ -81,6 +83,14 @@ class Model {
   void set_precision(DType compute_dtype);
   DType precision() const { return precision_; }
 
+  // Data-parallel over the MPI ranks (after dist::init; launch with mpirun -np N): fit starts
+  // every rank from rank 0's weights, gives each rank its shard of every step (batch_size samples
+  // per rank: the effective batch is batch_size x ranks) and averages gradients across ranks
+  // during backward; fit and evaluate report metrics over all ranks' data. Only rank 0 prints,
+  // and callbacks that write files write only on rank 0. A no-op in a world of one process.
+  void distribute(bool enabled = true, dist::DistributedDataParallelOptions options = {});
+  bool distributed() const { return distributed_; }
+
   nn::Module& module() { return *module_; }
   optim::Optimizer& optimizer();
   double learning_rate();
@@ -88,7 +98,12 @@ class Model {
   bool stop_training = false;
 
  private:
-  Logs run_epoch(data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar);
+  Logs run_epoch(data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
+                 dist::DistributedDataParallel* ddp);
+  // Loss and metrics from this rank's sums, summed over ranks when distributed; all_finite is
+  // false when finite_here is false on any rank.
+  Logs logs_over_ranks(double loss_sum, int64_t seen, bool& all_finite, bool finite_here) const;
+  void synchronize_generator() const;
   void check_compiled(const char* what) const;
 
   std::shared_ptr<nn::Module> module_;
@@ -98,6 +113,8 @@ class Model {
   std::vector<std::string> metric_names_;
   std::vector<std::unique_ptr<Metric>> metrics_;
   DType precision_ = DType::f32;
+  bool distributed_ = false;
+  dist::DistributedDataParallelOptions ddp_options_;
 };
 
 }  // namespace nabla::train
