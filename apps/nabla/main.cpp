@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "nabla/core/error.h"
+#include "nabla/dist/process_group.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/ops/autocast.h"
 
@@ -28,8 +29,7 @@ void add_precision_option(CLI::App& command, std::string& precision) {
 
 void apply_precision(const std::string& precision, nlohmann::json& config) {
   if (precision.empty()) return;
-  nabla::parse_precision(precision);  // an unsupported value fails here, naming the choices
-  config["training"]["precision"] = precision == "bf16" || precision == "bfloat16" ? "bf16" : "fp32";
+  config["training"]["precision"] = nabla::parse_precision(precision) == DType::bf16 ? "bf16" : "fp32";
 }
 
 }  // namespace nabla::cli
@@ -51,14 +51,16 @@ int main(int argc, char** argv) {
   nabla::cli::add_bench(app);
   try {
     nabla::num_threads();  // a bad NABLA_NUM_THREADS fails now, not halfway through a command
+    if (nabla::dist::launched_by_mpirun()) nabla::dist::init(&argc, &argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (nabla::dist::rank() != 0) return e.get_exit_code();  // every rank parses alike: rank 0 reports
     return app.exit(e);
-  } catch (const nabla::Error& e) {
-    std::cerr << "nabla: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {  // a library outside nabla (filesystem, JSON) failed
-    std::cerr << "nabla: error: " << e.what() << "\n";
+  } catch (const std::exception& e) {  // nabla::Error, or a library outside nabla (filesystem, JSON)
+    // An error on one rank of a job ends them all now, rather than leaving the others waiting
+    // in a collective.
+    std::cerr << "nabla: " << nabla::dist::rank_prefix() << "error: " << e.what() << "\n";
+    nabla::dist::abort(1);
     return 1;
   }
   return 0;

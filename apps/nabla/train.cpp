@@ -1,4 +1,5 @@
-// nabla train CONFIG.json [--set key=value ...] [--out RUN_DIR] [--resume RUN_DIR]
+// nabla train CONFIG.json [--set key=value ...] [--out RUN_DIR] [--resume RUN_DIR]; under
+// `mpirun -np N` it trains data-parallel on N ranks.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -6,8 +7,10 @@
 
 #include "commands.h"
 #include "nabla/core/error.h"
+#include "nabla/dist/process_group.h"
 #include "nabla/io/config.h"
 #include "nabla/models/run.h"
+#include "nabla/ops/autocast.h"
 #include "run_output.h"
 
 namespace nabla::cli {
@@ -18,7 +21,7 @@ struct TrainArgs {
   std::string config, out, resume, precision;
   std::vector<std::string> sets;
   int threads = 0, verbose = 1;
-  int64_t seed = -1;
+  int64_t seed = -1, global_batch = 0;
 };
 
 void run_train(const TrainArgs& a) {
@@ -27,23 +30,35 @@ void run_train(const TrainArgs& a) {
   io::json config;
   models::TrainRunOptions options;
   options.verbose = a.verbose;
+  // Overrides of the config (a new run's, or the saved one of a resumed run).
+  std::vector<std::string> overrides = a.sets;
+  if (!a.precision.empty()) {
+    parse_precision(a.precision);  // an unsupported value fails here, naming the choices
+    overrides.push_back("training.precision=" + std::string(parse_precision(a.precision) == DType::bf16 ? "bf16" : "fp32"));
+  }
+  if (a.global_batch > 0) {  // the samples of one step over all ranks, kept as ranks change
+    const int ranks = dist::world_size();
+    NABLA_CHECK(a.global_batch % ranks == 0, "train: --global-batch ", a.global_batch, " does not divide among ",
+                ranks, " ranks; use a multiple of ", ranks);
+    overrides.push_back("training.batch_size=" + std::to_string(a.global_batch / ranks));
+  }
+  if (a.seed >= 0) overrides.push_back("seed=" + std::to_string(a.seed));
   if (!a.resume.empty()) {
     NABLA_CHECK(a.config.empty(), "train: --resume continues the run's own config; leave out CONFIG.json");
     options.out_dir = a.resume;
     options.resume = true;
-    NABLA_CHECK(a.sets.empty() && a.precision.empty(),
-                "train: --resume uses the saved config; --set and --precision are not allowed with it");
+    options.resume_overrides = overrides;  // e.g. --set training.epochs=N to train longer
   } else {
     config = io::read_json_file(a.config);
-    for (const std::string& s : a.sets) io::apply_override(config, s);
-    apply_precision(a.precision, config);
-    if (a.seed >= 0) config["seed"] = a.seed;
+    for (const std::string& s : overrides) io::apply_override(config, s);
     options.out_dir = !a.out.empty() ? a.out
                                      : "runs/" + config.value("name", std::filesystem::path(a.config).stem().string());
   }
   std::filesystem::create_directories(options.out_dir);
-  std::ofstream log_file(options.out_dir + "/log.txt", options.resume ? std::ios::app : std::ios::trunc);
+  std::ofstream log_file;
+  if (dist::rank() == 0) log_file.open(options.out_dir + "/log.txt", options.resume ? std::ios::app : std::ios::trunc);
   models::TrainRunResult result = models::train_run(config, options, std::cout);
+  if (dist::rank() != 0) return;  // rank 0 reports, plots and samples for the whole job
 
   std::ostringstream report;
   report << "run directory: " << result.run_dir << "\n";
@@ -86,6 +101,10 @@ void add_train(CLI::App& app) {
   cmd->add_option("--out", args->out, "run directory (default: runs/<config name>)");
   cmd->add_option("--resume", args->resume, "continue an interrupted run from its last checkpoint");
   cmd->add_option("--seed", args->seed, "override the config's seed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--global-batch", args->global_batch,
+                  "samples per step over all MPI ranks (sets training.batch_size to it / ranks); without it each "
+                  "rank takes training.batch_size, so a step takes batch_size x ranks")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")
       ->check(CLI::Range(0, 2));
   add_threads_option(*cmd, args->threads);

@@ -84,8 +84,14 @@ TEST_F(Cli, GptTrainsEvaluatesGeneratesAndPlots) {
   ASSERT_EQ(info.status, 0) << info.output;
   EXPECT_NE(info.output.find("wte.weight"), std::string::npos) << info.output;
 
-  // Resuming a finished run asks for more epochs; with them it continues from epoch 2.
-  EXPECT_NE(run("train --resume " + out).status, 0);
+  // Resuming a finished run asks for more epochs; with them it continues from epoch 3.
+  Result done = run("train --resume " + out);
+  EXPECT_NE(done.status, 0);
+  EXPECT_NE(done.output.find("--set training.epochs=N"), std::string::npos) << done.output;
+  Result more = run("train --resume " + out + " --set training.epochs=3 --verbose 2 --threads 2");
+  ASSERT_EQ(more.status, 0) << more.output;
+  EXPECT_NE(more.output.find("Epoch 3/3"), std::string::npos) << more.output;
+  EXPECT_EQ(more.output.find("Epoch 2/3"), std::string::npos) << more.output;
 }
 
 TEST_F(Cli, SubwordGptTrainsAndGeneratesThroughSentencePiece) {

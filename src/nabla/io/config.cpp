@@ -18,6 +18,22 @@ json read_json_file(const std::string& path) {
   }
 }
 
+namespace {
+void append_lines(const json& node, const std::string& path, std::string& out) {
+  if (node.is_object() && !node.empty()) {
+    for (const auto& [key, value] : node.items()) append_lines(value, path.empty() ? key : path + "." + key, out);
+    return;
+  }
+  out += (path.empty() ? "(root)" : path) + " = " + node.dump() + "\n";
+}
+}  // namespace
+
+std::string config_lines(const json& config) {
+  std::string out;
+  append_lines(config, "", out);
+  return out;
+}
+
 void apply_override(json& config, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   NABLA_CHECK(eq != std::string::npos && eq > 0, "--set expects key.path=value, got \"", assignment, "\"");

@@ -17,6 +17,9 @@ using json = nlohmann::json;
 // Reads a JSON file; errors name the file and the parse position.
 json read_json_file(const std::string& path);
 
+// The config as one "key.path = value" line per leaf, keys sorted: comparable line by line.
+std::string config_lines(const json& config);
+
 // Applies one `--set a.b.c=value` override; value is parsed as JSON, else taken as a string.
 void apply_override(json& config, const std::string& assignment);
 

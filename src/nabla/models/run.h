@@ -23,6 +23,7 @@ namespace nabla::models {
 struct TrainRunOptions {
   std::string out_dir;  // the run directory (created)
   bool resume = false;  // continue out_dir from checkpoints/last with its saved config
+  std::vector<std::string> resume_overrides;  // "key.path=value" applied to the saved config (more epochs)
   int verbose = 1;      // progress bars (1), one line per epoch (2), silent (0)
 };
 

@@ -5,6 +5,7 @@
 #include "nabla/core/error.h"
 #include "nabla/core/random.h"
 #include "nabla/data/tokenizer.h"
+#include "nabla/dist/process_group.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/models/optimizer_config.h"
 #include "nabla/models/run.h"
@@ -99,8 +100,13 @@ io::json shape_json(const DataShape& s) {
 
 }  // namespace
 
-TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, std::ostream& log) {
+TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, std::ostream& rank_log) {
   NABLA_CHECK(!options.out_dir.empty(), "train: no run directory given (--out)");
+  // Data-parallel under mpirun: every rank trains its shard; rank 0 alone prints and writes files.
+  const int world = dist::world_size();
+  const bool writer = dist::rank() == 0;
+  std::ostream null_log(nullptr);
+  std::ostream& log = writer ? rank_log : null_log;
   io::json config = given;
   std::shared_ptr<const data::Tokenizer> tokenizer;
   const std::string info_path = options.out_dir + "/config.json", last = options.out_dir + "/checkpoints/last";
@@ -109,9 +115,11 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
                 ": not a run directory with checkpoints/last (start it with `nabla train CONFIG --out DIR`)");
     io::json info = io::load_json(info_path);
     config = info.at("config");
+    for (const std::string& assignment : options.resume_overrides) io::apply_override(config, assignment);
     if (info.contains("tokenizer") && !info["tokenizer"].is_null()) tokenizer = data::make_tokenizer(info["tokenizer"]);
   }
 
+  dist::check_same_on_all_ranks(io::config_lines(config) + "run directory = " + options.out_dir, "the config");
   ConfigReader root(config);
   root.string("name", "run");
   root.string("description", "");
@@ -139,6 +147,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
+  model.distribute(world > 1);
   if (!data.tokenizer) root.object("generate").finish();
   else {  // defaults for `nabla generate`, recorded with the run
     ConfigReader g = root.object("generate");
@@ -153,9 +162,9 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   int done_epochs = 0;
   fs::create_directories(options.out_dir + "/checkpoints");
   if (options.resume) done_epochs = model.load(last);
-  const int64_t batches = fit.steps_per_epoch > 0
-                              ? std::min(fit.steps_per_epoch, (data.train->size() + fit.batch_size - 1) / fit.batch_size)
-                              : (data.train->size() + fit.batch_size - 1) / fit.batch_size;
+  const int64_t step_samples = fit.batch_size * world;  // each step: batch_size on every rank
+  const int64_t all_batches = (data.train->size() + step_samples - 1) / step_samples;
+  const int64_t batches = fit.steps_per_epoch > 0 ? std::min(fit.steps_per_epoch, all_batches) : all_batches;
   fit.callbacks = schedule_callbacks(t.object("schedule"), model, batches, fit.epochs, done_epochs,
                                      fit.accumulation_steps);
   t.finish();
@@ -170,12 +179,13 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
                    {"model_type", built.type},
                    {"task", loss_for(built.task)},
                    {"class_names", data.class_names}};
-  io::save_json(info_path, info);
+  if (writer) io::save_json(info_path, info);
 
   const bool has_validation = data.validation != nullptr;
   fit.callbacks.push_back(std::make_shared<train::CSVLogger>(options.out_dir + "/history.csv", options.resume));
-  fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume,
-                                                    int64_t(done_epochs) * batches));
+  if (writer)
+    fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume,
+                                                      int64_t(done_epochs) * batches));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
       options.out_dir + "/checkpoints/best", monitor, true));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
@@ -185,18 +195,23 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   log << built.module->summary() << "\n";
   log << "training " << built.type << " on " << data.train->size() << " examples"
       << (has_validation ? ", validating on " + std::to_string(data.validation->size()) : std::string()) << ", "
-      << fit.epochs - done_epochs << " epoch(s)\n";
+      << fit.epochs - done_epochs << " epoch(s)"
+      << (world > 1 ? ", on " + std::to_string(world) + " ranks x " + std::to_string(fit.batch_size) +
+                          " = " + std::to_string(step_samples) + " samples per step"
+                    : std::string())
+      << "\n";
 
   TrainRunResult result;
   result.run_dir = options.out_dir;
   result.test_set = data.test;
   result.history = model.fit(data.train, fit);
+  dist::barrier();  // rank 0 has written the checkpoints the others load next
   if (data.test) {
     model.load(options.out_dir + "/checkpoints/best");
     result.test = model.evaluate(*data.test, std::max<int64_t>(fit.batch_size, 256));
     io::json test = io::json::object();
     for (auto& [k, v] : result.test) test[k] = v;
-    io::save_json(options.out_dir + "/results.json", {{"test", test}, {"checkpoint", "best"}});
+    if (writer) io::save_json(options.out_dir + "/results.json", {{"test", test}, {"checkpoint", "best"}});
   }
   return result;
 }
