@@ -43,6 +43,10 @@ SCALING = ["fashion_cnn_train_b128", "gpt_medium_train_b8"]
 MFU = ["gpt_small_train_b16", "gpt_medium_train_b8"]
 BF16 = ("gpt_medium_train_b8_bf16", "gpt_medium_train_b8")  # nabla bf16 over nabla fp32
 OVERHEAD = "neuron_step_overhead"
+# Data-parallel scaling (issue 6): 1 rank x 1 thread against 2 MPI ranks x 1 thread, same batch per rank.
+DATA_PARALLEL = [("gpt_small_train_b16", "configs/gpt.json", ["--batch", "16", "--steps", "5"]),
+                 ("fashion_cnn_train_b128", "configs/fashion_cnn.json", ["--batch", "128"])]
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "NABLA_NUM_THREADS=1"]
 
 
 def run_json(command):
@@ -109,6 +113,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="interleaved nabla/PyTorch rounds per workload")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
     parser.add_argument("--append", default=None, help="append the Markdown section to this file")
+    parser.add_argument("--no-mpi", action="store_true", help="skip the data-parallel scaling rows")
     args = parser.parse_args()
     command = "python3 bench/workloads.py " + shlex.join(sys.argv[1:])
     chosen = [w for w in WORKLOADS if not args.filter or re.search(args.filter, w[0])]
@@ -130,6 +135,17 @@ def main():
         compiled = None if args.no_compile else torch_run(config, extra, args.threads, True)
         one_thread = nabla_run(args.nabla, config, extra, 1) if name in SCALING and args.threads > 1 else None
         results[name] = (merge(ours), merge(eager), compiled, one_thread)
+
+    scaling = []
+    if not args.no_mpi:
+        for name, config, extra in DATA_PARALLEL:
+            if args.filter and not re.search(args.filter, name):
+                continue
+            print(f"workloads.py: {name}: 1 rank x 1 thread vs 2 ranks x 1 thread", file=sys.stderr)
+            single = merge([nabla_run(args.nabla, config, extra, 1) for _ in range(args.rounds)])
+            pair = merge([run_json(MPIRUN + [args.nabla, "bench", config, "--json"] + extra)
+                          for _ in range(args.rounds)])
+            scaling.append((name, single, pair))
 
     rows = []
     for name, (ours, eager, compiled, _) in results.items():
@@ -173,6 +189,14 @@ def main():
         extra_lines.append(f"- step overhead, 4-parameter model: nabla {1e6 / ours['samples_per_s'] * ours['batch']:.1f} us"
                            f" per step, PyTorch eager {1e6 / eager['samples_per_s'] * eager['batch']:.1f} us: nabla's is "
                            f"{100 * eager['samples_per_s'] / ours['samples_per_s']:.1f}% of PyTorch's")
+    if scaling:
+        extra_lines += ["", "Data-parallel scaling (`mpirun -np 2 nabla bench`, 1 thread per rank, the same batch per "
+                        "rank; all-reduce wait: the time backward's end waited for gradient reductions, per step):", "",
+                        "| workload | 1 rank x 1 thread | 2 ranks x 1 thread | speed-up | all-reduce wait per step |",
+                        "|---|---:|---:|---:|---:|"]
+        for name, single, pair in scaling:
+            wait = f"{pair['comm_wait_s_per_step'] * 1e3:.2f} ms" if "comm_wait_s_per_step" in pair else "-"
+            extra_lines.append(f"| {name} | {fmt_rate(single)} | {fmt_rate(pair)} | {ratio(pair, single)} | {wait} |")
     errors = [f"- {name} ({side}): {r['error']}" for name, rs in results.items()
               for side, r in zip(("nabla", "eager", "compile"), rs[:3]) if r and "error" in r]
     if extra_lines:

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "nabla/core/error.h"
+#include "nabla/dist/process_group.h"
 #include "nabla/io/config.h"
 #include "nabla/kernels/peak_flops.h"
 #include "nabla/models/run.h"
@@ -24,11 +25,14 @@ struct BenchArgs {
 
 void print(const io::json& r) {
   std::cout << std::setprecision(4) << r["name"].get<std::string>() << " " << r["mode"].get<std::string>()
-            << ": batch " << r["batch"] << ", " << r["threads"] << " thread(s), median "
+            << ": batch " << r["batch"] << (r["ranks"].get<int>() > 1 ? " per rank x " + std::to_string(r["ranks"].get<int>()) + " ranks" : "")
+            << ", " << r["threads"] << " thread(s), median "
             << r["median_s"].get<double>() * 1e3 << " ms (" << r["min_s"].get<double>() * 1e3 << "-"
             << r["max_s"].get<double>() * 1e3 << "), " << r["samples_per_s"].get<double>() << " samples/s";
   if (r.contains("tokens_per_s")) std::cout << ", " << r["tokens_per_s"].get<double>() << " tokens/s";
   std::cout << ", peak resident " << r["peak_rss_mb"].get<double>() << " MB";
+  if (r.contains("comm_wait_s_per_step"))
+    std::cout << ", all-reduce wait " << r["comm_wait_s_per_step"].get<double>() * 1e3 << " ms/step";
   if (r["precision"] == "bf16") std::cout << (r["bf16_native"].get<bool>() ? ", bf16" : ", bf16 (emulated)");
   std::cout << "\n";
 }
@@ -49,6 +53,7 @@ void run_bench(const BenchArgs& a) {
   for (const std::string& s : a.sets) io::apply_override(config, s);
   apply_precision(a.precision, config);
   io::json result = models::bench_run(config, a.options);
+  if (dist::rank() != 0) return;  // under mpirun: one report for the job
   if (a.json)
     std::cout << result.dump() << "\n";
   else

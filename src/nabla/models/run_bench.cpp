@@ -9,6 +9,7 @@
 #include "nabla/core/error.h"
 #include "nabla/core/random.h"
 #include "nabla/kernels/parallel.h"
+#include "nabla/dist/data_parallel.h"
 #include "nabla/models/generation.h"
 #include "nabla/models/gpt.h"
 #include "nabla/models/optimizer_config.h"
@@ -78,7 +79,12 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
       data.shape.input_dtype == DType::i64 && data.shape.input.size() == 1 ? data.shape.input[0] : 0;
 
   std::vector<double> seconds;
-  int64_t samples = batch, tokens = batch * tokens_per_sample;
+  // Under mpirun, training is data-parallel: every rank runs the batch, gradients are averaged
+  // across ranks in backward, and a step processes batch x ranks samples.
+  const int ranks = options.mode == "train" ? dist::world_size() : 1;
+  std::unique_ptr<dist::DistributedDataParallel> ddp;
+  if (ranks > 1) ddp = std::make_unique<dist::DistributedDataParallel>(built.module);
+  int64_t samples = batch * ranks, tokens = batch * tokens_per_sample * ranks;
   if (options.mode == "train") {
     seconds = time_runs(options.warmup, options.steps, [&] { model.train_on_batch(x, y, clip); });
   } else if (options.mode == "infer") {
@@ -112,7 +118,10 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
                      {"min_s", seconds.front()},
                      {"max_s", seconds.back()},
                      {"samples_per_s", double(samples) / mid},
-                     {"peak_rss_mb", peak_resident_mb()}};
+                     {"peak_rss_mb", peak_resident_mb()},
+                     {"ranks", ranks}};
+  if (ddp)  // the all-reduce time backward's end waited for, per step (not hidden behind compute)
+    result["comm_wait_s_per_step"] = ddp->wait_seconds() / double(options.warmup + options.steps);
   if (tokens > 0) result["tokens_per_s"] = double(tokens) / mid;
   if (auto* gpt = dynamic_cast<GPT*>(built.module.get()); gpt && tokens_per_sample > 0) {
     // PaLM's count per trained token: 6 x parameters for the matmuls forward and backward, plus
