@@ -6,6 +6,7 @@
 #include "nabla/core/random.h"
 #include "nabla/data/tokenizer.h"
 #include "nabla/dist/process_group.h"
+#include "nabla/io/atomic_file.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/models/optimizer_config.h"
 #include "nabla/models/run.h"
@@ -48,6 +49,19 @@ class StepLog : public train::Callback {
   int64_t step_;
   int epoch_ = 0;
 };
+
+// Keeps the header and the rows whose first column (epoch or step) is at most `last`: rows a run
+// logged after its last checkpoint, before it was killed, are redone when it resumes.
+void drop_rows_after(const std::string& path, int64_t last) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  for (bool header = true; std::getline(in, line); header = false) {
+    if (!header && !line.empty() && std::stoll(line.substr(0, line.find(','))) > last) continue;
+    kept += line + "\n";
+  }
+  io::write_file_atomically(path, [&](int fd) { io::write_all(fd, kept.data(), kept.size(), path); });
+}
 
 // Linear warmup then cosine decay, stepped once per optimizer step (GPT's schedule).
 class CosineSchedule : public train::Callback {
@@ -159,12 +173,23 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     g.finish();
   }
 
-  int done_epochs = 0;
   fs::create_directories(options.out_dir + "/checkpoints");
-  if (options.resume) done_epochs = model.load(last);
   const int64_t step_samples = fit.batch_size * world;  // each step: batch_size on every rank
   const int64_t all_batches = (data.train->size() + step_samples - 1) / step_samples;
   const int64_t batches = fit.steps_per_epoch > 0 ? std::min(fit.steps_per_epoch, all_batches) : all_batches;
+  int done_epochs = 0;
+  if (options.resume) {
+    // The saved optimizer state holds the schedule's lr at the save; the schedule below must start
+    // from the configured lr (its base) and catch up, or a resumed run would scale lr down.
+    std::vector<double> configured;
+    for (const auto& group : model.optimizer().param_groups()) configured.push_back(group.lr);
+    done_epochs = model.load(last);
+    for (size_t g = 0; g < configured.size(); ++g) model.optimizer().param_groups()[g].lr = configured[g];
+    if (writer) {
+      drop_rows_after(options.out_dir + "/history.csv", done_epochs);
+      drop_rows_after(options.out_dir + "/steps.csv", int64_t(done_epochs) * batches);
+    }
+  }
   fit.callbacks = schedule_callbacks(t.object("schedule"), model, batches, fit.epochs, done_epochs,
                                      fit.accumulation_steps);
   t.finish();
