@@ -2,6 +2,11 @@
 // train -> eval -> generate -> plot -> info -> summary -> predict, and its errors.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -164,6 +169,42 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
   EXPECT_EQ(help.status, 0);
   for (const char* command : {"train", "eval", "predict", "generate", "summary", "plot", "info", "bench"})
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
+}
+
+// A run killed (SIGKILL) in its second epoch and resumed logs and learns exactly what the same run
+// uninterrupted does: the schedule continues from the configured learning rate, and rows logged
+// after the last checkpoint are redone, not duplicated.
+TEST_F(Cli, AKilledRunResumesBitIdentically) {
+  const std::string args = " --set training.epochs=3 --verbose 0 --threads 2";
+  ASSERT_EQ(run("train " + config("tiny_gpt.json") + " --out " + path("whole") + args).status, 0);
+  const std::string killed = path("killed");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string command = "exec " NABLA_BINARY_DIR "/bin/nabla train " + config("tiny_gpt.json") + " --out " +
+                                killed + args + " > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto lines = [](const std::string& file) {
+    std::ifstream in(file);
+    return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
+  };
+  // 40 steps an epoch: kill ten steps into the second one.
+  for (int i = 0; i < 2000 && lines(killed + "/steps.csv") < 51; ++i) usleep(5000);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  Result resumed = run("train --resume " + killed + " --verbose 0 --threads 2");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  auto text = [](const std::string& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(text(killed + "/steps.csv"), text(path("whole") + "/steps.csv"));
+  EXPECT_EQ(text(killed + "/history.csv"), text(path("whole") + "/history.csv"));
+  EXPECT_EQ(text(killed + "/results.json"), text(path("whole") + "/results.json"));
 }
 
 TEST_F(Cli, PrecisionAndThreadCountAreChecked) {
