@@ -130,6 +130,79 @@ TEST(Model, ANaNLossIsAnErrorNamingWhereItHappened) {
   }
 }
 
+namespace {
+// Logits of a small MLP plus 0 * sqrt(gate): the loss stays finite, but with gate = 0 the
+// gradient of gate is inf * 0 = NaN, the case of a gradient going bad under a finite loss.
+class NanGradientNet : public nn::Module {
+ public:
+  NanGradientNet() : Module("NanGradientNet") {
+    mlp = register_module("mlp", small_mlp());
+    gate = register_parameter("gate", zeros({1}));
+  }
+  Tensor forward(const Tensor& x) override { return add(mlp->forward(x), mul(sqrt(gate), 0.0)); }
+  std::shared_ptr<nn::Sequential> mlp;
+  Tensor gate;
+};
+
+std::map<std::string, std::vector<float>> weights_of(nn::Module& m) {
+  std::map<std::string, std::vector<float>> out;
+  for (auto& [name, p] : m.named_parameters()) out[name] = p.to_vector<float>();
+  return out;
+}
+}  // namespace
+
+TEST(Model, ANaNGradientUnderAFiniteLossStopsWithTheParameterNameAndLeavesTheWeights) {
+  auto [x, y] = toy_data(64, 6);
+  auto net = std::make_shared<NanGradientNet>();
+  const auto before = weights_of(*net);
+  Model model(net);
+  model.compile("adam", "sparse_categorical_crossentropy");
+  FitOptions options;
+  options.batch_size = 8;
+  options.verbose = 0;
+  try {
+    model.fit(x, y, options);
+    FAIL() << "a NaN gradient must not be applied silently";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the gradient of gate became NaN/Inf"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("epoch 1, batch 1 of 8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the weights were not updated"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(weights_of(*net), before);
+}
+
+TEST(Model, SkippingNonFiniteStepsKeepsTrainingAndGivesUpAfterTenInARow) {
+  auto [x, y] = toy_data(64, 6);
+  // Two batches of eight carry a NaN input: their loss is NaN, the other six train.
+  std::vector<float> xv = x.to_vector<float>();
+  xv[3 * 6] = NAN;   // batch 1 (no shuffle)
+  xv[40 * 6] = NAN;  // batch 6
+  Tensor poisoned = tensor(xv, x.shape());
+  Model model(small_mlp());
+  model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
+  FitOptions options;
+  options.batch_size = 8;
+  options.epochs = 3;
+  options.shuffle = false;
+  options.verbose = 0;
+  options.on_nonfinite = FitOptions::NonFinite::skip;
+  History h = model.fit(poisoned, y, options);
+  ASSERT_EQ(h.epochs.size(), 3u);
+  for (double loss : h["loss"]) EXPECT_TRUE(std::isfinite(loss)) << "skipped steps stay out of the mean";
+  EXPECT_LT(h["loss"][2], h["loss"][0]) << "the other batches still train";
+  for (auto& [name, w] : weights_of(model.module()))
+    for (float v : w) ASSERT_TRUE(std::isfinite(v)) << name;
+
+  Tensor all_nan = full(x.shape(), NAN);
+  try {
+    model.fit(all_nan, y, options);
+    FAIL() << "endless non-finite steps must stop the run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("10 steps in a row had a non-finite loss or gradient"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Model, SaveAndLoadRoundTripThroughACheckpoint) {
   auto [x, y] = toy_data(100, 7);
   Model a(small_mlp());

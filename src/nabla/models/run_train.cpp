@@ -149,6 +149,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   fit.epochs = int(t.integer("epochs", 10, 1));
   fit.batch_size = t.integer("batch_size", 32, 1);
   fit.clip_grad_norm = t.number("clip_grad_norm", 0.0, 0);
+  fit.on_nonfinite = t.string("on_nonfinite", "stop", {"stop", "skip"}) == "skip" ? train::FitOptions::NonFinite::skip
+                                                                                  : train::FitOptions::NonFinite::stop;
   fit.accumulation_steps = t.integer("accumulation_steps", 1, 1);
   fit.steps_per_epoch = t.integer("steps_per_epoch", 0, 0);
   fit.verbose = options.verbose;

@@ -107,6 +107,22 @@ bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
   return false;
 }
 
+// The name of the first parameter whose gradient holds a NaN or an infinity, or "".
+std::string first_nonfinite_gradient(const nn::Module& module) {
+  for (const auto& [name, p] : module.named_parameters()) {
+    const Tensor g = p.grad();
+    if (!g.defined() || g.dtype() != DType::f32) continue;
+    const Tensor c = g.contiguous();
+    const float* v = c.data<float>();
+    bool finite = true;
+    for (int64_t i = 0, n = c.numel(); i < n; ++i) finite &= std::fabs(v[i]) <= 3.4028235e38f;  // false for NaN
+    if (!finite) return name;
+  }
+  return "";
+}
+
+constexpr int kMaxSkippedInARow = 10;
+
 // Batches one epoch trains on: all of the loader's, or steps_per_epoch when that is fewer.
 int64_t steps_in_epoch(const nabla::data::DataLoader& loader, const FitOptions& options) {
   const int64_t all = loader.batches_per_epoch();
@@ -156,30 +172,59 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
     Tensor prediction = module_->forward(xb);
     Tensor loss = loss_(prediction, yb);
     const double loss_value = loss.item<double>();
-    if (real > 0) {
+    if (real > 0 && std::isfinite(loss_value)) {  // a skipped NaN step must not poison the epoch's mean
       loss_sum += loss_value * double(real);
       seen += real;
       for (auto& m : metrics_) m->update(prediction.detach(), yb);
     }
     bool all_finite = true;
     logs = logs_over_ranks(loss_sum, seen, all_finite, real == 0 || std::isfinite(loss_value));
-    if (!all_finite && !stops_on_nan(options.callbacks))
-      fail(dist::rank_prefix(), "fit: the loss became ", std::isfinite(loss_value) ? "non-finite on another rank" :
-           std::to_string(loss_value), " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
-           "; lower the learning rate, check the inputs for NaN/Inf, clip gradients (clip_grad_norm), or add "
-           "TerminateOnNaN to stop quietly instead");
-    // Micro-batches: scale so accumulated gradients average like one large batch; in a
-    // distributed run only the last one's backward reduces across ranks.
-    const bool last_micro_batch = (step + 1) % options.accumulation_steps == 0 || step + 1 == steps;
-    {
-      std::optional<dist::DistributedDataParallel::NoSync> local_only;
-      if (ddp && !last_micro_batch) local_only.emplace(*ddp);
-      (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
+    const bool skip = options.on_nonfinite == FitOptions::NonFinite::skip;
+    // What went wrong this step, if anything: a non-finite loss (on any rank) or, after backward,
+    // a non-finite gradient (averaged across ranks, so every rank sees the same).
+    std::string problem;
+    if (!all_finite) {
+      problem = std::string("the loss became ") +
+                (std::isfinite(loss_value) ? "non-finite on another rank" : std::to_string(loss_value));
+      if (!skip && !stops_on_nan(options.callbacks))
+        fail(dist::rank_prefix(), "fit: ", problem, " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
+             "; the weights were not updated with it. Lower the learning rate, check the inputs for NaN/Inf, clip "
+             "gradients (clip_grad_norm), set on_nonfinite to skip such steps, or add TerminateOnNaN to stop quietly");
+      optimizer_->zero_grad();  // drop what this accumulation cycle gathered: it is not applied
+    } else {
+      // Micro-batches: scale so accumulated gradients average like one large batch; in a
+      // distributed run only the last one's backward reduces across ranks.
+      const bool last_micro_batch = (step + 1) % options.accumulation_steps == 0 || step + 1 == steps;
+      {
+        std::optional<dist::DistributedDataParallel::NoSync> local_only;
+        if (ddp && !last_micro_batch) local_only.emplace(*ddp);
+        (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
+      }
+      if (last_micro_batch) {
+        const std::string bad = first_nonfinite_gradient(*module_);
+        if (!bad.empty()) {
+          problem = "the gradient of " + bad + " became NaN/Inf (the loss, " + std::to_string(loss_value) +
+                    ", was finite)";
+          if (!skip)
+            fail(dist::rank_prefix(), "fit: ", problem, " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
+                 "; the weights were not updated with it. Lower the learning rate, clip gradients (clip_grad_norm), "
+                 "or set on_nonfinite to skip such steps");
+        } else {
+          if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
+          optimizer_->step();
+        }
+        optimizer_->zero_grad();
+      }
     }
-    if (last_micro_batch) {
-      if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
-      optimizer_->step();
-      optimizer_->zero_grad();
+    if (!problem.empty() && skip) {
+      if (dist::rank() == 0)
+        std::fprintf(stderr, "fit: skipped the step at epoch %d, batch %lld: %s\n", epoch + 1,
+                     static_cast<long long>(step + 1), problem.c_str());
+      NABLA_CHECK(++skipped_in_a_row_ < kMaxSkippedInARow, dist::rank_prefix(), "fit: ", kMaxSkippedInARow,
+                  " steps in a row had a non-finite loss or gradient (the last at epoch ", epoch + 1, ", batch ",
+                  step + 1, ": ", problem, "); stopping. Lower the learning rate or check the data");
+    } else if (problem.empty()) {
+      skipped_in_a_row_ = 0;
     }
     batch_logs = logs;
     batch_logs["batch_loss"] = all_finite ? loss_value : std::nan("");
@@ -223,6 +268,7 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
   }
   for (auto& cb : options.callbacks) cb->set_model(this);
   stop_training = false;
+  skipped_in_a_row_ = 0;
   History history;
   Logs train_logs;
   for (auto& cb : options.callbacks) cb->on_train_begin(train_logs);

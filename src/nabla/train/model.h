@@ -51,6 +51,11 @@ struct FitOptions {
   int64_t accumulation_steps = 1;  // gradient accumulation over micro-batches
   double clip_grad_norm = 0;       // > 0 clips the global gradient norm before each step
   int64_t steps_per_epoch = 0;     // > 0 ends each epoch after this many batches (Keras); 0 = all
+  // A NaN/Inf loss or gradient never reaches the weights. stop (default): fit fails naming the
+  // step and the first non-finite gradient (unless TerminateOnNaN is attached: it stops quietly).
+  // skip: the step is dropped with a warning, and fit fails after 10 dropped in a row.
+  enum class NonFinite { stop, skip };
+  NonFinite on_nonfinite = NonFinite::stop;
 };
 
 class Model {
@@ -114,6 +119,7 @@ class Model {
   std::vector<std::unique_ptr<Metric>> metrics_;
   DType precision_ = DType::f32;
   bool distributed_ = false;
+  int skipped_in_a_row_ = 0;  // non-finite steps dropped in a row (FitOptions::NonFinite::skip)
   dist::DistributedDataParallelOptions ddp_options_;
 };
 
