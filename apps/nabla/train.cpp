@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <cstdlib>
 #include <sstream>
 
 #include "commands.h"
@@ -57,7 +58,20 @@ void run_train(const TrainArgs& a) {
   std::filesystem::create_directories(options.out_dir);
   std::ofstream log_file;
   if (dist::rank() == 0) log_file.open(options.out_dir + "/log.txt", options.resume ? std::ios::app : std::ios::trunc);
+  options.stop_on_signals = true;  // Ctrl-C or SIGTERM: finish the step, save, exit
   models::TrainRunResult result = models::train_run(config, options, std::cout);
+  if (result.stop_signal) {
+    if (dist::rank() == 0) {
+      std::ostringstream note;
+      note << "stopped by signal " << result.stop_signal << " at epoch " << result.stopped_at.epoch + 1 << ", step "
+           << result.stopped_at.step << "; saved " << options.out_dir << "/checkpoints/last. Continue with: nabla train "
+           << "--resume " << options.out_dir << "\n";
+      std::cout << note.str();
+      log_file << note.str();
+    }
+    std::cout.flush();
+    std::exit(128 + result.stop_signal);  // the shell's convention for "ended by that signal"
+  }
   if (dist::rank() != 0) return;  // rank 0 reports, plots and samples for the whole job
 
   std::ostringstream report;

@@ -171,40 +171,76 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
 }
 
-// A run killed (SIGKILL) in its second epoch and resumed logs and learns exactly what the same run
-// uninterrupted does: the schedule continues from the configured learning rate, and rows logged
-// after the last checkpoint are redone, not duplicated.
-TEST_F(Cli, AKilledRunResumesBitIdentically) {
-  const std::string args = " --set training.epochs=3 --verbose 0 --threads 2";
-  ASSERT_EQ(run("train " + config("tiny_gpt.json") + " --out " + path("whole") + args).status, 0);
-  const std::string killed = path("killed");
+namespace {
+
+std::string file_text(const std::string& file) {
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+int64_t line_count(const std::string& file) {
+  const std::string text = file_text(file);
+  return std::count(text.begin(), text.end(), '\n');
+}
+
+// Starts `nabla train <args>` into out_dir, sends `signal_number` once steps.csv has `lines` lines,
+// and returns the wait status.
+int train_until_signalled(const std::string& args, const std::string& out_dir, int64_t lines, int signal_number) {
   const pid_t child = fork();
-  ASSERT_GE(child, 0);
   if (child == 0) {
-    const std::string command = "exec " NABLA_BINARY_DIR "/bin/nabla train " + config("tiny_gpt.json") + " --out " +
-                                killed + args + " > /dev/null 2>&1";
+    const std::string command = "exec " NABLA_BINARY_DIR "/bin/nabla train " + args + " --out " + out_dir +
+                                " > " + out_dir + ".log 2>&1";
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  auto lines = [](const std::string& file) {
-    std::ifstream in(file);
-    return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
-  };
-  // 40 steps an epoch: kill ten steps into the second one.
-  for (int i = 0; i < 2000 && lines(killed + "/steps.csv") < 51; ++i) usleep(5000);
-  kill(child, SIGKILL);
+  for (int i = 0; i < 12000 && line_count(out_dir + "/steps.csv") < lines; ++i) usleep(5000);
+  kill(child, signal_number);
   int status = 0;
   waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
-  Result resumed = run("train --resume " + killed + " --verbose 0 --threads 2");
-  ASSERT_EQ(resumed.status, 0) << resumed.output;
-  auto text = [](const std::string& file) {
-    std::ifstream in(file);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return status;
+}
+
+}  // namespace
+
+// A run stopped in its second epoch — by SIGKILL (no warning: it resumes from the last epoch's
+// checkpoint) or by SIGINT / SIGTERM (it finishes the step and saves where it was) — and resumed
+// logs and learns exactly what the same run uninterrupted does.
+TEST_F(Cli, InterruptedRunsResumeBitIdentically) {
+  struct Case {
+    std::string name, args;
+    int64_t lines;  // steps.csv lines (header + steps) before the signal
+    int signal_number;
   };
-  EXPECT_EQ(text(killed + "/steps.csv"), text(path("whole") + "/steps.csv"));
-  EXPECT_EQ(text(killed + "/history.csv"), text(path("whole") + "/history.csv"));
-  EXPECT_EQ(text(killed + "/results.json"), text(path("whole") + "/results.json"));
+  const std::string tiny_gpt = config("tiny_gpt.json") + " --set training.epochs=3 --verbose 0 --threads 2";
+  const std::string tiny_cnn = config("tiny_cnn.json") + " --set training.epochs=2 --verbose 0 --threads 2";
+  // configs/gpt.json itself (4 layers, 256 wide, context 128), on fewer verses and steps.
+  const std::string gpt_small = std::string(NABLA_SOURCE_DIR "/configs/gpt.json") +
+                                " --set data.limit=3000 --set training.steps_per_epoch=6 --set training.epochs=2"
+                                " --set training.schedule.warmup_steps=3 --verbose 0 --threads 2";
+  for (const Case& c : {Case{"gpt_kill", tiny_gpt, 51, SIGKILL}, Case{"gpt_int", tiny_gpt, 55, SIGINT},
+                        Case{"cnn_term", tiny_cnn, 100, SIGTERM}, Case{"small_int", gpt_small, 9, SIGINT}}) {
+    SCOPED_TRACE(c.name);
+    const std::string whole = path(c.name + "_whole"), stopped = path(c.name);
+    Result reference = run("train " + c.args + " --out " + whole);
+    ASSERT_EQ(reference.status, 0) << reference.output;
+    const int status = train_until_signalled(c.args, stopped, c.lines, c.signal_number);
+    const std::string log = file_text(stopped + ".log");
+    if (c.signal_number == SIGKILL) {
+      ASSERT_TRUE(WIFSIGNALED(status)) << "it finished before it could be killed: " << log;
+    } else {
+      ASSERT_TRUE(WIFEXITED(status)) << log;
+      EXPECT_EQ(WEXITSTATUS(status), 128 + c.signal_number) << log;
+      EXPECT_NE(log.find("stopped by signal " + std::to_string(c.signal_number) + " at epoch 2, step "),
+                std::string::npos)
+          << log;
+      EXPECT_NE(log.find("nabla train --resume " + stopped), std::string::npos) << log;
+    }
+    Result resumed = run("train --resume " + stopped + " --verbose 0 --threads 2");
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    for (const char* file : {"steps.csv", "history.csv", "results.json", "checkpoints/last/model.safetensors",
+                             "checkpoints/last/optimizer.safetensors"})
+      EXPECT_EQ(file_text(stopped + "/" + file), file_text(whole + "/" + file)) << file;
+  }
 }
 
 TEST_F(Cli, PrecisionAndThreadCountAreChecked) {

@@ -47,23 +47,25 @@ void DataLoader::start_epoch(int64_t epoch) {
   start_epoch(epoch, options_.shuffle ? randperm(n, gen) : arange(n));
 }
 
-void DataLoader::start_epoch(int64_t epoch, Tensor order) {
+void DataLoader::start_epoch(int64_t epoch, Tensor order, int64_t first_batch) {
   NABLA_CHECK(order.defined() && order.dim() == 1 && order.dtype() == DType::i64,
               "DataLoader: the sample order must be a 1-D i64 tensor, got ",
               order.defined() ? dtype_name(order.dtype()) : "none", " ", order.defined() ? order.shape() : Shape{});
   order = order.contiguous();
   const int64_t n = order.numel(), b = options_.batch_size * options_.num_replicas;
   const int64_t batches = options_.drop_last ? n / b : (n + b - 1) / b;
+  NABLA_CHECK(first_batch >= 0 && first_batch <= batches, "DataLoader: first_batch ", first_batch,
+              " is outside the epoch's ", batches, " batches");
   {
     std::lock_guard lock(mutex_);
     ++generation_;
     order_ = std::move(order);
     epoch_ = epoch;
     num_batches_ = batches;
-    built_ = 0;
+    built_ = first_batch;
     ready_.clear();
   }
-  taken_ = 0;
+  taken_ = first_batch;
   started_ = true;
   if (prefetching_) {
     if (!worker_.joinable()) worker_ = std::thread([this] { worker_loop(); });

@@ -43,8 +43,9 @@ class DataLoader {
   // Starts an epoch: shuffled with seed + epoch, or in order. Abandons the rest of any current epoch.
   void start_epoch(int64_t epoch);
   // Starts an epoch over an explicit order of sample indices (1-D i64, e.g. a permutation drawn by
-  // the caller); `epoch` still seeds the random transforms.
-  void start_epoch(int64_t epoch, Tensor order);
+  // the caller); `epoch` still seeds the random transforms. first_batch > 0 skips the batches
+  // before it (resuming inside an epoch): the rest are exactly those of the whole epoch.
+  void start_epoch(int64_t epoch, Tensor order, int64_t first_batch = 0);
   // The next batch of the current epoch, or nullopt after the last one. An error raised while
   // building a batch (on either thread) is thrown here, for the batch it belongs to.
   std::optional<Batch> next();

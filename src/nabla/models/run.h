@@ -24,6 +24,7 @@ struct TrainRunOptions {
   std::string out_dir;  // the run directory (created)
   bool resume = false;  // continue out_dir from checkpoints/last with its saved config
   std::vector<std::string> resume_overrides;  // "key.path=value" applied to the saved config (more epochs)
+  bool stop_on_signals = false;  // SIGINT/SIGTERM: finish the step, save checkpoints/last, return
   int verbose = 1;      // progress bars (1), one line per epoch (2), silent (0)
 };
 
@@ -32,6 +33,8 @@ struct TrainRunResult {
   train::Logs test;  // empty without a test set
   std::shared_ptr<const data::Dataset> test_set;  // null without one
   std::string run_dir;
+  int stop_signal = 0;  // the signal that interrupted the run (0: it ran to the end)
+  train::EpochProgress stopped_at;  // where it stopped (checkpoints/last holds it)
 };
 
 // Trains `config` (a parsed JSON run config). Unknown keys and bad values fail before any work.

@@ -12,6 +12,7 @@
 #include "nabla/models/run.h"
 #include "nabla/ops/autocast.h"
 #include "nabla/optim/optim.h"
+#include "nabla/train/stop_signals.h"
 
 namespace nabla::models {
 
@@ -80,8 +81,10 @@ class CosineSchedule : public train::Callback {
   int64_t accumulation_;
 };
 
+// done_epochs whole epochs and done_in_epoch batches of the next one are already trained.
 std::vector<train::CallbackPtr> schedule_callbacks(ConfigReader s, train::Model& model, int64_t steps_per_epoch,
-                                                   int epochs, int done_epochs, int64_t accumulation) {
+                                                   int epochs, int done_epochs, int64_t done_in_epoch,
+                                                   int64_t accumulation) {
   const std::string type = s.string("type", "none", {"none", "cosine", "step", "exponential", "plateau"});
   std::vector<train::CallbackPtr> result;
   if (type == "cosine") {
@@ -89,7 +92,8 @@ std::vector<train::CallbackPtr> schedule_callbacks(ConfigReader s, train::Model&
     const int64_t total = optimizer_steps * epochs;
     const int64_t warmup = s.integer("warmup_steps", std::min<int64_t>(100, total / 10), 0, total);
     result.push_back(std::make_shared<CosineSchedule>(model.optimizer(), warmup, total,
-                                                      s.number("min_lr", 0.0, 0), optimizer_steps * done_epochs,
+                                                      s.number("min_lr", 0.0, 0),
+                                                      optimizer_steps * done_epochs + done_in_epoch / accumulation,
                                                       accumulation));
   } else if (type == "step" || type == "exponential") {
     const double gamma = s.number("gamma", type == "step" ? 0.1 : 0.95, 0, 1, true);
@@ -187,13 +191,16 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     for (const auto& group : model.optimizer().param_groups()) configured.push_back(group.lr);
     done_epochs = model.load(last);
     for (size_t g = 0; g < configured.size(); ++g) model.optimizer().param_groups()[g].lr = configured[g];
-    if (writer) {
-      drop_rows_after(options.out_dir + "/history.csv", done_epochs);
-      drop_rows_after(options.out_dir + "/steps.csv", int64_t(done_epochs) * batches);
-    }
+  }
+  // Steps already trained: whole epochs, plus those of an epoch interrupted in the middle.
+  const int64_t done_steps = int64_t(done_epochs) * batches + model.progress().step;
+  if (options.resume && writer) {
+    drop_rows_after(options.out_dir + "/history.csv", done_epochs);
+    drop_rows_after(options.out_dir + "/steps.csv", done_steps);
   }
   fit.callbacks = schedule_callbacks(t.object("schedule"), model, batches, fit.epochs, done_epochs,
-                                     fit.accumulation_steps);
+                                     model.progress().step, fit.accumulation_steps);
+  fit.stop_on_signals = options.stop_on_signals;
   t.finish();
   root.finish();  // every key is known: only now start the work
   NABLA_CHECK(done_epochs < fit.epochs, "--resume ", options.out_dir, ": all ", fit.epochs,
@@ -211,8 +218,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   const bool has_validation = data.validation != nullptr;
   fit.callbacks.push_back(std::make_shared<train::CSVLogger>(options.out_dir + "/history.csv", options.resume));
   if (writer)
-    fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume,
-                                                      int64_t(done_epochs) * batches));
+    fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume, done_steps));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
       options.out_dir + "/checkpoints/best", monitor, true));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
@@ -232,6 +238,13 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   result.run_dir = options.out_dir;
   result.test_set = data.test;
   result.history = model.fit(data.train, fit);
+  if (model.interrupted()) {  // a signal: keep the position (mid-epoch) and stop here
+    if (model.progress().step > 0) model.save(last, model.progress().epoch);
+    result.stop_signal = train::stop_signal();
+    result.stopped_at = model.progress();
+    dist::barrier();
+    return result;
+  }
   dist::barrier();  // rank 0 has written the checkpoints the others load next
   if (data.test) {
     model.load(options.out_dir + "/checkpoints/best");

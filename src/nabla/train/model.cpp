@@ -16,6 +16,7 @@
 #include "nabla/ops/reduce.h"
 #include "nabla/ops/shape_ops.h"
 #include "nabla/optim/optim.h"
+#include "nabla/train/stop_signals.h"
 
 namespace nabla::train {
 
@@ -131,24 +132,27 @@ int64_t steps_in_epoch(const nabla::data::DataLoader& loader, const FitOptions& 
 
 }  // namespace
 
-Logs Model::logs_over_ranks(double loss_sum, int64_t seen, bool& all_finite, bool finite_here) const {
+Model::StepTotals Model::logs_over_ranks(double loss_sum, int64_t seen, bool finite_here, bool stop_here) const {
   // Local sums in one vector; in a distributed run they are summed over ranks (one small
   // all-reduce) so every rank logs, and decides on, the numbers of all the data.
-  std::vector<double> totals = {loss_sum, double(seen), finite_here ? 0.0 : 1.0};
+  std::vector<double> reduced = {finite_here ? 0.0 : 1.0, stop_here ? 1.0 : 0.0, loss_sum, double(seen)};
   for (const auto& m : metrics_)
-    for (double v : m->totals()) totals.push_back(v);
-  if (distributed_) dist::all_reduce(totals);
-  all_finite = totals[2] == 0;
-  Logs logs{{"loss", totals[0] / std::max(totals[1], 1.0)}};
-  size_t at = 3;
+    for (double v : m->totals()) reduced.push_back(v);
+  if (distributed_) dist::all_reduce(reduced);
+  StepTotals out;
+  out.all_finite = reduced[0] == 0;
+  out.stop = reduced[1] > 0;
+  out.totals.assign(reduced.begin() + 2, reduced.end());
+  out.logs["loss"] = out.totals[0] / std::max(out.totals[1], 1.0);
+  size_t at = 2;
   for (const auto& m : metrics_) {
     const std::vector<double> local = m->totals();
-    m->set_totals(std::vector<double>(totals.begin() + long(at), totals.begin() + long(at + local.size())));
-    logs[m->name()] = m->result();
+    m->set_totals(std::vector<double>(out.totals.begin() + long(at), out.totals.begin() + long(at + local.size())));
+    out.logs[m->name()] = m->result();
     m->set_totals(local);
     at += local.size();
   }
-  return logs;
+  return out;
 }
 
 Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
@@ -157,10 +161,23 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
   for (auto& m : metrics_) m->reset();
   double loss_sum = 0;
   int64_t seen = 0;
+  // Resuming inside the epoch: rank 0 carries the sums of all ranks' steps so far.
+  const int64_t first = progress_.step;
+  if (first > 0 && dist::rank() == 0 && progress_.totals.size() >= 2) {
+    loss_sum = progress_.totals[0];
+    seen = int64_t(progress_.totals[1]);
+    size_t at = 2;
+    for (auto& m : metrics_) {
+      const size_t k = m->totals().size();
+      NABLA_CHECK(at + k <= progress_.totals.size(), "fit: the checkpoint's epoch progress does not fit these metrics");
+      m->set_totals(std::vector<double>(progress_.totals.begin() + long(at), progress_.totals.begin() + long(at + k)));
+      at += k;
+    }
+  }
   Logs logs;
   module_->train();
   optimizer_->zero_grad();
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = first; step < steps; ++step) {
     // The loader built this batch on its worker thread while the previous step ran.
     nabla::data::Batch batch = *loader.next();
     const int64_t real = batch.real_size();  // 0 for a distributed stand-in batch
@@ -177,8 +194,9 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
       seen += real;
       for (auto& m : metrics_) m->update(prediction.detach(), yb);
     }
-    bool all_finite = true;
-    logs = logs_over_ranks(loss_sum, seen, all_finite, real == 0 || std::isfinite(loss_value));
+    StepTotals reduced = logs_over_ranks(loss_sum, seen, real == 0 || std::isfinite(loss_value), stop_requested());
+    logs = reduced.logs;
+    const bool all_finite = reduced.all_finite;
     const bool skip = options.on_nonfinite == FitOptions::NonFinite::skip;
     // What went wrong this step, if anything: a non-finite loss (on any rank) or, after backward,
     // a non-finite gradient (averaged across ranks, so every rank sees the same).
@@ -230,7 +248,14 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
     batch_logs["batch_loss"] = all_finite ? loss_value : std::nan("");
     for (auto& cb : options.callbacks) cb->on_train_batch_end(step, batch_logs);
     bar.update(step + 1, logs);
-    if (stop_training) break;
+    progress_.step = step + 1;
+    progress_.totals = reduced.totals;
+    // A stop signal (on any rank) ends the run at the next optimizer step's boundary.
+    if (reduced.stop && (step + 1) % options.accumulation_steps == 0) {
+      interrupted_ = true;
+      if (step + 1 < steps) return logs;  // mid-epoch: progress_ says where
+    }
+    if (stop_training || interrupted_) break;
   }
   return logs;
 }
@@ -269,6 +294,9 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
   for (auto& cb : options.callbacks) cb->set_model(this);
   stop_training = false;
   skipped_in_a_row_ = 0;
+  interrupted_ = false;
+  std::optional<StopSignals> signals;
+  if (options.stop_on_signals) signals.emplace();
   History history;
   Logs train_logs;
   for (auto& cb : options.callbacks) cb->on_train_begin(train_logs);
@@ -292,10 +320,23 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
     for (auto& cb : options.callbacks) cb->on_epoch_begin(epoch, logs);
     if (verbose) std::printf("Epoch %d/%d\n", epoch + 1, options.epochs);
     // The order comes from the global generator, as dropout does, so a resumed run (which
-    // restores that generator) repeats the same batches.
-    loader.start_epoch(epoch, options.shuffle ? randperm(n) : arange(n));
+    // restores that generator) repeats the same batches. Inside an interrupted epoch, the order
+    // is drawn again from the generator as it was at the epoch's start.
+    Tensor order;
+    if (progress_.step > 0 && progress_.epoch == epoch) {
+      const Generator::State now = default_generator().state();
+      default_generator().set_state(progress_.order_rng);
+      order = options.shuffle ? randperm(n) : arange(n);
+      default_generator().set_state(now);
+    } else {
+      progress_ = EpochProgress{epoch, 0, default_generator().state(), {}};
+      order = options.shuffle ? randperm(n) : arange(n);
+    }
+    loader.start_epoch(epoch, order, progress_.step);
     ProgressBar bar(steps_in_epoch(loader, options), verbose);
     logs = run_epoch(loader, options, epoch, bar, ddp.get());
+    if (interrupted_ && progress_.step > 0 && progress_.step < steps_in_epoch(loader, options)) break;
+    progress_ = EpochProgress{epoch + 1, 0, {}, {}};  // the epoch is whole: checkpoints need no position
     if (validation) {
       Logs val = evaluate(*validation, options.batch_size, 0);
       for (auto& [k, v] : val) logs["val_" + k] = v;
@@ -304,6 +345,7 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
     bar.finish(logs);
     for (auto& cb : options.callbacks) cb->on_epoch_end(epoch, logs);
     history.append(epoch + 1, logs);
+    if (interrupted_) break;
   }
   for (auto& cb : options.callbacks) cb->on_train_end(train_logs);
   return history;
@@ -338,8 +380,7 @@ Logs Model::evaluate(const Dataset& data, int64_t batch_size, int verbose) {
     for (auto& m : metrics_) m->update(prediction, batch.y);
   }
   module_->train(was_training);
-  bool all_finite = true;
-  Logs logs = logs_over_ranks(loss_sum, seen, all_finite, true);
+  Logs logs = logs_over_ranks(loss_sum, seen, true, false).logs;
   if (verbose && dist::rank() == 0) {
     ProgressBar bar((n + batch_size - 1) / batch_size, verbose);
     bar.finish(logs);
@@ -407,6 +448,11 @@ void Model::save(const std::string& dir, int epoch) const {
   c.config = {{"module", module_->type_name()}, {"loss", loss_name_}, {"metrics", metric_names_}};
   Generator::State rng = default_generator().state();
   c.state = {{"epoch", epoch}, {"rng", std::vector<uint64_t>(rng.begin(), rng.end())}};
+  if (progress_.step > 0)
+    c.state["progress"] = {{"epoch", progress_.epoch},
+                           {"step", progress_.step},
+                           {"order_rng", std::vector<uint64_t>(progress_.order_rng.begin(), progress_.order_rng.end())},
+                           {"totals", progress_.totals}};
   io::save_checkpoint(dir, c);
 }
 
@@ -420,6 +466,16 @@ int Model::load(const std::string& dir) {
     Generator::State state;
     std::copy(words.begin(), words.end(), state.begin());
     default_generator().set_state(state);
+  }
+  progress_ = EpochProgress{c.state.value("epoch", 0), 0, {}, {}};
+  if (c.state.contains("progress")) {
+    const nlohmann::json& p = c.state["progress"];
+    auto words = p.at("order_rng").get<std::vector<uint64_t>>();
+    NABLA_CHECK(words.size() == 5, dir, ": state.json progress.order_rng has ", words.size(), " words, expected 5");
+    progress_.epoch = p.at("epoch").get<int>();
+    progress_.step = p.at("step").get<int64_t>();
+    std::copy(words.begin(), words.end(), progress_.order_rng.begin());
+    progress_.totals = p.at("totals").get<std::vector<double>>();
   }
   return c.state.value("epoch", 0);
 }

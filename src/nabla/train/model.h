@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "nabla/core/random.h"
 #include "nabla/data/dataset.h"
 #include "nabla/dist/data_parallel.h"
 #include "nabla/nn/module.h"
@@ -56,6 +57,19 @@ struct FitOptions {
   // skip: the step is dropped with a warning, and fit fails after 10 dropped in a row.
   enum class NonFinite { stop, skip };
   NonFinite on_nonfinite = NonFinite::stop;
+  // SIGINT/SIGTERM during fit finish the current optimizer step and return (Model::interrupted()),
+  // with the position in the epoch kept for save() and the next fit (see StopSignals).
+  bool stop_on_signals = false;
+};
+
+// Where an interrupted fit stopped inside an epoch. save() writes it into the checkpoint and
+// load() reads it back, so the next fit continues with the same batches, dropout masks and epoch
+// metrics as a run that was never interrupted.
+struct EpochProgress {
+  int epoch = 0;                   // the epoch in progress (0-based)
+  int64_t step = 0;                // its batches already trained; 0 = at the epoch's start
+  Generator::State order_rng{};    // the generator when the epoch drew its sample order
+  std::vector<double> totals;      // the epoch's loss sum, samples and metric sums so far (all ranks)
 };
 
 class Model {
@@ -96,6 +110,10 @@ class Model {
   void distribute(bool enabled = true, dist::DistributedDataParallelOptions options = {});
   bool distributed() const { return distributed_; }
 
+  // Whether the last fit stopped early on a signal, and where (progress().step > 0: mid-epoch).
+  bool interrupted() const { return interrupted_; }
+  const EpochProgress& progress() const { return progress_; }
+
   nn::Module& module() { return *module_; }
   optim::Optimizer& optimizer();
   double learning_rate();
@@ -105,9 +123,14 @@ class Model {
  private:
   Logs run_epoch(data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
                  dist::DistributedDataParallel* ddp);
-  // Loss and metrics from this rank's sums, summed over ranks when distributed; all_finite is
-  // false when finite_here is false on any rank.
-  Logs logs_over_ranks(double loss_sum, int64_t seen, bool& all_finite, bool finite_here) const;
+  // Loss and metrics from this rank's sums, summed over ranks when distributed, with whether every
+  // rank's loss was finite and whether any rank was asked to stop.
+  struct StepTotals {
+    Logs logs;
+    std::vector<double> totals;  // loss sum, samples, metric sums: over all ranks
+    bool all_finite = true, stop = false;
+  };
+  StepTotals logs_over_ranks(double loss_sum, int64_t seen, bool finite_here, bool stop_here) const;
   void synchronize_generator() const;
   void check_compiled(const char* what) const;
 
@@ -120,6 +143,8 @@ class Model {
   DType precision_ = DType::f32;
   bool distributed_ = false;
   int skipped_in_a_row_ = 0;  // non-finite steps dropped in a row (FitOptions::NonFinite::skip)
+  EpochProgress progress_;
+  bool interrupted_ = false;
   dist::DistributedDataParallelOptions ddp_options_;
 };
 
