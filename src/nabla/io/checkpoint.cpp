@@ -93,16 +93,21 @@ void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint) 
   if (!fs::create_directory(staging, ec))
     fail("cannot create checkpoint directory ", staging.string(), ": ", ec.message(),
          " (is the output directory writable and the disk not full?)");
-  save_json((staging / "config.json").string(), checkpoint.config);
-  save_safetensors((staging / "model.safetensors").string(), checkpoint.model, {{"format", "pt"}});
-  save_safetensors((staging / "optimizer.safetensors").string(), checkpoint.optimizer);
-  json state = checkpoint.state;
-  for (const char* name : kDataFiles) {
-    uint64_t bytes = 0;
-    const uint32_t crc = file_crc32(staging / name, bytes);
-    state["files"][name] = {{"crc32", crc}, {"bytes", bytes}};
+  try {
+    save_json((staging / "config.json").string(), checkpoint.config);
+    save_safetensors((staging / "model.safetensors").string(), checkpoint.model, {{"format", "pt"}});
+    save_safetensors((staging / "optimizer.safetensors").string(), checkpoint.optimizer);
+    json state = checkpoint.state;
+    for (const char* name : kDataFiles) {
+      uint64_t bytes = 0;
+      const uint32_t crc = file_crc32(staging / name, bytes);
+      state["files"][name] = {{"crc32", crc}, {"bytes", bytes}};
+    }
+    save_json((staging / "state.json").string(), state);
+  } catch (...) {  // a full disk, say: the previous checkpoint was never touched; drop the partial one
+    fs::remove_all(staging, ec);
+    throw;
   }
-  save_json((staging / "state.json").string(), state);
   fsync_path(staging, O_RDONLY | O_DIRECTORY);
   // Swap: dir -> dir.old, dir.tmp -> dir, then drop dir.old. load_checkpoint recovers from a
   // crash at any point in between.
