@@ -55,7 +55,10 @@ void run_train(const TrainArgs& a) {
     options.out_dir = !a.out.empty() ? a.out
                                      : "runs/" + config.value("name", std::filesystem::path(a.config).stem().string());
   }
-  std::filesystem::create_directories(options.out_dir);
+  std::error_code error;
+  std::filesystem::create_directories(options.out_dir + "/checkpoints", error);
+  NABLA_CHECK(!error, "train: cannot create the run directory ", options.out_dir, ": ", error.message(),
+              "; give a writable --out (is the disk read-only or full?)");
   std::ofstream log_file;
   if (dist::rank() == 0) log_file.open(options.out_dir + "/log.txt", options.resume ? std::ios::app : std::ios::trunc);
   options.stop_on_signals = true;  // Ctrl-C or SIGTERM: finish the step, save, exit

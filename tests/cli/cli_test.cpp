@@ -161,6 +161,11 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
   EXPECT_NE(not_json.status, 0);
   EXPECT_NE(not_json.output.find("not valid JSON"), std::string::npos) << not_json.output;
 
+  Result unwritable = run("train " + config("tiny_cnn.json") + " --out /proc/nabla-run");
+  EXPECT_NE(unwritable.status, 0);
+  EXPECT_NE(unwritable.output.find("cannot create the run directory /proc/nabla-run"), std::string::npos)
+      << unwritable.output;
+
   Result no_run = run("eval " + path("nowhere"));
   EXPECT_NE(no_run.status, 0);
   EXPECT_NE(no_run.output.find("not a run directory"), std::string::npos) << no_run.output;
