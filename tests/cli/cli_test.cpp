@@ -161,6 +161,12 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
   EXPECT_NE(not_json.status, 0);
   EXPECT_NE(not_json.output.find("not valid JSON"), std::string::npos) << not_json.output;
 
+  Result huge = run("train " + config("tiny_gpt.json") + " --set model.n_embd=65536 --set model.n_head=64 --set "
+                    "model.n_layer=96 --out " + path("huge"));
+  EXPECT_NE(huge.status, 0);
+  EXPECT_NE(huge.output.find("GB to train (weights, gradients, Adam state); this machine has"), std::string::npos)
+      << huge.output;
+
   Result unwritable = run("train " + config("tiny_cnn.json") + " --out /proc/nabla-run");
   EXPECT_NE(unwritable.status, 0);
   EXPECT_NE(unwritable.output.find("cannot create the run directory /proc/nabla-run"), std::string::npos)

@@ -1,5 +1,7 @@
 #include "nabla/models/registry.h"
 
+#include <unistd.h>
+
 #include "nabla/core/error.h"
 #include "nabla/models/classifiers.h"
 #include "nabla/models/gpt.h"
@@ -31,9 +33,27 @@ void require_text(const DataShape& data, const std::string& type) {
               "\" needs token ids from a text dataset with a tokenizer");
 }
 
+// Widths past this are a typo, not a model (and would overflow the size arithmetic below).
+constexpr int64_t kMaxWidth = 1 << 16;
+
+double physical_memory_bytes() {
+  return double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+}
+
+// Refuses, before allocating anything, a model that could not train in memory: weights,
+// gradients and Adam's two moments take 16 bytes per parameter.
+void check_size(double parameters, const std::string& type, int64_t max_parameters) {
+  const double limit = max_parameters > 0 ? double(max_parameters) : physical_memory_bytes() / 16.0;
+  NABLA_CHECK(parameters <= limit, "model.type \"", type, "\": these sizes make about ", int64_t(parameters / 1e6),
+              " million parameters, ", int64_t(parameters * 16 / 1e9), " GB to train (weights, gradients, Adam state); ",
+              max_parameters > 0 ? "the limit here is " + std::to_string(max_parameters / 1000000) + " million"
+                                 : "this machine has " + std::to_string(int64_t(physical_memory_bytes() / 1e9)) + " GB",
+              "; choose smaller sizes");
+}
+
 }  // namespace
 
-BuiltModel build_model(io::ConfigReader& m, const DataShape& data) {
+BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_parameters) {
   const std::string type = m.string("type", std::nullopt, model_types());
   BuiltModel built{nullptr, type, Task::classification};
   if (type == "neuron") {
@@ -41,7 +61,10 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data) {
     built.task = Task::regression;
   } else if (type == "mlp") {
     std::vector<int64_t> hidden;
-    const int64_t layers = m.integer("hidden_layers", 2, 0, 16), width = m.integer("hidden_size", 256, 1);
+    const int64_t layers = m.integer("hidden_layers", 2, 0, 16), width = m.integer("hidden_size", 256, 1, kMaxWidth);
+    const double in = double(features(data)), w = double(width);
+    check_size(layers ? in * w + double(layers - 1) * w * w + w * double(data.classes) : in * double(data.classes),
+               type, max_parameters);
     hidden.assign(size_t(layers), width);
     built.module = make_mlp(features(data), hidden, data.classes, m.number("dropout", 0.0, 0, 0.99));
   } else if (type == "fashion_cnn") {
@@ -53,24 +76,34 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data) {
                               m.string("pooling", "max", {"max", "avg"}));
   } else if (type == "lstm_text") {
     require_text(data, type);
-    built.module = make_lstm_text(data.vocab_size, m.integer("embedding_dim", 128, 1), m.integer("hidden_size", 128, 1),
-                                  m.integer("num_layers", 2, 1, 8), m.number("dropout", 0.0, 0, 0.99));
+    const int64_t e = m.integer("embedding_dim", 128, 1, kMaxWidth), h = m.integer("hidden_size", 128, 1, kMaxWidth);
+    const int64_t layers = m.integer("num_layers", 2, 1, 8);
+    check_size(double(data.vocab_size) * double(e) + 4.0 * double(h) * double(e + h) * double(layers), type,
+               max_parameters);
+    built.module = make_lstm_text(data.vocab_size, e, h, layers, m.number("dropout", 0.0, 0, 0.99));
     built.task = Task::binary;
   } else if (type == "attention_text") {
     require_text(data, type);
-    built.module = std::make_shared<AttentionTextClassifier>(
-        data.vocab_size, data.input[0], m.integer("embed_dim", 128, 1), m.integer("num_heads", 4, 1),
-        m.integer("num_layers", 1, 1, 12), m.number("dropout", 0.1, 0, 0.99), /*pad_id=*/0);
+    const int64_t d = m.integer("embed_dim", 128, 1, kMaxWidth), heads = m.integer("num_heads", 4, 1, 1024);
+    const int64_t layers = m.integer("num_layers", 1, 1, 12);
+    check_size(double(data.vocab_size + data.input[0]) * double(d) + 12.0 * double(d) * double(d) * double(layers),
+               type, max_parameters);
+    built.module = std::make_shared<AttentionTextClassifier>(data.vocab_size, data.input[0], d, heads, layers,
+                                                             m.number("dropout", 0.1, 0, 0.99), /*pad_id=*/0);
     built.task = Task::binary;
   } else if (type == "gru_lm" || type == "char_rnn") {
     require_text(data, type);
     RecurrentLMConfig c;
     c.vocab_size = data.vocab_size;
     c.cell = m.string("cell", type == "gru_lm" ? "gru" : "lstm", {"gru", "lstm", "rnn"});
-    c.embedding_dim = m.integer("embedding_dim", type == "gru_lm" ? 256 : 64, 1);
-    c.hidden_size = m.integer("hidden_size", type == "gru_lm" ? 1024 : 512, 1);
+    c.embedding_dim = m.integer("embedding_dim", type == "gru_lm" ? 256 : 64, 1, kMaxWidth);
+    c.hidden_size = m.integer("hidden_size", type == "gru_lm" ? 1024 : 512, 1, kMaxWidth);
     c.num_layers = m.integer("num_layers", type == "gru_lm" ? 1 : 2, 1, 8);
     c.dropout = m.number("dropout", 0.0, 0, 0.99);
+    const double gates = c.cell == "lstm" ? 4 : c.cell == "gru" ? 3 : 1, h = double(c.hidden_size);
+    check_size(double(c.vocab_size) * double(c.embedding_dim + c.hidden_size) +
+                   gates * h * (double(c.embedding_dim) + h + h * double(c.num_layers - 1) + h * double(c.num_layers)),
+               type, max_parameters);
     built.module = std::make_shared<RecurrentLM>(c);
     built.task = Task::language_model;
   } else if (type == "gpt") {
@@ -80,11 +113,13 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data) {
     c.context = m.integer("context", 128, 1, 1 << 16);
     c.n_layer = m.integer("n_layer", 4, 1, 96);
     c.n_head = m.integer("n_head", 4, 1, 128);
-    c.n_embd = m.integer("n_embd", 256, 1);
+    c.n_embd = m.integer("n_embd", 256, 1, kMaxWidth);
     c.dropout = m.number("dropout", 0.1, 0, 0.99);
     c.activation_checkpointing = m.boolean("activation_checkpointing", false);
     NABLA_CHECK(c.n_embd % c.n_head == 0, m.key_path("n_embd"), ": must be a multiple of model.n_head (", c.n_head,
                 "), got ", c.n_embd);
+    const double d = double(c.n_embd);
+    check_size(double(c.vocab_size + c.context) * d + 12.0 * d * d * double(c.n_layer), type, max_parameters);
     built.module = std::make_shared<GPT>(c);
     built.task = Task::language_model;
   }

@@ -26,8 +26,10 @@ struct BuiltModel {
   Task task;
 };
 
-// Reads model.* (type and its hyper-parameters; finish() is called here).
-BuiltModel build_model(io::ConfigReader& model, const DataShape& data);
+// Reads model.* (type and its hyper-parameters; finish() is called here). A model whose training
+// state would not fit this machine's memory (or max_parameters, when > 0) is an error before
+// anything is allocated.
+BuiltModel build_model(io::ConfigReader& model, const DataShape& data, int64_t max_parameters = 0);
 const std::vector<std::string>& model_types();
 
 }  // namespace nabla::models

@@ -1,0 +1,179 @@
+#include "fuzz_targets.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "nabla/data/csv.h"
+#include "nabla/data/idx.h"
+#include "nabla/data/image_file.h"
+#include "nabla/data/text_corpus.h"
+#include "nabla/data/tokenizer.h"
+#include "nabla/io/checkpoint.h"
+#include "nabla/io/config.h"
+#include "nabla/io/safetensors.h"
+#include "nabla/models/registry.h"
+
+namespace nabla::fuzz {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A scratch directory of this process (the parsers read files, as users' inputs arrive).
+const fs::path& scratch() {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("nabla_fuzz_" + std::to_string(getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+std::string write(const std::string& name, const uint8_t* data, size_t size) {
+  const fs::path path = scratch() / name;
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), std::streamsize(size));
+  return path.string();
+}
+
+// Runs one step of a target whose later steps should run even when this one refuses the input.
+template <typename F>
+void attempt(F step) {
+  try {
+    step();
+  } catch (const Error&) {
+  }
+}
+
+std::string text_of(const uint8_t* data, size_t size) { return std::string(reinterpret_cast<const char*>(data), size); }
+
+// Splits the input at "\n--\n" into up to `parts` pieces (missing ones are empty).
+std::vector<std::string> split(const uint8_t* data, size_t size, size_t parts) {
+  std::vector<std::string> out;
+  std::string rest = text_of(data, size);
+  while (out.size() + 1 < parts) {
+    const size_t at = rest.find("\n--\n");
+    if (at == std::string::npos) break;
+    out.push_back(rest.substr(0, at));
+    rest = rest.substr(at + 4);
+  }
+  out.push_back(rest);
+  out.resize(parts);
+  return out;
+}
+
+void safetensors(const uint8_t* data, size_t size) { io::load_safetensors(write("x.safetensors", data, size)); }
+
+// A checkpoint directory whose files are the input's parts; the checksums in state.json are made
+// to match, so the loader gets past them into the files themselves.
+void checkpoint(const uint8_t* data, size_t size) {
+  const std::vector<std::string> parts = split(data, size, 4);
+  const fs::path dir = scratch() / "ckpt";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const char* names[] = {"config.json", "model.safetensors", "optimizer.safetensors"};
+  nlohmann::json state = nlohmann::json::parse(parts[0], nullptr, false);
+  if (!state.is_object()) state = nlohmann::json::object();
+  for (int i = 0; i < 3; ++i) {
+    const std::string& bytes = parts[size_t(i) + 1];
+    std::ofstream(dir / names[i], std::ios::binary) << bytes;
+    state["files"][names[i]] = {{"crc32", crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), uInt(bytes.size()))},
+                                {"bytes", bytes.size()}};
+  }
+  std::ofstream(dir / "state.json") << state.dump();
+  io::load_checkpoint(dir.string());
+}
+
+// A run config: parsed as `nabla train` reads it, then its model built for a small data shape.
+void config(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  const std::string path = write("config.json", data + 1, size - 1);
+  nlohmann::json config = io::read_json_file(path);
+  models::DataShape shape;
+  if (data[0] % 2) {
+    shape = {{1, 28, 28}, DType::f32, 10, 0};
+  } else {
+    shape = {{32}, DType::i64, 0, 60};
+  }
+  io::ConfigReader root(config);
+  io::ConfigReader model = root.object("model");
+  models::build_model(model, shape, /*max_parameters=*/20'000'000);  // a fuzz input need not wait on a huge model
+}
+
+// `--set key.path=value` arguments, applied in turn to an empty config.
+void set_override(const uint8_t* data, size_t size) {
+  nlohmann::json config = nlohmann::json::object();
+  for (const std::string& assignment : split(data, size, 8))
+    if (!assignment.empty()) io::apply_override(config, assignment);
+}
+
+void idx(const uint8_t* data, size_t size) {
+  // Plain, and gzip-compressed as Debian ships Fashion-MNIST.
+  attempt([&] { data::read_idx(write("x-idx3-ubyte", data, size)); });
+  const std::string gz = (scratch() / "x-idx3-ubyte.gz").string();
+  gzFile out = gzopen(gz.c_str(), "wb");
+  gzwrite(out, data, unsigned(size));
+  gzclose(out);
+  data::read_idx(gz);
+}
+
+void csv(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  const std::string path = write("x.csv", data + 1, size - 1);
+  data::CsvOptions options;
+  if (data[0] % 3 == 1) options.label_column = "label";
+  if (data[0] % 3 == 2) options.label_column = "y";
+  data::read_csv(path, options);
+}
+
+void text(const uint8_t* data, size_t size) {
+  const std::string path = write("x.txt", data, size);
+  attempt([&] { data::read_text_file(path); });
+  attempt([&] { data::read_text_lines(path); });
+  data::load_kjv(path);
+}
+
+// A saved tokenizer (the "tokenizer" entry of a run's config.json), then a text through it and back.
+void tokenizer(const uint8_t* data, size_t size) {
+  const std::vector<std::string> parts = split(data, size, 2);
+  const nlohmann::json saved = nlohmann::json::parse(parts[0], nullptr, false);
+  if (saved.is_discarded()) return;  // not JSON: config.json's own reader rejects it first
+  std::unique_ptr<data::Tokenizer> t = data::make_tokenizer(saved);
+  std::vector<int64_t> ids = t->encode(parts[1]);
+  t->decode(ids);
+  for (uint8_t b : parts[1]) ids.push_back(int64_t(int8_t(b)) * 1000);  // ids the tokenizer never made
+  t->decode(ids);
+}
+
+void image(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  data::read_grayscale_image(write(data[0] % 2 ? "x.png" : "x.pgm", data + 1, size - 1));
+}
+
+}  // namespace
+
+const std::vector<NamedTarget>& targets() {
+  static const std::vector<NamedTarget> all = {
+      {"safetensors", safetensors}, {"checkpoint", checkpoint}, {"config", config}, {"set_override", set_override},
+      {"idx", idx},                 {"csv", csv},               {"text", text},     {"tokenizer", tokenizer},
+      {"image", image}};
+  return all;
+}
+
+void run_one(Target target, const uint8_t* data, size_t size) {
+  try {
+    target(data, size);
+  } catch (const Error&) {
+    // refused with a message: what bad input should get
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fuzz: an exception other than nabla::Error escaped: %s\n", e.what());
+    std::abort();
+  }
+}
+
+}  // namespace nabla::fuzz
