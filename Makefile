@@ -1,9 +1,11 @@
 # The project's commands. `make run` and `make test` install what is missing first.
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 
-.PHONY: setup setup-peers build run test test-asan bench golden clean
+.PHONY: setup setup-peers build run test test-asan fuzz soak bench golden clean
 
 setup:
 	@bash scripts/setup.sh
@@ -36,6 +38,20 @@ test-asan: setup
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	@cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer on every parser of outside input (clang, ASan + UBSan), FUZZ_SECONDS each; findings
+# land in build-fuzz/fuzz-findings/ and the table in build-fuzz/fuzz-summary.md.
+fuzz: setup
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNABLA_FUZZ=ON \
+	  -DNABLA_BUILD_TESTS=OFF -DNABLA_BUILD_BENCH=OFF -DOpenMP_CXX_FLAGS=-fopenmp=libgomp -DOpenMP_CXX_LIB_NAMES=gomp \
+	  -DOpenMP_gomp_LIBRARY=$$(gcc -print-file-name=libgomp.so) > /dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
+	@bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# GPT small for SOAK_MINUTES with evaluation and checkpoints: memory and descriptors must not grow.
+SOAK_MINUTES ?= 30
+soak: build
+	@bash scripts/soak.sh $(BUILD_DIR) $(SOAK_MINUTES)
+
 # Side by side with PyTorch in one run; writes bench/RESULTS.md.
 bench: build setup-peers
 	@python3 bench/compare.py --nabla $(BUILD_DIR)/bench/nabla_bench --out bench/RESULTS.md
@@ -51,4 +67,4 @@ golden: setup-peers
 	@python3 tests/golden/models/make_gpt_golden.py
 
 clean:
-	@rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
