@@ -18,7 +18,9 @@
 #include "nabla/io/checkpoint.h"
 #include "nabla/io/config.h"
 #include "nabla/io/safetensors.h"
+#include "nabla/models/classifiers.h"
 #include "nabla/models/registry.h"
+#include "nabla/train/model.h"
 
 namespace nabla::fuzz {
 namespace {
@@ -79,6 +81,7 @@ void checkpoint(const uint8_t* data, size_t size) {
   const char* names[] = {"config.json", "model.safetensors", "optimizer.safetensors"};
   nlohmann::json state = nlohmann::json::parse(parts[0], nullptr, false);
   if (!state.is_object()) state = nlohmann::json::object();
+  if (!state["files"].is_object()) state["files"] = nlohmann::json::object();
   for (int i = 0; i < 3; ++i) {
     const std::string& bytes = parts[size_t(i) + 1];
     std::ofstream(dir / names[i], std::ios::binary) << bytes;
@@ -87,6 +90,11 @@ void checkpoint(const uint8_t* data, size_t size) {
   }
   std::ofstream(dir / "state.json") << state.dump();
   io::load_checkpoint(dir.string());
+  // And into a compiled model, as `nabla train --resume` does: names, shapes, optimizer state, RNG,
+  // epoch progress. The seeds hold this MLP's weights and Adam state.
+  train::Model model(models::make_mlp(3, {2}, 2, 0.0));
+  model.compile("adam", "sparse_categorical_crossentropy");
+  model.load(dir.string());
 }
 
 // A run config: parsed as `nabla train` reads it, then its model built for a small data shape.

@@ -3,6 +3,9 @@
 (and a few near misses) in each format nabla reads, so fuzzing starts from the interesting shapes.
 
     python3 tests/fuzz/make_seeds.py [RUN_DIR_WITH_A_SENTENCEPIECE_TOKENIZER]
+
+corpus/checkpoint/trained_mlp* are not made here: they are a checkpoint nabla saved of the 3-2-2 MLP
+the checkpoint target loads into (one Adam epoch), its parts joined as the target splits them.
 """
 import json
 import os

@@ -8,7 +8,14 @@
 namespace nabla {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  for (int64_t d : shape) NABLA_CHECK(d >= 0, "empty: negative dimension in shape ", shape);
+  // Strides multiply every non-zero size, so their product must fit even when a zero makes the
+  // tensor empty; beyond 2^62 bytes it is a corrupt size, not a tensor.
+  int64_t product = 1;
+  for (int64_t d : shape) {
+    NABLA_CHECK(d >= 0, "empty: negative dimension in shape ", shape);
+    NABLA_CHECK(d == 0 || product <= (int64_t(1) << 59) / d, "empty: shape ", shape, " is too large to address");
+    if (d != 0) product *= d;
+  }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(size_t(shape.numel()) * dtype_size(dtype));
   impl->shape = shape;

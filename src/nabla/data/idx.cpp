@@ -57,12 +57,13 @@ Tensor read_idx(const std::string& path) {
   const int rank = magic[3];
   if (rank < 1 || rank > Shape::kMaxDims) fail(path, ": IDX rank ", rank, " is not between 1 and ", Shape::kMaxDims);
   Shape shape;
-  int64_t numel = 1;
+  int64_t numel = 1, nonzero = 1;  // the product of the non-zero sizes bounds every stride
   for (int i = 0; i < rank; ++i) {
     unsigned char b[4];
     read_exact(f, b, 4, path, "dimension sizes");
     int64_t d = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | b[3];
-    if (d != 0 && numel > kMaxElements / d) fail(path, ": IDX dimensions are implausibly large");
+    if (d != 0 && nonzero > kMaxElements / d) fail(path, ": IDX dimensions are implausibly large");
+    if (d != 0) nonzero *= d;
     numel *= d;
     shape.push_back(d);
   }

@@ -13,7 +13,7 @@ json read_json_file(const std::string& path) {
   NABLA_CHECK(in.good(), "cannot open config file ", path);
   try {
     return json::parse(in, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // bad syntax, or a number too large to hold
     fail(path, ": not valid JSON: ", e.what());
   }
 }
@@ -43,6 +43,8 @@ void apply_override(json& config, const std::string& assignment) {
     value = json::parse(text);
   } catch (const json::parse_error&) {
     value = text;  // a bare word: take it as a string
+  } catch (const json::exception& e) {  // valid syntax nlohmann cannot hold, e.g. a number too large
+    fail("--set ", assignment.substr(0, eq), ": cannot read the value \"", text, "\" (", e.what(), ")");
   }
   json* node = &config;
   std::stringstream parts(path);

@@ -118,7 +118,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
       }
       continue;
     }
-    auto where = [&] { return path + ": tensor \"" + name + "\""; };
+    const std::string& tensor_name = name;  // (clang 14 cannot capture a structured binding)
+    auto where = [&] { return path + ": tensor \"" + tensor_name + "\""; };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
       fail(where(), " needs dtype, shape and data_offsets");
     if (!entry["dtype"].is_string()) fail(where(), ": dtype must be a string");

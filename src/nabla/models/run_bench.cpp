@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
@@ -74,7 +75,8 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
   // One real batch, reused every step: the measurement is the model's work, not the loader's.
   NABLA_CHECK(data.train->size() >= batch, "bench: the training set has ", data.train->size(),
               " examples, fewer than the batch of ", batch);
-  auto [x, y] = data.train->batch(arange(batch));
+  Tensor x, y;  // (not a structured binding: clang 14 cannot capture those in the lambdas below)
+  std::tie(x, y) = data.train->batch(arange(batch));
   const int64_t tokens_per_sample =
       data.shape.input_dtype == DType::i64 && data.shape.input.size() == 1 ? data.shape.input[0] : 0;
 

@@ -460,24 +460,30 @@ int Model::load(const std::string& dir) {
   io::Checkpoint c = io::load_checkpoint(dir);
   module_->load_state_dict(c.model);
   if (optimizer_ && !c.optimizer.empty()) optimizer_->load_state_dict(c.optimizer);
-  if (c.state.contains("rng")) {
-    auto words = c.state["rng"].get<std::vector<uint64_t>>();
-    NABLA_CHECK(words.size() == 5, dir, ": state.json rng has ", words.size(), " words, expected 5");
-    Generator::State state;
-    std::copy(words.begin(), words.end(), state.begin());
-    default_generator().set_state(state);
+  try {  // state.json is outside input too: a wrong type is an error naming it, not a crash
+    if (c.state.contains("rng")) {
+      auto words = c.state["rng"].get<std::vector<uint64_t>>();
+      NABLA_CHECK(words.size() == 5, dir, ": state.json rng has ", words.size(), " words, expected 5");
+      Generator::State state;
+      std::copy(words.begin(), words.end(), state.begin());
+      default_generator().set_state(state);
+    }
+    progress_ = EpochProgress{c.state.value("epoch", 0), 0, {}, {}};
+    NABLA_CHECK(progress_.epoch >= 0, dir, ": state.json epoch ", progress_.epoch, " is negative");
+    if (c.state.contains("progress")) {
+      const nlohmann::json& p = c.state["progress"];
+      auto words = p.at("order_rng").get<std::vector<uint64_t>>();
+      NABLA_CHECK(words.size() == 5, dir, ": state.json progress.order_rng has ", words.size(), " words, expected 5");
+      progress_.epoch = p.at("epoch").get<int>();
+      progress_.step = p.at("step").get<int64_t>();
+      NABLA_CHECK(progress_.step >= 0 && progress_.epoch >= 0, dir, ": state.json progress has a negative position");
+      std::copy(words.begin(), words.end(), progress_.order_rng.begin());
+      progress_.totals = p.at("totals").get<std::vector<double>>();
+    }
+    return c.state.value("epoch", 0);
+  } catch (const nlohmann::json::exception& e) {
+    fail(dir, "/state.json: ", e.what());
   }
-  progress_ = EpochProgress{c.state.value("epoch", 0), 0, {}, {}};
-  if (c.state.contains("progress")) {
-    const nlohmann::json& p = c.state["progress"];
-    auto words = p.at("order_rng").get<std::vector<uint64_t>>();
-    NABLA_CHECK(words.size() == 5, dir, ": state.json progress.order_rng has ", words.size(), " words, expected 5");
-    progress_.epoch = p.at("epoch").get<int>();
-    progress_.step = p.at("step").get<int64_t>();
-    std::copy(words.begin(), words.end(), progress_.order_rng.begin());
-    progress_.totals = p.at("totals").get<std::vector<double>>();
-  }
-  return c.state.value("epoch", 0);
 }
 
 }  // namespace nabla::train
