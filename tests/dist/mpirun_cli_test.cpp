@@ -1,6 +1,7 @@
 // `mpirun -np 2 nabla train ...` end to end: one report and one set of files for the job, resume
 // on a different number of processes, a rank started with a different config failing at start,
-// and a rank killed mid-run ending the whole job within seconds instead of hanging.
+// a rank killed mid-run ending the whole job within seconds instead of hanging, and Ctrl-C on
+// mpirun stopping every rank at the same step with a checkpoint that resumes bit for bit.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -168,4 +169,49 @@ TEST_F(MpirunCli, AKilledRankEndsTheJobWithinSecondsWithAClearError) {
   const std::string text = read_file(log);
   EXPECT_NE(text.find("signal 9"), std::string::npos) << "mpirun names the dead rank and its signal:\n" << text;
   EXPECT_EQ(find_rank(out, 0), -1) << "rank 0 must not outlive the job";
+}
+
+// Ctrl-C on mpirun: it passes SIGTERM to every rank, the ranks agree to stop after the same step
+// and rank 0 saves where the job was; `mpirun ... --resume` then ends exactly as an uninterrupted job.
+TEST_F(MpirunCli, ASignalStopsEveryRankAtOneStepAndTheJobResumesBitIdentically) {
+  // 600 steps: mpirun passes the signal on only after a second, and the job must still be running.
+  const std::string args = " train " + tiny_gpt + " --set training.epochs=3 --set training.steps_per_epoch=200 --verbose 0";
+  const std::string whole = path("whole"), stopped = path("stopped"), log = path("stopped.log");
+  Result reference = run(mpirun + "-np 2 " + nabla_binary + args + " --out " + whole);
+  ASSERT_EQ(reference.status, 0) << reference.output;
+
+  const std::string command = "exec " + mpirun + "-np 2 " + nabla_binary + args + " --out " + stopped + " > " + log + " 2>&1";
+  const pid_t launcher = fork();
+  ASSERT_GE(launcher, 0);
+  if (launcher == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool under_way = false;
+  for (int i = 0; i < 1200 && !under_way; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    under_way = count(read_file(stopped + "/steps.csv"), "\n") > 250;
+  }
+  ASSERT_TRUE(under_way) << read_file(log);
+  ASSERT_EQ(kill(launcher, SIGINT), 0);
+  int status = 0;
+  bool ended = false;
+  for (int i = 0; i < 1200 && !ended; ++i) {
+    ended = waitpid(launcher, &status, WNOHANG) == launcher;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  if (!ended) {
+    kill(launcher, SIGKILL);
+    waitpid(launcher, &status, 0);
+  }
+  ASSERT_TRUE(ended) << "the job did not stop:\n" << read_file(log);
+  const std::string text = read_file(log);
+  ASSERT_EQ(count(text, "stopped by signal 15 at epoch "), 1u) << "rank 0 reports the stop once:\n" << text;
+  ASSERT_NE(read_file(stopped + "/checkpoints/last/state.json").find("\"progress\""), std::string::npos) << text;
+
+  Result resumed = run(mpirun + "-np 2 " + nabla_binary + " train --resume " + stopped + " --verbose 0");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  for (const char* file : {"steps.csv", "history.csv", "results.json", "checkpoints/last/model.safetensors",
+                           "checkpoints/last/optimizer.safetensors"})
+    EXPECT_EQ(read_file(stopped + "/" + file), read_file(whole + "/" + file)) << file;
 }

@@ -4,7 +4,9 @@
 // gradients into buckets in the order they become ready, starts a non-blocking MPI all-reduce as
 // soon as a bucket is complete, and — once backward has finished and every reduction completed —
 // writes the averages back into .grad. The module itself is unchanged: parameter names, state dicts
-// and checkpoints stay those of the plain model.
+// and checkpoints stay those of the plain model. Buffers (BatchNorm's running statistics) are only
+// broadcast at the start: each rank then updates its own from its shard, and checkpoints keep rank 0's
+// (PyTorch's DDP with broadcast_buffers=False; there is no synchronised BatchNorm yet).
 #pragma once
 #include <memory>
 #include <vector>
