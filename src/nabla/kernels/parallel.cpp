@@ -30,6 +30,17 @@ int& configured_threads() {
   return n;
 }
 
+// Applied when the library loads, so OpenMP loops that run before anything asks for the count
+// (a program using tensors alone) already use NABLA_NUM_THREADS. A bad value is reported by the
+// first num_threads() call instead: an exception cannot leave a static initialiser.
+[[maybe_unused]] const bool applied_at_load = [] {
+  try {
+    configured_threads();
+  } catch (const Error&) {
+  }
+  return true;
+}();
+
 }  // namespace
 
 int num_threads() { return configured_threads(); }
