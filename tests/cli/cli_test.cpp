@@ -15,26 +15,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../run_command.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;  // stdout and stderr
-};
+using nabla::test_support::file_text;
+using Result = nabla::test_support::CommandResult;
 
 Result run(const std::string& args) {
-  const std::string command = std::string(NABLA_BINARY_DIR "/bin/nabla ") + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  Result r{-1, ""};
-  if (!pipe) return r;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return nabla::test_support::run_command(std::string(NABLA_BINARY_DIR "/bin/nabla ") + args);
 }
 
 // The test metrics `nabla train` wrote: they show the model learned, not just that it ran.
@@ -183,11 +174,6 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
 }
 
 namespace {
-
-std::string file_text(const std::string& file) {
-  std::ifstream in(file);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 int64_t line_count(const std::string& file) {
   const std::string text = file_text(file);

@@ -8,15 +8,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <iostream>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
+
+#include "../run_command.h"
 
 namespace fs = std::filesystem;
 
@@ -27,34 +27,15 @@ const std::string tiny_cnn = NABLA_SOURCE_DIR "/tests/cli/tiny_cnn.json";
 const std::string tiny_gpt = NABLA_SOURCE_DIR "/tests/cli/tiny_gpt.json";
 const std::string mpirun = std::string(MPIRUN) + " --allow-run-as-root --oversubscribe -x NABLA_NUM_THREADS=1 ";
 
-struct Result {
-  int status;
-  std::string output;
-};
+using nabla::test_support::file_text;
+using Result = nabla::test_support::CommandResult;
 
-Result run(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  Result r{-1, ""};
-  if (!pipe) return r;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result run(const std::string& command) { return nabla::test_support::run_command(command); }
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 class MpirunCli : public ::testing::Test {
@@ -76,7 +57,7 @@ pid_t find_rank(const std::string& marker, int rank) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = read_file(entry.path() / "cmdline"), environ = read_file(entry.path() / "environ");
+    std::string cmdline = file_text(entry.path() / "cmdline"), environ = file_text(entry.path() / "environ");
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     if (cmdline.rfind(nabla_binary, 0) == 0 && cmdline.find(marker) != std::string::npos &&
         environ.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
@@ -98,16 +79,16 @@ TEST_F(MpirunCli, TrainsOnTwoRanksWithOneReportThenResumesOnOneProcess) {
   for (const char* file : {"config.json", "history.csv", "steps.csv", "results.json", "checkpoints/last/model.safetensors",
                            "plots/loss.png", "plots/confusion_matrix.png"})
     EXPECT_TRUE(fs::exists(out + "/" + file)) << file;
-  const std::string history = read_file(out + "/history.csv");
+  const std::string history = file_text(out + "/history.csv");
   EXPECT_EQ(count(history, "\n"), 2u) << "a header and one epoch, written once:\n" << history;
   // 2700 training samples at 64 per step: 43 steps, logged once each.
-  EXPECT_EQ(count(read_file(out + "/steps.csv"), "\n"), 44u);
+  EXPECT_EQ(count(file_text(out + "/steps.csv"), "\n"), 44u);
 
   // The checkpoint holds the whole model: one process continues it.
   Result one = run(nabla_binary + " train --resume " + out + " --set training.epochs=2 --verbose 2 --threads 2");
   ASSERT_EQ(one.status, 0) << one.output;
   EXPECT_NE(one.output.find("Epoch 2/2"), std::string::npos) << one.output;
-  EXPECT_EQ(count(read_file(out + "/history.csv"), "\n"), 3u);
+  EXPECT_EQ(count(file_text(out + "/history.csv"), "\n"), 3u);
   std::ifstream results(out + "/results.json");
   const std::string text((std::istreambuf_iterator<char>(results)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("accuracy"), std::string::npos);
@@ -146,9 +127,9 @@ TEST_F(MpirunCli, AKilledRankEndsTheJobWithinSecondsWithAClearError) {
   pid_t victim = -1;
   for (int i = 0; i < 600 && victim < 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (count(read_file(out + "/steps.csv"), "\n") > 5) victim = find_rank(out, 1);
+    if (count(file_text(out + "/steps.csv"), "\n") > 5) victim = find_rank(out, 1);
   }
-  ASSERT_GT(victim, 0) << "rank 1 never started training:\n" << read_file(log);
+  ASSERT_GT(victim, 0) << "rank 1 never started training:\n" << file_text(log);
   ASSERT_EQ(kill(victim, SIGKILL), 0);
   const auto killed = std::chrono::steady_clock::now();
   int status = 0;
@@ -162,11 +143,11 @@ TEST_F(MpirunCli, AKilledRankEndsTheJobWithinSecondsWithAClearError) {
     kill(launcher, SIGKILL);
     waitpid(launcher, &status, 0);
   }
-  ASSERT_TRUE(ended) << "the job hung after a rank died:\n" << read_file(log);
+  ASSERT_TRUE(ended) << "the job hung after a rank died:\n" << file_text(log);
   std::cout << "the job ended " << seconds << " s after rank 1 was killed\n";
   EXPECT_LT(seconds, 10);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << read_file(log);
-  const std::string text = read_file(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << file_text(log);
+  const std::string text = file_text(log);
   EXPECT_NE(text.find("signal 9"), std::string::npos) << "mpirun names the dead rank and its signal:\n" << text;
   EXPECT_EQ(find_rank(out, 0), -1) << "rank 0 must not outlive the job";
 }
@@ -190,9 +171,9 @@ TEST_F(MpirunCli, ASignalStopsEveryRankAtOneStepAndTheJobResumesBitIdentically) 
   bool under_way = false;
   for (int i = 0; i < 1200 && !under_way; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    under_way = count(read_file(stopped + "/steps.csv"), "\n") > 250;
+    under_way = count(file_text(stopped + "/steps.csv"), "\n") > 250;
   }
-  ASSERT_TRUE(under_way) << read_file(log);
+  ASSERT_TRUE(under_way) << file_text(log);
   ASSERT_EQ(kill(launcher, SIGINT), 0);
   int status = 0;
   bool ended = false;
@@ -204,14 +185,14 @@ TEST_F(MpirunCli, ASignalStopsEveryRankAtOneStepAndTheJobResumesBitIdentically) 
     kill(launcher, SIGKILL);
     waitpid(launcher, &status, 0);
   }
-  ASSERT_TRUE(ended) << "the job did not stop:\n" << read_file(log);
-  const std::string text = read_file(log);
+  ASSERT_TRUE(ended) << "the job did not stop:\n" << file_text(log);
+  const std::string text = file_text(log);
   ASSERT_EQ(count(text, "stopped by signal 15 at epoch "), 1u) << "rank 0 reports the stop once:\n" << text;
-  ASSERT_NE(read_file(stopped + "/checkpoints/last/state.json").find("\"progress\""), std::string::npos) << text;
+  ASSERT_NE(file_text(stopped + "/checkpoints/last/state.json").find("\"progress\""), std::string::npos) << text;
 
   Result resumed = run(mpirun + "-np 2 " + nabla_binary + " train --resume " + stopped + " --verbose 0");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   for (const char* file : {"steps.csv", "history.csv", "results.json", "checkpoints/last/model.safetensors",
                            "checkpoints/last/optimizer.safetensors"})
-    EXPECT_EQ(read_file(stopped + "/" + file), read_file(whole + "/" + file)) << file;
+    EXPECT_EQ(file_text(stopped + "/" + file), file_text(whole + "/" + file)) << file;
 }
