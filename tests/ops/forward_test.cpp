@@ -87,6 +87,26 @@ TEST(Forward, MatmulMatchesNaiveProduct) {
   }
 }
 
+// Operands walked along k in 4 KB steps are copied to padded rows first (the weight gradient of a
+// 1024-wide layer); the product, accumulation included, must be the plain one.
+TEST(Forward, MatmulWithCacheAliasedStridesMatchesNaiveProduct) {
+  const int64_t m = 1024, k = 96, n = 2048;
+  Tensor g = randn({k, m}), x = randn({k, n}), c0 = randn({m, n});
+  Tensor a = g.transpose(0, 1);  // [m, k] with stride 1024 along k
+  std::vector<float> gv = g.to_vector<float>(), xv = x.to_vector<float>(), cv = c0.to_vector<float>();
+  std::vector<float> out = cv;
+  kernels::MatrixOperand ao{g.data<float>(), DType::f32, 1, 0, 1, m}, bo{x.data<float>(), DType::f32, 1, 0, n, 1};
+  kernels::matmul(ao, bo, out.data(), 1, m, k, n, /*accumulate=*/true);
+  std::vector<float> plain = matmul(a, x).to_vector<float>();
+  for (int64_t i = 0; i < m; i += 37)
+    for (int64_t j = 0; j < n; j += 11) {
+      double ref = 0;
+      for (int64_t q = 0; q < k; ++q) ref += double(gv[q * m + i]) * xv[q * n + j];
+      EXPECT_NEAR(plain[i * n + j], ref, 1e-4 * (1 + std::fabs(ref))) << i << "," << j;
+      EXPECT_NEAR(out[i * n + j], ref + cv[i * n + j], 1e-4 * (1 + std::fabs(ref))) << i << "," << j;
+    }
+}
+
 TEST(Forward, Bf16MatmulAccumulatesInF32) {
   Tensor a = randn({64, 96}), b = randn({96, 48});
   Tensor ref = matmul(a.to(DType::bf16).to(DType::f32), b.to(DType::bf16).to(DType::f32));
