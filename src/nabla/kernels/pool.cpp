@@ -7,7 +7,46 @@
 
 namespace nabla::kernels {
 
+namespace {
+// v replaces the running maximum if larger, or if it is the window's first NaN (NaN propagates).
+inline void keep_max(float v, int32_t i, float& best, int32_t& best_i) {
+  const bool take = (v > best) | ((v != v) & (best == best));
+  best = take ? v : best;
+  best_i = take ? i : best_i;
+}
+
+// The common 2x2 / stride 2 / no padding window, branch-free so the row loop vectorises
+// (the general loop below ran at ~3 GB/s on the Fashion-MNIST CNN).
+void max_pool2x2_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax) {
+#pragma omp parallel for if (s.planes * s.h * s.w > kParallelGrain) schedule(static)
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const float* xp = x + p * s.h * s.w;
+    for (int64_t oh = 0; oh < s.ho; ++oh) {
+      const float* r0 = xp + 2 * oh * s.w;
+      const float* r1 = r0 + s.w;
+      const int32_t i0 = int32_t(2 * oh * s.w), i1 = int32_t(i0 + s.w);
+      float* yo = y + (p * s.ho + oh) * s.wo;
+      int32_t* ao = argmax + (p * s.ho + oh) * s.wo;
+#pragma omp simd
+      for (int64_t ow = 0; ow < s.wo; ++ow) {
+        const int32_t c = int32_t(2 * ow);
+        float best = r0[c];
+        int32_t best_i = i0 + c;
+        keep_max(r0[c + 1], i0 + c + 1, best, best_i);
+        keep_max(r1[c], i1 + c, best, best_i);
+        keep_max(r1[c + 1], i1 + c + 1, best, best_i);
+        yo[ow] = best;
+        ao[ow] = best_i;
+      }
+    }
+  }
+}
+}  // namespace
+
 void max_pool2d_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax) {
+  const bool windows_inside = 2 * s.ho <= s.h && 2 * s.wo <= s.w;  // not so under ceil_mode
+  if (s.kh == 2 && s.kw == 2 && s.sh == 2 && s.sw == 2 && s.ph == 0 && s.pw == 0 && windows_inside)
+    return max_pool2x2_forward(s, x, y, argmax);
 #pragma omp parallel for if (s.planes * s.h * s.w > kParallelGrain) schedule(static)
   for (int64_t p = 0; p < s.planes; ++p) {
     const float* xp = x + p * s.h * s.w;
