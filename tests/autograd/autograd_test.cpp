@@ -20,6 +20,22 @@ TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {
   EXPECT_EQ(w.grad().to_vector<float>(), std::vector<float>({6, 6}));
 }
 
+// A fresh gradient becomes .grad without a copy only when nothing else holds it: two leaves
+// handed the same gradient tensor (add's backward) still get buffers of their own.
+TEST(Autograd, LeavesSharingOneGradientGetSeparateBuffers) {
+  Tensor a = tensor({1.0f, 2.0f}).requires_grad_(), b = tensor({3.0f, 4.0f}).requires_grad_();
+  Tensor w = tensor({5.0f, 6.0f}).requires_grad_();
+  mul(add(a, b), w).sum().backward();
+  EXPECT_NE(a.grad().raw_data(), b.grad().raw_data());
+  a.grad().add_(tensor({100.0f, 100.0f}));
+  EXPECT_EQ(b.grad().to_vector<float>(), std::vector<float>({5, 6}));
+  EXPECT_EQ(a.grad().to_vector<float>(), std::vector<float>({105, 106}));
+  EXPECT_EQ(w.grad().to_vector<float>(), std::vector<float>({4, 6}));
+  mul(add(a, b), w).sum().backward();  // the second pass accumulates into the kept buffers
+  EXPECT_EQ(b.grad().to_vector<float>(), std::vector<float>({10, 12}));
+  EXPECT_EQ(w.grad().to_vector<float>(), std::vector<float>({8, 12}));
+}
+
 TEST(Autograd, NonScalarBackwardNeedsAGradient) {
   Tensor x = tensor({1.0f, 2.0f}).requires_grad_();
   Tensor y = mul(x, 3.0);

@@ -26,10 +26,17 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   NABLA_CHECK(grad_output.shape() == leaf.shape(), "gradient of shape ", grad_output.shape(),
               " does not match its leaf of shape ", leaf.shape());
   if (!leaf_impl->grad) {
-    // Own a fresh buffer: the incoming gradient may alias another tensor.
-    Tensor g = Tensor::empty(leaf.shape(), leaf.dtype());
-    copy_elements(grad_output, g);
-    leaf_impl->grad = g.impl_ptr();
+    // A gradient nothing else references (its tensor and its memory) becomes .grad as is, as in
+    // PyTorch; one that may alias another tensor is copied into a buffer of the leaf's own.
+    const bool sole_owner = grad_output.impl_ptr().use_count() == 1 && grad_output.storage().use_count() == 1;
+    if (sole_owner && grad_output.dtype() == leaf.dtype() && grad_output.is_contiguous() &&
+        grad_output.offset() == 0 && grad_output.storage()->nbytes() == size_t(grad_output.numel()) * dtype_size(grad_output.dtype())) {
+      leaf_impl->grad = grad_output.impl_ptr();
+    } else {
+      Tensor g = Tensor::empty(leaf.shape(), leaf.dtype());
+      copy_elements(grad_output, g);
+      leaf_impl->grad = g.impl_ptr();
+    }
   } else {
     Tensor(leaf_impl->grad).add_(grad_output);
   }
