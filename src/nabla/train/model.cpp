@@ -144,6 +144,10 @@ Model::StepTotals Model::logs_over_ranks(double loss_sum, int64_t seen, bool fin
   out.stop = reduced[1] > 0;
   out.totals.assign(reduced.begin() + 2, reduced.end());
   out.logs["loss"] = out.totals[0] / std::max(out.totals[1], 1.0);
+  if (!distributed_) {  // the totals are the metrics' own
+    for (const auto& m : metrics_) out.logs[m->name()] = m->result();
+    return out;
+  }
   size_t at = 2;
   for (const auto& m : metrics_) {
     const std::vector<double> local = m->totals();
