@@ -28,4 +28,21 @@ class CachingAllocator {
   static size_t size_class(size_t nbytes);
 };
 
+// Scratch memory for a kernel, from the caching allocator (so a step that needs the same scratch
+// every time allocates nothing after the first) and uninitialised (a std::vector would zero it).
+template <typename T>
+class PooledBuffer {
+ public:
+  explicit PooledBuffer(size_t count)
+      : bytes_(count * sizeof(T)), data_(static_cast<T*>(CachingAllocator::instance().allocate(bytes_))) {}
+  ~PooledBuffer() { CachingAllocator::instance().deallocate(data_, bytes_); }
+  PooledBuffer(const PooledBuffer&) = delete;
+  PooledBuffer& operator=(const PooledBuffer&) = delete;
+  T* data() const { return data_; }
+
+ private:
+  size_t bytes_;
+  T* data_;
+};
+
 }  // namespace nabla

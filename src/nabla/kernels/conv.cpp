@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nabla/core/allocator.h"
 #include "nabla/kernels/dnnl_context.h"
 #include "nabla/kernels/matmul.h"
 #include "nabla/kernels/parallel.h"
@@ -110,7 +111,7 @@ bool few_input_channels(const ConvShape& s) { return s.groups == 1 && s.c < 8; }
 void backward_weights_unfolded(const ConvShape& s, const float* x, const float* dy, float* dweight, float* dbias) {
   const int64_t positions = s.ho * s.wo, taps = s.c * s.kh * s.kw;
   // cols[n][tap][position]: each row is one shifted copy of an input plane, written contiguously.
-  std::vector<float> cols(size_t(s.n * taps * positions)), partial(size_t(s.n * s.o * taps));
+  PooledBuffer<float> cols(size_t(s.n * taps * positions)), partial(size_t(s.n * s.o * taps));
 #pragma omp parallel for collapse(2) if (s.n * positions * taps > kParallelGrain) schedule(static)
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t tap = 0; tap < taps; ++tap) {
@@ -137,7 +138,7 @@ void backward_weights_unfolded(const ConvShape& s, const float* x, const float* 
   for (int64_t o = 0; o < s.o; ++o) {
     for (int64_t t = 0; t < taps; ++t) {
       float sum = 0;
-      for (int64_t n = 0; n < s.n; ++n) sum += partial[size_t((n * s.o + o) * taps + t)];
+      for (int64_t n = 0; n < s.n; ++n) sum += partial.data()[(n * s.o + o) * taps + t];
       dweight[o * taps + t] = sum;
     }
     float bias_sum = 0;

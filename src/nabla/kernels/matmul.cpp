@@ -5,7 +5,6 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <vector>
 
 #include "nabla/core/allocator.h"
 #include "nabla/core/error.h"
@@ -108,15 +107,14 @@ void matmul_inline(const float* a, const float* b, float* c, const MatrixOperand
 }
 
 // Widens a strided bf16 operand to a packed f32 one.
-std::vector<float> widen(const MatrixOperand& x, int64_t rows, int64_t cols, MatrixOperand& out) {
-  std::vector<float> buffer(size_t(x.batch * rows * cols));
+MatrixOperand widen(const MatrixOperand& x, int64_t rows, int64_t cols, std::optional<PooledBuffer<float>>& buffer) {
+  float* dst = buffer.emplace(size_t(x.batch * rows * cols)).data();
   const bf16* src = static_cast<const bf16*>(x.data);
   for (int64_t p = 0; p < x.batch; ++p)
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
-        buffer[(p * rows + r) * cols + c] = src[p * x.batch_stride + r * x.row_stride + c * x.col_stride].to_float();
-  out = MatrixOperand{buffer.data(), DType::f32, x.batch, rows * cols, cols, 1};
-  return buffer;
+        dst[(p * rows + r) * cols + c] = src[p * x.batch_stride + r * x.row_stride + c * x.col_stride].to_float();
+  return MatrixOperand{dst, DType::f32, x.batch, rows * cols, cols, 1};
 }
 
 // oneDNN's f32 GEMM runs at half speed when the operand it walks along k steps by a multiple of
@@ -130,29 +128,15 @@ bool walks_aliased_rows(int64_t k_stride, int64_t inner_stride, int64_t k, int64
   return inner_stride == 1 && k_stride % kAliasingStride == 0 && k >= 64 && k * inner >= (1 << 16);
 }
 
-// k rows of `inner` contiguous floats, k_stride apart, copied into rows of a padded stride; the
-// block comes from the caching allocator, so the copy costs no allocation after the first step.
-class PaddedRows {
- public:
-  PaddedRows(const float* src, int64_t k, int64_t inner, int64_t k_stride) {
-    stride_ = (inner + kRowPadding - 1) / kRowPadding * kRowPadding + kRowPadding;
-    if (stride_ % kAliasingStride == 0) stride_ += kRowPadding;
-    bytes_ = size_t(k * stride_) * sizeof(float);
-    data_ = static_cast<float*>(CachingAllocator::instance().allocate(bytes_));
+// Copies k rows of `inner` contiguous floats, k_stride apart, into rows of a padded stride.
+int64_t pad_rows(const float* src, int64_t k, int64_t inner, int64_t k_stride, std::optional<PooledBuffer<float>>& rows) {
+  int64_t stride = (inner + kRowPadding - 1) / kRowPadding * kRowPadding + kRowPadding;
+  if (stride % kAliasingStride == 0) stride += kRowPadding;
+  float* dst = rows.emplace(size_t(k * stride)).data();
 #pragma omp parallel for if (k * inner > (1 << 16)) schedule(static)
-    for (int64_t q = 0; q < k; ++q) std::copy_n(src + q * k_stride, inner, data_ + q * stride_);
-  }
-  ~PaddedRows() { CachingAllocator::instance().deallocate(data_, bytes_); }
-  PaddedRows(const PaddedRows&) = delete;
-  PaddedRows& operator=(const PaddedRows&) = delete;
-  const float* data() const { return data_; }
-  int64_t stride() const { return stride_; }
-
- private:
-  float* data_;
-  size_t bytes_;
-  int64_t stride_;
-};
+  for (int64_t q = 0; q < k; ++q) std::copy_n(src + q * k_stride, inner, dst + q * stride);
+  return stride;
+}
 
 }  // namespace
 
@@ -179,17 +163,15 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
     const bool pad_a = walks_aliased_rows(a.col_stride, a.row_stride, k, m);
     const bool pad_b = walks_aliased_rows(b.row_stride, b.col_stride, k, n);
     if (pad_a || pad_b) {
-      std::optional<PaddedRows> a_rows, b_rows;
+      std::optional<PooledBuffer<float>> a_rows, b_rows;
       MatrixOperand pa = a, pb = b;
       if (pad_a) {
-        a_rows.emplace(static_cast<const float*>(a.data), k, m, a.col_stride);
+        pa.col_stride = pad_rows(static_cast<const float*>(a.data), k, m, a.col_stride, a_rows);
         pa.data = a_rows->data();
-        pa.col_stride = a_rows->stride();
       }
       if (pad_b) {
-        b_rows.emplace(static_cast<const float*>(b.data), k, n, b.row_stride);
+        pb.row_stride = pad_rows(static_cast<const float*>(b.data), k, n, b.row_stride, b_rows);
         pb.data = b_rows->data();
-        pb.row_stride = b_rows->stride();
       }
       matmul(pa, pb, c, batch, m, k, n, accumulate);
       return;
@@ -197,9 +179,8 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
   }
   profiler::add_flops(2.0 * double(batch) * double(m) * double(n) * double(k));
   if (a.dtype == DType::bf16 && !bf16_gemm_native()) {
-    MatrixOperand wa, wb;
-    auto ha = widen(a, m, k, wa);
-    auto hb = widen(b, k, n, wb);
+    std::optional<PooledBuffer<float>> a_f32, b_f32;
+    const MatrixOperand wa = widen(a, m, k, a_f32), wb = widen(b, k, n, b_f32);
     {
       std::lock_guard lock(cc.mutex);
       cc.stats.bf16_emulated++;
