@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Issue 4's quality bar in one command: trains CONFIG with nabla and with its PyTorch twin
+# (bench/peers/train_twin.py) for each seed, the two side by side on one thread each, and prints
+# the test metrics of both and their difference, per seed and averaged. Needs scripts/setup-peers.sh.
+#   scripts/compare_twins.sh CONFIG [SEED ...]      (default: the config's own seed)
+#   OUT=/tmp/twins BUILD_DIR=build scripts/compare_twins.sh configs/lenet.json 1 2 3 4 5
+set -euo pipefail
+config=${1:?usage: scripts/compare_twins.sh CONFIG [SEED ...]}
+shift
+seeds=("$@")
+[ ${#seeds[@]} -gt 0 ] || seeds=(default)
+build=${BUILD_DIR:-build}
+name=$(basename "$config" .json)
+out=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/nabla-twins.XXXXXX")}
+mkdir -p "$out"
+for seed in "${seeds[@]}"; do
+  nabla_seed=() torch_seed=()
+  if [ "$seed" != default ]; then nabla_seed=(--set "seed=$seed"); torch_seed=(--seed "$seed"); fi
+  run="$out/${name}_seed_$seed"
+  rm -rf "$run"
+  echo "compare_twins: $name seed $seed -> $run (nabla) and $run.torch.log" >&2
+  "$build/bin/nabla" train "$config" --threads 1 "${nabla_seed[@]}" --out "$run" --verbose 0 > "$run.nabla.log" 2>&1 &
+  nabla_pid=$!
+  python3 bench/peers/train_twin.py "$config" --threads 1 "${torch_seed[@]}" > "$run.torch.log" 2>&1 ||
+    { echo "compare_twins: the PyTorch twin failed:"; tail -5 "$run.torch.log"; exit 1; } >&2
+  wait $nabla_pid || { echo "compare_twins: nabla train failed:"; tail -5 "$run.nabla.log"; exit 1; } >&2
+done
+python3 - "$out" "$name" "${seeds[@]}" <<'PY'
+import json, statistics, sys
+out, name, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
+rows = []
+for seed in seeds:
+    run = f"{out}/{name}_seed_{seed}"
+    ours = json.load(open(f"{run}/results.json"))["test"]
+    theirs = json.loads(open(f"{run}.torch.log").read().strip().splitlines()[-1])["test"]
+    rows.append((seed, ours, theirs))
+metric = "accuracy" if "accuracy" in rows[0][1] and "accuracy" in rows[0][2] else "loss"
+scale, unit = (100, " points") if metric == "accuracy" else (1, "")
+print(f"| {name} seed | nabla test {metric} | PyTorch test {metric} | difference |")
+print("|---|---:|---:|---:|")
+for seed, ours, theirs in rows:
+    a, b = ours[metric] * scale, theirs[metric] * scale
+    print(f"| {seed} | {a:.4g} | {b:.4g} | {a - b:+.3g} |")
+a = statistics.mean(r[1][metric] * scale for r in rows)
+b = statistics.mean(r[2][metric] * scale for r in rows)
+bar = "0.5 points" if metric == "accuracy" else "2%"
+within = abs(a - b) <= 0.5 if metric == "accuracy" else abs(a - b) <= 0.02 * abs(b)
+print(f"| mean of {len(rows)} | {a:.4g} | {b:.4g} | {a - b:+.3g}{unit} ({'within' if within else 'outside'} {bar}) |")
+PY
