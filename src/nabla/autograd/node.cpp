@@ -16,6 +16,17 @@ void Node::release() {
   next_.clear();
 }
 
+namespace {
+// A gradient nothing else references (its tensor and its memory) that covers its whole storage
+// becomes .grad as is, as in PyTorch; one that may alias another tensor is copied.
+bool can_become_grad(const Tensor& grad, const Tensor& leaf) {
+  const bool sole_owner = grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1;
+  const bool whole_storage = grad.is_contiguous() && grad.offset() == 0 &&
+                             grad.storage()->nbytes() == size_t(grad.numel()) * dtype_size(grad.dtype());
+  return sole_owner && whole_storage && grad.dtype() == leaf.dtype();
+}
+}  // namespace
+
 AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf)
     : Node("AccumulateGrad", {}, nullptr), leaf_(leaf) {}
 
@@ -26,11 +37,7 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   NABLA_CHECK(grad_output.shape() == leaf.shape(), "gradient of shape ", grad_output.shape(),
               " does not match its leaf of shape ", leaf.shape());
   if (!leaf_impl->grad) {
-    // A gradient nothing else references (its tensor and its memory) becomes .grad as is, as in
-    // PyTorch; one that may alias another tensor is copied into a buffer of the leaf's own.
-    const bool sole_owner = grad_output.impl_ptr().use_count() == 1 && grad_output.storage().use_count() == 1;
-    if (sole_owner && grad_output.dtype() == leaf.dtype() && grad_output.is_contiguous() &&
-        grad_output.offset() == 0 && grad_output.storage()->nbytes() == size_t(grad_output.numel()) * dtype_size(grad_output.dtype())) {
+    if (can_become_grad(grad_output, leaf)) {
       leaf_impl->grad = grad_output.impl_ptr();
     } else {
       Tensor g = Tensor::empty(leaf.shape(), leaf.dtype());

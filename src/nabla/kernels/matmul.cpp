@@ -128,14 +128,17 @@ bool walks_aliased_rows(int64_t k_stride, int64_t inner_stride, int64_t k, int64
   return inner_stride == 1 && k_stride % kAliasingStride == 0 && k >= 64 && k * inner >= (1 << 16);
 }
 
-// Copies k rows of `inner` contiguous floats, k_stride apart, into rows of a padded stride.
-int64_t pad_rows(const float* src, int64_t k, int64_t inner, int64_t k_stride, std::optional<PooledBuffer<float>>& rows) {
+// Copies k rows of `inner` contiguous floats into `rows` with a padded stride, and points the
+// operand (its data and k stride) at the copy.
+void pad_rows(const void*& data, int64_t& k_stride, int64_t k, int64_t inner, std::optional<PooledBuffer<float>>& rows) {
   int64_t stride = (inner + kRowPadding - 1) / kRowPadding * kRowPadding + kRowPadding;
   if (stride % kAliasingStride == 0) stride += kRowPadding;
+  const float* src = static_cast<const float*>(data);
   float* dst = rows.emplace(size_t(k * stride)).data();
 #pragma omp parallel for if (k * inner > (1 << 16)) schedule(static)
   for (int64_t q = 0; q < k; ++q) std::copy_n(src + q * k_stride, inner, dst + q * stride);
-  return stride;
+  data = dst;
+  k_stride = stride;
 }
 
 }  // namespace
@@ -165,14 +168,8 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
     if (pad_a || pad_b) {
       std::optional<PooledBuffer<float>> a_rows, b_rows;
       MatrixOperand pa = a, pb = b;
-      if (pad_a) {
-        pa.col_stride = pad_rows(static_cast<const float*>(a.data), k, m, a.col_stride, a_rows);
-        pa.data = a_rows->data();
-      }
-      if (pad_b) {
-        pb.row_stride = pad_rows(static_cast<const float*>(b.data), k, n, b.row_stride, b_rows);
-        pb.data = b_rows->data();
-      }
+      if (pad_a) pad_rows(pa.data, pa.col_stride, k, m, a_rows);
+      if (pad_b) pad_rows(pb.data, pb.row_stride, k, n, b_rows);
       matmul(pa, pb, c, batch, m, k, n, accumulate);
       return;
     }
