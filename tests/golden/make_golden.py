@@ -98,6 +98,8 @@ TORCH_OPS = {
                                     padding=a["padding"], dilation=a["dilation"], groups=a["groups"]),
     "max_pool2d": lambda i, a: F.max_pool2d(i[0], a["kernel_size"], _pair(a["stride"]), a["padding"],
                                             ceil_mode=a["ceil_mode"]),
+    "relu_max_pool2d": lambda i, a: F.max_pool2d(F.relu(i[0]), a["kernel_size"], _pair(a["stride"]), a["padding"],
+                                                 ceil_mode=a["ceil_mode"]),
     "avg_pool2d": lambda i, a: F.avg_pool2d(i[0], a["kernel_size"], _pair(a["stride"]), a["padding"],
                                             ceil_mode=a["ceil_mode"], count_include_pad=a["count_include_pad"]),
     "adaptive_avg_pool2d": lambda i, a: F.adaptive_avg_pool2d(i[0], a["output_size"]),
@@ -367,8 +369,8 @@ def pool_cases():
                 "padding": list(padding), "ceil_mode": ceil_mode}
         if op == "avg_pool2d":
             args["count_include_pad"] = count_include_pad if count_include_pad is not None else True
-        # Distinct values so the max (and its gradient) is unambiguous.
-        case(name, op, lambda: [distinct(*x)], args)
+        # Distinct values so the max (and its gradient) is unambiguous; none is 0, relu's kink.
+        case(name, op, lambda: [distinct(*x, offset=0.125 if op == "relu_max_pool2d" else 0.0)], args)
 
     pool("max_pool2d_k2s2", "max_pool2d", (2, 3, 6, 6), (2, 2), (2, 2))
     pool("max_pool2d_k3s2p1", "max_pool2d", (1, 2, 7, 7), (3, 3), (2, 2), (1, 1))
@@ -377,6 +379,9 @@ def pool_cases():
     pool("max_pool2d_nonsquare", "max_pool2d", (2, 2, 5, 9), (2, 3), (1, 2))
     pool("max_pool2d_default_stride", "max_pool2d", (1, 3, 6, 9), (3, 3), None)
     pool("max_pool2d_overlap_s1", "max_pool2d", (1, 2, 5, 5), (3, 3), (1, 1))
+
+    pool("relu_max_pool2d_k2s2", "relu_max_pool2d", (2, 3, 6, 6), (2, 2), (2, 2))
+    pool("relu_max_pool2d_k3s2p1_ceil", "relu_max_pool2d", (1, 2, 7, 7), (3, 3), (2, 2), (1, 1), ceil_mode=True)
 
     pool("avg_pool2d_k2s2", "avg_pool2d", (2, 3, 6, 6), (2, 2), (2, 2))
     pool("avg_pool2d_pad_include", "avg_pool2d", (1, 2, 5, 5), (3, 3), (2, 2), (1, 1), count_include_pad=True)

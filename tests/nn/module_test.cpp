@@ -285,6 +285,26 @@ TEST(ModuleGrad, FrozenParametersGetNoGradient) {
   EXPECT_EQ(net.parameter_count(true), net.parameter_count());
 }
 
+// Sequential runs ReLU + MaxPool2d as relu_max_pool2d; the output and every parameter's gradient
+// must be those of running the layers one by one.
+TEST(ModuleGradients, SequentialFusedReluPoolMatchesLayerByLayer) {
+  manual_seed(11);
+  auto net = keras_cnn();
+  Tensor x = randn({3, 1, 28, 28});
+  Tensor fused = net->forward(x);
+  sum(mul(fused, fused)).backward();
+  std::vector<Tensor> fused_grads;
+  for (const Tensor& p : net->parameters()) fused_grads.push_back(p.grad().clone());
+  net->zero_grad();
+  Tensor h = x;
+  for (size_t i = 0; i < net->size(); ++i) h = (*net)[i]->forward(h);
+  sum(mul(h, h)).backward();
+  EXPECT_EQ(fused.to_vector<float>(), h.to_vector<float>());
+  const auto params = net->parameters();
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_EQ(fused_grads[i].to_vector<float>(), params[i].grad().to_vector<float>()) << "parameter " << i;
+}
+
 // ----------------------------------------------------------------------------- state dicts
 
 TEST(ModuleState, StateDictRoundTripsThroughSafetensors) {

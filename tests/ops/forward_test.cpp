@@ -277,4 +277,36 @@ TEST(Forward, NaNPropagatesThroughActivationsAndReductions) {
   EXPECT_TRUE(std::isnan(softmax(x, 0).to_vector<float>()[0])) << "softmax";
   EXPECT_TRUE(std::isnan(max_pool2d(x.narrow(0, 0, 36).reshape({1, 1, 6, 6}), Pool2dOptions{}).to_vector<float>()[1]))
       << "max_pool2d";
+  EXPECT_TRUE(
+      std::isnan(relu_max_pool2d(x.narrow(0, 0, 36).reshape({1, 1, 6, 6}), Pool2dOptions{}).to_vector<float>()[1]))
+      << "relu_max_pool2d";
+}
+
+// The fused op against its definition, max_pool2d(relu(x)), in value and input gradient: on the
+// vectorised 2x2 path and the general one, with windows that are all negative (no gradient), ties
+// at zero and a NaN.
+TEST(Forward, ReluMaxPoolMatchesReluThenMaxPool) {
+  auto check = [](Tensor x, const Pool2dOptions& options, const char* what) {
+    Tensor a = x.contiguous().detach(), b = x.contiguous().detach();
+    a.requires_grad_();
+    b.requires_grad_();
+    Tensor fused = relu_max_pool2d(a, options), composed = max_pool2d(relu(b), options);
+    Tensor weights = rand(fused.shape());
+    sum(mul(fused, weights)).backward();
+    sum(mul(composed, weights)).backward();
+    std::vector<float> f = fused.to_vector<float>(), c = composed.to_vector<float>();
+    ASSERT_EQ(f.size(), c.size()) << what;
+    for (size_t i = 0; i < f.size(); ++i)
+      EXPECT_TRUE(f[i] == c[i] || (std::isnan(f[i]) && std::isnan(c[i]))) << what << " output " << i;
+    EXPECT_EQ(a.grad().to_vector<float>(), b.grad().to_vector<float>()) << what;
+  };
+  manual_seed(3);
+  Tensor x = randn({3, 4, 10, 12});
+  x.narrow(2, 0, 2).narrow(3, 0, 4).fill_(-1.0);  // whole windows below zero
+  x.narrow(2, 2, 2).narrow(3, 0, 2).fill_(0.0);   // a window of zeros
+  check(x, Pool2dOptions{}, "2x2");
+  check(x, Pool2dOptions{{3, 3}, {2, 2}, {1, 1}, true}, "3x3 stride 2 padding 1 ceil_mode");
+  check(x.narrow(3, 1, 9), Pool2dOptions{{2, 2}, {2, 2}, {0, 0}, true}, "2x2 ceil_mode on odd width");
+  x.narrow(2, 4, 1).narrow(3, 5, 1).fill_(NAN);
+  check(x, Pool2dOptions{}, "2x2 with a NaN");
 }

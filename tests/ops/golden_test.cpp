@@ -166,6 +166,10 @@ const std::map<std::string, OpFn>& op_table() {
        }},
       {"max_pool2d",
        [](const Inputs& in, const json& a) { return std::vector<Tensor>{max_pool2d(in.at(0), pool_options(a))}; }},
+      {"relu_max_pool2d",
+       [](const Inputs& in, const json& a) {
+         return std::vector<Tensor>{relu_max_pool2d(in.at(0), pool_options(a))};
+       }},
       {"avg_pool2d",
        [](const Inputs& in, const json& a) { return std::vector<Tensor>{avg_pool2d(in.at(0), pool_options(a))}; }},
       {"adaptive_avg_pool2d",

@@ -67,6 +67,8 @@ std::vector<GradCase> cases() {
   unary("reshape_permute", [](const Tensor& x) { return x.permute({2, 0, 1}).reshape({4, 6}); }, [] { return rn({2, 3, 4}); });
   unary("max_pool2d", [](const Tensor& x) { return max_pool2d(x, {{2, 2}, {2, 2}, {0, 0}}); },
         [] { return distinct({2, 2, 5, 5}); });
+  unary("relu_max_pool2d", [](const Tensor& x) { return relu_max_pool2d(x, {{2, 2}, {2, 2}, {0, 0}}); },
+        [] { return add(distinct({2, 2, 5, 5}), -4.95); });  // both signs, none within 0.05 of the kink
   unary("avg_pool2d", [](const Tensor& x) { return avg_pool2d(x, {{3, 3}, {2, 2}, {1, 1}, false, false}); },
         [] { return rn({1, 2, 5, 6}); });
   unary("adaptive_avg_pool2d", [](const Tensor& x) { return adaptive_avg_pool2d(x, {3, 2}); },

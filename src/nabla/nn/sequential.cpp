@@ -2,9 +2,12 @@
 
 #include <iomanip>
 #include <sstream>
+#include <typeinfo>
 
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
+#include "nabla/nn/activation.h"
+#include "nabla/nn/conv.h"
 
 namespace nabla::nn {
 
@@ -17,9 +20,23 @@ Sequential& Sequential::add(ModulePtr layer) {
   return *this;
 }
 
+namespace {
+bool is_relu_then_max_pool(const Module& layer, const Module& next) {
+  return typeid(layer) == typeid(ReLU) && typeid(next) == typeid(MaxPool2d);
+}
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& [name, layer] : named_children()) h = layer->forward(h);
+  const auto layers = named_children();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    // ReLU then MaxPool2d (every CNN here) runs as one fused op; the result is the same.
+    if (i + 1 < layers.size() && is_relu_then_max_pool(*layers[i].second, *layers[i + 1].second)) {
+      h = relu_max_pool2d(h, static_cast<const MaxPool2d&>(*layers[++i].second).options);
+      continue;
+    }
+    h = layers[i].second->forward(h);
+  }
   return h;
 }
 

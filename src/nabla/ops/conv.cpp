@@ -106,16 +106,17 @@ kernels::PoolShape pool_shape(const Tensor& x, const Pool2dOptions& o, const cha
 
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
-  NABLA_PROFILE_OP("max_pool2d");
-  kernels::PoolShape s = pool_shape(x, options, "max_pool2d");
+namespace {
+
+Tensor max_pool2d_op(const Tensor& x, const Pool2dOptions& options, bool relu, const char* op) {
+  kernels::PoolShape s = pool_shape(x, options, op);
   Tensor xp = x.contiguous();
   Tensor out = Tensor::empty({x.shape()[0], x.shape()[1], s.ho, s.wo});
   Tensor argmax = Tensor::empty(out.shape(), DType::i32);
-  kernels::max_pool2d_forward(s, xp.data<float>(), out.data<float>(), argmax.data<int32_t>());
+  kernels::max_pool2d_forward(s, xp.data<float>(), out.data<float>(), argmax.data<int32_t>(), relu);
   if (needs_grad({x})) {
     Shape in = x.shape();
-    record("max_pool2d", out, {x}, [s, argmax, in](const Tensor& g) {
+    record(op, out, {x}, [s, argmax, in](const Tensor& g) {
       Tensor gp = g.contiguous();
       Tensor dx = Tensor::empty(in);
       kernels::max_pool2d_backward(s, gp.data<float>(), argmax.data<int32_t>(), dx.data<float>());
@@ -123,6 +124,18 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
     });
   }
   return out;
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
+  NABLA_PROFILE_OP("max_pool2d");
+  return max_pool2d_op(x, options, false, "max_pool2d");
+}
+
+Tensor relu_max_pool2d(const Tensor& x, const Pool2dOptions& options) {
+  NABLA_PROFILE_OP("relu_max_pool2d");
+  return max_pool2d_op(x, options, true, "relu_max_pool2d");
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {

@@ -26,6 +26,10 @@ struct Pool2dOptions {
   bool count_include_pad = true;  // avg_pool2d only
 };
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options);
+// max_pool2d(relu(x)) in one pass: ReLU commutes with max, so it is applied to the pooled values
+// (a quarter of the memory traffic of a separate relu, forward and backward). nn::Sequential uses
+// it for a ReLU layer followed by a MaxPool2d layer.
+Tensor relu_max_pool2d(const Tensor& x, const Pool2dOptions& options);
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options);
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
 
