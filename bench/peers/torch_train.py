@@ -10,6 +10,8 @@ peak_rss_mb, ...). --precision bf16 runs forward and loss under CPU autocast. tr
 clips, step. infer: eval mode under torch.inference_mode(). generate: greedy, batch 1, re-running the
 model on the whole (context-cropped) sequence for every new token, as PyTorch modules without a KV
 cache do. --compile wraps the model in torch.compile (reported as an error line when it fails here).
+--profile prints, to stderr, torch.profiler's table of the timed steps' ops by self CPU time, to set
+beside `NABLA_PROFILE=1 nabla bench` (bench/peers/README.md).
 """
 
 import argparse
@@ -53,6 +55,7 @@ def main():
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print torch.profiler's op table to stderr")
     parser.add_argument("--precision", default=None, choices=["fp32", "bf16"],
                         help="as nabla bench --precision (default: the config's training.precision)")
     args = parser.parse_args()
@@ -120,6 +123,12 @@ def main():
         work = sample
         samples, tokens = 1, args.tokens
 
+    if args.profile:
+        time_runs(args.warmup, 0, work)
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+            time_runs(0, args.steps, work)
+        print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)
+        return
     try:
         seconds = time_runs(args.warmup, args.steps, work)
     except Exception as error:  # torch.compile needs a working toolchain; report, do not crash the table
