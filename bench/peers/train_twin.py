@@ -248,8 +248,7 @@ class SentencePieceTokenizer:
         ids = self.processor.encode(text)
         if self.processor.unk_id() in ids:  # nabla refuses text its pieces do not cover, and so does its twin
             missing = next(c for c in text if self.processor.unk_id() in self.processor.encode(c))
-            fail(f"SentencePieceTokenizer: U+{ord(missing):04X} has no piece in the vocabulary (nabla stops here "
-                 "too; the fix belongs in nabla's tokenizer first)")
+            fail(f"SentencePieceTokenizer: U+{ord(missing):04X} has no piece in the vocabulary, as nabla says too")
         return ids
 
 
@@ -430,8 +429,8 @@ def load_language_model(d, seed, kjv):
     tokenizer = build_tokenizer(d.section("tokenizer"), [units[r] for r in parts[0]], False, 10000)
 
     def make(rows, step):
-        if isinstance(tokenizer, SentencePieceTokenizer):
-            stream = [i for r in rows for i in tokenizer.encode(units[r] + "\n")]
+        if isinstance(tokenizer, SentencePieceTokenizer):  # pieces never hold a "\n": units join with a space
+            stream = [i for r in rows for i in tokenizer.encode(units[r] + " ")]
         else:  # char and word tokens never cross the "\n" between units: encode the text at once
             stream = tokenizer.encode("".join(units[r] + "\n" for r in rows))
         return WindowData(stream, seq_len, step) if len(stream) > seq_len else None
