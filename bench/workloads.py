@@ -6,6 +6,10 @@ utilisation) and nabla's thread scaling.
 
     python3 bench/workloads.py --nabla build/bin/nabla [--filter REGEX] [--rounds N] [--no-compile]
                                [--append bench/RESULTS.md]
+    python3 bench/workloads.py --nabla build/bin/nabla --filter REGEX --profile
+
+--profile prints, for each chosen workload, nabla's op table (NABLA_PROFILE=1) and PyTorch's
+(torch.profiler) instead of timing: where each framework spends a step of the same work.
 """
 
 import argparse
@@ -105,6 +109,20 @@ def memory_ratio(a, b):
     return f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} MB = {a['peak_rss_mb'] / b['peak_rss_mb']:.2f}x"
 
 
+def profile(args, chosen):
+    for name, config, extra in chosen:
+        threads = ["--threads", str(args.threads)]
+        for title, command, env in [
+                ("nabla (NABLA_PROFILE=1)", [args.nabla, "bench", config] + threads + extra, {"NABLA_PROFILE": "1"}),
+                ("PyTorch (torch.profiler)", [sys.executable, TWIN, config, "--profile"] + threads + extra, {})]:
+            print(f"## {name}: {title}\n$ {shlex.join(command)}", flush=True)
+            proc = subprocess.run(command, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+            # torch's profiler logs a few lines of its own (USDT, the missing GPU); the table is the rest.
+            print("\n".join(line for line in proc.stdout.splitlines()
+                            if not line.startswith(("USDT:", "ERROR:", "WARNING:"))), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nabla", required=True, help="path to the nabla binary (build/bin/nabla)")
@@ -114,9 +132,12 @@ def main():
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
     parser.add_argument("--append", default=None, help="append the Markdown section to this file")
     parser.add_argument("--no-mpi", action="store_true", help="skip the data-parallel scaling rows")
+    parser.add_argument("--profile", action="store_true", help="print both frameworks' op tables instead")
     args = parser.parse_args()
     command = "python3 bench/workloads.py " + shlex.join(sys.argv[1:])
     chosen = [w for w in WORKLOADS if not args.filter or re.search(args.filter, w[0])]
+    if args.profile:
+        return profile(args, chosen)
 
     peak = run_json([args.nabla, "bench", "--peak", "--json", "--threads", str(args.threads)])
     print(f"workloads.py: fp32 FMA peak {peak.get('peak_fp32_gflops', float('nan')):.1f} GFLOP/s", file=sys.stderr)
