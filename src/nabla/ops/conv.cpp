@@ -104,10 +104,6 @@ kernels::PoolShape pool_shape(const Tensor& x, const Pool2dOptions& o, const cha
   return s;
 }
 
-}  // namespace
-
-namespace {
-
 Tensor max_pool2d_op(const Tensor& x, const Pool2dOptions& options, bool relu, const char* op) {
   kernels::PoolShape s = pool_shape(x, options, op);
   Tensor xp = x.contiguous();
