@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nabla/autograd/node.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/rnn_onednn.h"
@@ -26,6 +27,7 @@ Tensor packed(const Tensor& t) { return t.is_contiguous() ? t : views::contiguou
 RecurrentSequence recurrent_sequence(RecurrentCell cell, const Tensor& x_gates, const Tensor& h0, const Tensor& c0,
                                      const Tensor& w_hh, const Tensor& b_hh, bool reverse) {
   const char* op = kernels::recurrent_cell_name(cell);
+  NABLA_PROFILE_OP(op);
   const bool lstm = cell == RecurrentCell::lstm;
   const int64_t gates = kernels::recurrent_gate_count(cell);
   detail::check_f32(x_gates, op, "x_gates");

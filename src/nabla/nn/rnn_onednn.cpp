@@ -1,6 +1,7 @@
 // One LSTM or GRU layer and direction on oneDNN's RNN primitive, as one autograd node (the
 // counterpart of recurrent_sequence for the shapes where oneDNN measures faster).
 #include "nabla/autograd/node.h"
+#include "nabla/core/profiler.h"
 #include "nabla/kernels/rnn_onednn.h"
 #include "nabla/nn/rnn.h"
 #include "nabla/ops/op_utils.h"
@@ -21,6 +22,7 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
                                             const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                                             const Tensor& b_hh, bool reverse) {
   const char* op = kernels::recurrent_cell_name(cell);
+  NABLA_PROFILE_OP(op);
   const bool lstm = cell == RecurrentCell::lstm;
   NABLA_CHECK(lstm || cell == RecurrentCell::gru, op, ": only LSTM and GRU run on oneDNN's primitives");
   for (const Tensor* t : {&x, &h0, &w_ih, &w_hh}) detail::check_f32(*t, op);
