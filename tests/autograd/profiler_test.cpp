@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nabla/core/profiler.h"
+#include "nabla/kernels/rnn_onednn.h"
 #include "nabla/nabla.h"
 
 using namespace nabla;
@@ -62,4 +63,35 @@ TEST(Profiler, OffRecordsNothing) {
   profiler::set_enabled(false);
   Tensor x = matmul(randn({8, 8}), randn({8, 8}));
   EXPECT_EQ(profiler::report(), "");
+}
+
+// flops_counted() is what `nabla bench` reports as the work of a step: every GEMM, convolution pass
+// and recurrent primitive, whichever thread ran it, and nothing while profiling is off.
+TEST(Profiler, CountsTheFlopsOfConvolutionsAndRecurrentPrimitives) {
+  profiler::set_enabled(true);
+  Tensor x = randn({2, 3, 8, 8}).requires_grad_(), w = randn({4, 3, 3, 3}).requires_grad_();
+  double before = profiler::flops_counted();
+  Tensor y = conv2d(x, w);  // [2, 4, 6, 6]: 2 x 4 x 36 outputs of 27 multiply-adds
+  const double pass = 2.0 * 2 * 4 * 36 * 27;
+  EXPECT_DOUBLE_EQ(profiler::flops_counted() - before, pass);
+  before = profiler::flops_counted();
+  sum(y).backward();  // input and weight gradients: one pass each
+  EXPECT_DOUBLE_EQ(profiler::flops_counted() - before, 2 * pass);
+
+  kernels::set_recurrent_backend(kernels::RecurrentBackend::onednn);
+  nn::GRU gru(4, 5);
+  Tensor seq = randn({3, 2, 4}).requires_grad_();  // [T, B, input]
+  before = profiler::flops_counted();
+  Tensor out = gru.forward(seq);
+  const double sequence = 2.0 * 3 * 2 * (4 + 5) * (3 * 5);  // [x_t, h_t-1] x the 3 stacked gates
+  EXPECT_DOUBLE_EQ(profiler::flops_counted() - before, sequence);
+  before = profiler::flops_counted();
+  sum(out).backward();
+  EXPECT_DOUBLE_EQ(profiler::flops_counted() - before, 2 * sequence);
+  kernels::set_recurrent_backend(kernels::RecurrentBackend::automatic);
+
+  profiler::set_enabled(false);
+  before = profiler::flops_counted();
+  conv2d(x, w);
+  EXPECT_EQ(profiler::flops_counted(), before) << "profiling off counts nothing";
 }

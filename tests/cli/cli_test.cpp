@@ -295,6 +295,20 @@ TEST_F(Cli, BenchTimesTrainingInferenceAndGeneration) {
   ASSERT_EQ(peak.status, 0) << peak.output;
   EXPECT_GT(nlohmann::json::parse(peak.output).at("peak_fp32_gflops").get<double>(), 1.0);
 
+  // The work of one step, as the kernels count it: the Keras CNN at batch 8 (conv 1->32 on 28x28,
+  // conv 32->64 on 13x13, dense 1600->128->10). Training runs every pass three times (forward,
+  // input and weight gradients) except the first conv's input gradient, which nothing needs.
+  const double conv1 = 2.0 * 8 * 32 * 26 * 26 * 9, conv2 = 2.0 * 8 * 64 * 11 * 11 * 288,
+               dense = 2.0 * 8 * (1600 * 128 + 128 * 10);
+  for (const char* mode : {"train", "infer"}) {
+    Result r = run("bench " + config("tiny_cnn.json") + " --json --batch 8 --steps 1 --warmup 0 --threads 1 --mode " +
+                   mode);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const double expected = std::string(mode) == "train" ? 2 * conv1 + 3 * conv2 + 3 * dense : conv1 + conv2 + dense;
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.output.substr(r.output.rfind("{"))).at("step_flops").get<double>(),
+                     expected) << mode;
+  }
+
   Result not_lm = run("bench " + config("tiny_cnn.json") + " --mode generate --steps 1");
   EXPECT_NE(not_lm.status, 0);
   EXPECT_NE(not_lm.output.find("is not a language model"), std::string::npos) << not_lm.output;

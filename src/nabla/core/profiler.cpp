@@ -74,9 +74,17 @@ void Scope::close() {
   t.flops += top.flops;
 }
 
+namespace {
+std::atomic<double> counted{0};  // every thread's flops, for flops_counted()
+}  // namespace
+
 void add_flops(double flops) {
-  if (enabled() && !stack.empty()) stack.back().flops += flops;
+  if (!enabled()) return;
+  counted.fetch_add(flops, std::memory_order_relaxed);
+  if (!stack.empty()) stack.back().flops += flops;
 }
+
+double flops_counted() { return counted.load(std::memory_order_relaxed); }
 
 void reset() {
   std::lock_guard lock(state().mutex);

@@ -33,8 +33,12 @@ class Scope {
   bool open_ = false;
 };
 
-// Credits floating-point operations to the innermost open scope (kernels call this).
+// Credits floating-point operations to the innermost open scope (kernels call this), and to the
+// running total below, whichever thread the kernel runs on.
 void add_flops(double flops);
+// Floating-point operations the kernels reported while profiling was on, since the program began
+// (`nabla bench` differences it around one step to get the work per step).
+double flops_counted();
 
 // The table so far (what is printed at exit); empty when profiling is off.
 std::string report();

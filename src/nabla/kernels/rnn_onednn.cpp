@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nabla/core/error.h"
+#include "nabla/core/profiler.h"
 #include "nabla/kernels/dnnl_context.h"
 
 namespace nabla::kernels {
@@ -236,6 +237,13 @@ bool recurrent_uses_onednn(const OnednnRecurrentShape& s) {
   return s.hidden >= (s.cell == RecurrentCell::lstm ? 256 : 1024);
 }
 
+namespace {
+// The GEMM work of one pass over the sequence: [x_t, h_t-1] times the stacked gate weights.
+double sequence_flops(const OnednnRecurrentShape& s) {
+  return 2.0 * double(s.steps * s.batch) * double(s.input + s.hidden) * double(gates(s) * s.hidden);
+}
+}  // namespace
+
 size_t onednn_recurrent_workspace_bytes(const OnednnRecurrentShape& s) {
   return primitives(s, true).training.workspace.get_size();
 }
@@ -255,6 +263,7 @@ void onednn_recurrent_forward(const OnednnRecurrentShape& s, const float* x, con
   if (training) args[DNNL_ARG_WORKSPACE] = memory(pass.workspace, engine, workspace);
   pass.primitive.execute(dnnl_stream(), args);
   dnnl_stream().wait();
+  profiler::add_flops(sequence_flops(s));
 }
 
 void onednn_recurrent_backward(const OnednnRecurrentShape& s, const float* x, const float* h0, const float* c0,
@@ -290,6 +299,7 @@ void onednn_recurrent_backward(const OnednnRecurrentShape& s, const float* x, co
   }
   pass.primitive.execute(dnnl_stream(), args);
   dnnl_stream().wait();
+  profiler::add_flops(2 * sequence_flops(s));  // the input and state gradients, and the weights'
 
   if (g.dw_ih) weight_gradient_to_user(s, diff_layer, l.weights_layer, s.input, g.dw_ih);
   if (g.dw_hh) weight_gradient_to_user(s, diff_iter, l.weights_iter, s.hidden, g.dw_hh);

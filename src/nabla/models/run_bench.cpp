@@ -8,6 +8,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/random.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/dist/data_parallel.h"
@@ -42,6 +43,19 @@ std::vector<double> time_runs(int warmup, int steps, Work&& work) {
   }
   std::sort(seconds.begin(), seconds.end());
   return seconds;
+}
+
+// The floating-point work of one run of `work`, as the kernels count it (GEMMs, convolutions,
+// recurrent primitives); element-wise ops count none, so this is the work a FLOP-bound step needs.
+template <class Work>
+double counted_flops(Work&& work) {
+  const bool was_on = profiler::enabled();
+  profiler::set_enabled(true);
+  const double before = profiler::flops_counted();
+  work();
+  const double flops = profiler::flops_counted() - before;
+  profiler::set_enabled(was_on);
+  return flops;
 }
 
 double median(const std::vector<double>& sorted) {
@@ -87,13 +101,18 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
   std::unique_ptr<dist::DistributedDataParallel> ddp;
   if (ranks > 1) ddp = std::make_unique<dist::DistributedDataParallel>(built.module);
   int64_t samples = batch * ranks, tokens = batch * tokens_per_sample * ranks;
+  double step_flops = 0;
   if (options.mode == "train") {
-    seconds = time_runs(options.warmup, options.steps, [&] { model.train_on_batch(x, y, clip); });
+    auto step = [&] { model.train_on_batch(x, y, clip); };
+    seconds = time_runs(options.warmup, options.steps, step);
+    step_flops = counted_flops(step);
   } else if (options.mode == "infer") {
     built.module->eval();
     NoGradGuard no_grad;
     AutocastGuard autocast(model.precision());
-    seconds = time_runs(options.warmup, options.steps, [&] { built.module->forward(x); });
+    auto step = [&] { built.module->forward(x); };
+    seconds = time_runs(options.warmup, options.steps, step);
+    step_flops = counted_flops(step);
   } else {
     auto* lm = dynamic_cast<LanguageModel*>(built.module.get());
     NABLA_CHECK(lm, "bench --mode generate: model.type \"", built.type, "\" is not a language model");
@@ -125,6 +144,7 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
   if (ddp)  // the all-reduce time backward's end waited for, per step (not hidden behind compute)
     result["comm_wait_s_per_step"] = ddp->wait_seconds() / double(options.warmup + options.steps);
   if (tokens > 0) result["tokens_per_s"] = double(tokens) / mid;
+  if (step_flops > 0) result["step_flops"] = step_flops;
   if (auto* gpt = dynamic_cast<GPT*>(built.module.get()); gpt && tokens_per_sample > 0) {
     // PaLM's count per trained token: 6 x parameters for the matmuls forward and backward, plus
     // attention's QK^T and AV over the sequence (12 x layers x width x length).
