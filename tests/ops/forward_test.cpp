@@ -285,6 +285,53 @@ TEST(Forward, NaNPropagatesThroughActivationsAndReductions) {
 // The fused op against its definition, max_pool2d(relu(x)), in value and input gradient: on the
 // vectorised 2x2 path and the general one, with windows that are all negative (no gradient), ties
 // at zero and a NaN.
+// The 2x2 / stride 2 kernel runs 8 windows at a time; rows 18 windows wide cover two vector blocks
+// and a scalar tail. Every window is checked against a brute-force max and first-argmax, with ties,
+// NaN, all-negative and all-zero windows inside the vector blocks.
+TEST(Forward, MaxPool2x2WideRowsMatchBruteForce) {
+  manual_seed(5);
+  const int64_t planes = 6, h = 6, w = 37, ho = 3, wo = 18;
+  Tensor x = randn({2, 3, h, w});
+  float* d = x.data<float>();
+  d[0 * w + 2] = d[0 * w + 3] = d[1 * w + 2] = d[1 * w + 3] = 0.5f;    // a 4-way tie
+  d[2 * w + 10] = d[3 * w + 11] = 2.5f;                                  // a 2-way tie across rows
+  for (int64_t c : {4, 5}) d[c] = d[w + c] = -1.0f;                      // all negative
+  for (int64_t c : {6, 7}) d[2 * w + c] = d[3 * w + c] = 0.0f;            // all zero
+  d[h * w + 4 * w + 12] = NAN;                                           // plane 1
+  d[2 * h * w + 1 * w + 30] = NAN;                                       // plane 2, in the scalar tail
+  d[3 * h * w + 0 * w + 20] = NAN, d[3 * h * w + 1 * w + 21] = NAN;      // two NaNs in one window
+  for (bool fuse_relu : {false, true}) {
+    Tensor xa = x.detach();
+    xa.requires_grad_();
+    Tensor y = fuse_relu ? relu_max_pool2d(xa, Pool2dOptions{}) : max_pool2d(xa, Pool2dOptions{});
+    ASSERT_EQ(y.shape(), Shape({2, 3, ho, wo}));
+    Tensor weights = rand(y.shape());
+    sum(mul(y, weights)).backward();
+    std::vector<float> out = y.to_vector<float>(), grad = xa.grad().to_vector<float>(), wt = weights.to_vector<float>();
+    std::vector<float> expected_grad(size_t(planes * h * w), 0.0f);
+    for (int64_t p = 0; p < planes; ++p)
+      for (int64_t oh = 0; oh < ho; ++oh)
+        for (int64_t ow = 0; ow < wo; ++ow) {
+          float best = 0;
+          int64_t best_at = -1;
+          for (int64_t i : {2 * oh, 2 * oh + 1})
+            for (int64_t j : {2 * ow, 2 * ow + 1}) {
+              const int64_t at = p * h * w + i * w + j;
+              if (std::isnan(best)) continue;  // the first NaN wins
+              if (best_at < 0 || d[at] > best || std::isnan(d[at])) best = d[at], best_at = at;
+            }
+          const bool flows = !fuse_relu || best > 0;
+          const float value = fuse_relu && !(best > 0) && !std::isnan(best) ? 0.0f : best;
+          const int64_t o = (p * ho + oh) * wo + ow;
+          const std::string where = std::string(fuse_relu ? "relu_" : "") + "max_pool2d window " + std::to_string(o);
+          EXPECT_TRUE(out[o] == value || (std::isnan(out[o]) && std::isnan(value))) << where << ": " << out[o] << " vs " << value;
+          if (flows && !std::isnan(best)) expected_grad[size_t(best_at)] += wt[o];
+          if (std::isnan(best) && !fuse_relu) expected_grad[size_t(best_at)] += wt[o];
+        }
+    EXPECT_EQ(grad, expected_grad) << (fuse_relu ? "relu_max_pool2d" : "max_pool2d") << " gradient";
+  }
+}
+
 TEST(Forward, ReluMaxPoolMatchesReluThenMaxPool) {
   auto check = [](Tensor x, const Pool2dOptions& options, const char* what) {
     Tensor a = x.contiguous().detach(), b = x.contiguous().detach();

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "nabla/kernels/parallel.h"
+#include "nabla/kernels/vec_math.h"
 
 namespace nabla::kernels {
 
@@ -25,8 +26,36 @@ inline void apply_relu(float& best, int32_t& best_i) {
   }
 }
 
-// The common 2x2 / stride 2 / no padding window, branch-free so the row loop vectorises
-// (the general loop below ran at ~3 GB/s on the Fashion-MNIST CNN).
+#ifdef NABLA_AVX2
+// keep_max on 8 lanes: take v where it is larger, or where it is the first NaN.
+inline void keep_max8(__m256 v, __m256i i, __m256& best, __m256i& best_i) {
+  const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ),
+                                   _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
+  best = _mm256_blendv_ps(best, v, take);
+  best_i = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best_i), _mm256_castsi256_ps(i), take));
+}
+
+// Lanes below `count` set (masked loads and stores).
+inline __m256i first_lanes(int64_t count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Columns 0, 2, ..., 14 and 1, 3, ..., 15 of the 16 floats at `row`; of only the first `count`
+// (< 16) when a row ends sooner: the others read as 0.
+inline void deinterleave16(const float* row, int64_t count, __m256& even, __m256& odd) {
+  const __m256 a = count >= 16 ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, first_lanes(count));
+  const __m256 b = count >= 16 ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, first_lanes(count - 8));
+  even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+                                                _MM_SHUFFLE(3, 1, 2, 0)));
+  odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
+                                               _MM_SHUFFLE(3, 1, 2, 0)));
+}
+#endif
+
+// The common 2x2 / stride 2 / no padding window, explicitly vectorised 8 windows at a time, the
+// row's last few windows with masked loads and stores. The compiler had kept the stride-2 loads
+// scalar, with a branch per comparison that random data mispredicts: 0.6 ms for LeNet's
+// 64x6x28x28, 15% of its step.
 template <bool Relu>
 void max_pool2x2_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax) {
 #pragma omp parallel for if (s.planes * s.h * s.w > kParallelGrain) schedule(static)
@@ -38,7 +67,38 @@ void max_pool2x2_forward(const PoolShape& s, const float* x, float* y, int32_t* 
       const int32_t i0 = int32_t(2 * oh * s.w), i1 = int32_t(i0 + s.w);
       float* yo = y + (p * s.ho + oh) * s.wo;
       int32_t* ao = argmax + (p * s.ho + oh) * s.wo;
-#pragma omp simd
+#ifdef NABLA_AVX2
+      const __m256i lanes = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), one = _mm256_set1_epi32(1),
+                    row = _mm256_set1_epi32(int32_t(s.w));
+      for (int64_t ow = 0; ow < s.wo; ow += 8) {
+        const int64_t windows = std::min<int64_t>(8, s.wo - ow);
+        const __m256i i00 = _mm256_add_epi32(_mm256_set1_epi32(i0 + int32_t(2 * ow)), lanes);
+        const __m256i i10 = _mm256_add_epi32(i00, row);
+        __m256 e0, o0, e1, o1;
+        deinterleave16(r0 + 2 * ow, 2 * windows, e0, o0);
+        deinterleave16(r1 + 2 * ow, 2 * windows, e1, o1);
+        __m256 best = e0;
+        __m256i best_i = i00;
+        keep_max8(o0, _mm256_add_epi32(i00, one), best, best_i);
+        keep_max8(e1, i10, best, best_i);
+        keep_max8(o1, _mm256_add_epi32(i10, one), best, best_i);
+        if constexpr (Relu) {  // as apply_relu: no argmax where the max is not positive; NaN stays
+          const __m256 zero = _mm256_setzero_ps();
+          const __m256 positive = _mm256_cmp_ps(best, zero, _CMP_GT_OQ);
+          best = _mm256_and_ps(best, _mm256_cmp_ps(best, zero, _CMP_NLE_UQ));
+          best_i = _mm256_castps_si256(
+              _mm256_blendv_ps(_mm256_castsi256_ps(_mm256_set1_epi32(-1)), _mm256_castsi256_ps(best_i), positive));
+        }
+        if (windows == 8) {
+          _mm256_storeu_ps(yo + ow, best);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(ao + ow), best_i);
+        } else {
+          const __m256i mask = first_lanes(windows);
+          _mm256_maskstore_ps(yo + ow, mask, best);
+          _mm256_maskstore_epi32(ao + ow, mask, best_i);
+        }
+      }
+#else
       for (int64_t ow = 0; ow < s.wo; ++ow) {
         const int32_t c = int32_t(2 * ow);
         float best = r0[c];
@@ -50,6 +110,7 @@ void max_pool2x2_forward(const PoolShape& s, const float* x, float* y, int32_t* 
         yo[ow] = best;
         ao[ow] = best_i;
       }
+#endif
     }
   }
 }
