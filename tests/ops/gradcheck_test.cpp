@@ -128,6 +128,12 @@ std::vector<GradCase> cases() {
                [] { return V{rn({2, 3, 5, 5}), rn({4, 3, 3, 3}), rn({4})}; }});
   c.push_back({"conv2d_stride_dilation_groups", [](const V& x) { return conv2d(x[0], x[1], Tensor(), {{2, 1}, {1, 0}, {1, 2}, 2}); },
                [] { return V{rn({1, 4, 6, 7}), rn({2, 2, 3, 2})}; }});
+  // Convolution is linear in each input, so a central difference is exact at any step and only
+  // f32 rounding of the ~27-term outputs is left: with eps 1e-3 that noise (about 1e-3 here) sat at
+  // the tolerance, and which side of it depended on the CPU's oneDNN kernel (AVX2 vs AVX-512
+  // accumulation order). A 1e-2 step divides it by ten.
+  c[c.size() - 2].options.eps = 1e-2;
+  c.back().options.eps = 1e-2;
   c.push_back({"layer_norm", [](const V& x) { return layer_norm(x[0], {4}, x[1], x[2]); },
                [] { return V{rn({3, 4}), rn({4}), rn({4})}; }});
   c.push_back({"batch_norm_train", [](const V& x) { return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
