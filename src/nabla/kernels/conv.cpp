@@ -108,11 +108,13 @@ double pass_flops(const ConvShape& s) {
   return 2.0 * double(s.n) * double(s.o) * double(s.ho * s.wo) * double(s.c / s.groups) * double(s.kh * s.kw);
 }
 
-// oneDNN's direct backward-weights pads the input channels to its 8-wide block, so with one to
-// seven channels (a network's first layer) most of its work is on zeros: 1.6 ms of the 2.1 ms
-// step of a 32x1x28x28 -> 32 conv. Here the input is unfolded (im2col, [N, Ho*Wo, C*kh*kw]) and
-// dW[n] = dy[n] @ cols[n] runs as one batched GEMM, summed over the batch.
-bool few_input_channels(const ConvShape& s) { return s.groups == 1 && s.c < 8; }
+// oneDNN's direct backward-weights pads the input channels to its 8-wide block, so with one or
+// two channels (a network's first layer) most of its work is on zeros. Here the input is unfolded
+// (im2col, [N, Ho*Wo, C*kh*kw]) and dW[n] = dy[n] @ cols[n] runs as one batched GEMM, summed over
+// the batch. Measured at one thread, the two interleaved: 1.9-3.4x oneDNN's speed with one
+// channel (32x1x28x28 -> 32, 3x3; 64x1x32x32 -> 6, 5x5), 1.1-2.3x with two, but 0.5-0.9x with
+// three to six (LeNet's 64x6x14x14 -> 16, 5x5: 0.48x), where oneDNN's blocking pays.
+bool few_input_channels(const ConvShape& s) { return s.groups == 1 && s.c <= 2; }
 
 void backward_weights_unfolded(const ConvShape& s, const float* x, const float* dy, float* dweight, float* dbias) {
   const int64_t positions = s.ho * s.wo, taps = s.c * s.kh * s.kw;
@@ -124,6 +126,10 @@ void backward_weights_unfolded(const ConvShape& s, const float* x, const float* 
       const int64_t c = tap / (s.kh * s.kw), i = tap / s.kw % s.kh, j = tap % s.kw;
       const float* plane = x + (n * s.c + c) * s.h * s.w;
       float* col = cols.data() + (n * taps + tap) * positions;
+      // Output columns [lo, hi) read inside the row (ix = ox * sw + shift); the rest is padding.
+      const int64_t shift = j * s.dw - s.pw;
+      const int64_t lo = std::clamp<int64_t>((-shift + s.sw - 1) / s.sw, 0, s.wo);
+      const int64_t hi = std::clamp<int64_t>((s.w - shift + s.sw - 1) / s.sw, lo, s.wo);
       for (int64_t oy = 0; oy < s.ho; ++oy, col += s.wo) {
         const int64_t iy = oy * s.sh - s.ph + i * s.dh;
         if (iy < 0 || iy >= s.h) {
@@ -131,10 +137,12 @@ void backward_weights_unfolded(const ConvShape& s, const float* x, const float* 
           continue;
         }
         const float* row = plane + iy * s.w;
-        for (int64_t ox = 0; ox < s.wo; ++ox) {
-          const int64_t ix = ox * s.sw - s.pw + j * s.dw;
-          col[ox] = ix >= 0 && ix < s.w ? row[ix] : 0.0f;
-        }
+        std::fill(col, col + lo, 0.0f);
+        if (s.sw == 1)
+          std::copy_n(row + lo + shift, hi - lo, col + lo);
+        else
+          for (int64_t ox = lo; ox < hi; ++ox) col[ox] = row[ox * s.sw + shift];
+        std::fill(col + hi, col + s.wo, 0.0f);
       }
     }
   const MatrixOperand a{dy, DType::f32, s.n, s.o * positions, positions, 1};
