@@ -186,14 +186,22 @@ def markdown_table(rows):
 # ---------------------------------------------------------------- report
 
 def cpu_model():
+    """'AMD EPYC (family 25, model 1; AVX2, no AVX-512)': the name alone does not tell hosts apart,
+    and the vector width decides which oneDNN kernels run."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return "unknown CPU"
+        return "unknown CPU"
+    flags = fields.get("flags", "").split()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+    if "avx512_bf16" in flags:
+        isa += " with BF16"
+    return (f"{fields.get('model name', 'unknown CPU')} (family {fields.get('cpu family', '?')}, "
+            f"model {fields.get('model', '?')}; {isa})")
 
 
 def markdown_report(rows, torch_version, threads, command):

@@ -13,6 +13,7 @@ utilisation) and nabla's thread scaling.
 """
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -20,6 +21,8 @@ import shlex
 import statistics
 import subprocess
 import sys
+
+from compare import cpu_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TWIN = os.path.join(HERE, "peers", "torch_train.py")
@@ -205,6 +208,7 @@ def main():
     header = ["workload", "nabla", "PyTorch eager", "nabla/eager", "torch.compile", "nabla/compile",
               "peak memory nabla / eager"]
     lines = ["## Training workloads (nabla bench vs bench/peers/torch_train.py)", "",
+             f"- machine: {cpu_model()}; date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}",
              f"- threads: {args.threads}; fp32 FMA peak measured in this run: "
              f"{peak.get('peak_fp32_gflops', float('nan')):.1f} GFLOP/s",
              f"- command: `{command}`",
