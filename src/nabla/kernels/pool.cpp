@@ -64,7 +64,7 @@ void max_pool2x2_forward(const PoolShape& s, const float* x, float* y, int32_t* 
     for (int64_t oh = 0; oh < s.ho; ++oh) {
       const float* r0 = xp + 2 * oh * s.w;
       const float* r1 = r0 + s.w;
-      const int32_t i0 = int32_t(2 * oh * s.w), i1 = int32_t(i0 + s.w);
+      const int32_t i0 = int32_t(2 * oh * s.w);
       float* yo = y + (p * s.ho + oh) * s.wo;
       int32_t* ao = argmax + (p * s.ho + oh) * s.wo;
 #ifdef NABLA_AVX2
@@ -99,6 +99,7 @@ void max_pool2x2_forward(const PoolShape& s, const float* x, float* y, int32_t* 
         }
       }
 #else
+      const int32_t i1 = int32_t(i0 + s.w);
       for (int64_t ow = 0; ow < s.wo; ++ow) {
         const int32_t c = int32_t(2 * ow);
         float best = r0[c];

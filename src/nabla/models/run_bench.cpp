@@ -142,7 +142,7 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
                      {"peak_rss_mb", peak_resident_mb()},
                      {"ranks", ranks}};
   if (ddp)  // the all-reduce time backward's end waited for, per step (not hidden behind compute)
-    result["comm_wait_s_per_step"] = ddp->wait_seconds() / double(options.warmup + options.steps);
+    result["comm_wait_s_per_step"] = ddp->wait_seconds() / double(options.warmup + options.steps + 1);  // + the FLOP-counting step
   if (tokens > 0) result["tokens_per_s"] = double(tokens) / mid;
   if (step_flops > 0) result["step_flops"] = step_flops;
   if (auto* gpt = dynamic_cast<GPT*>(built.module.get()); gpt && tokens_per_sample > 0) {
