@@ -25,18 +25,33 @@ for seed in "${seeds[@]}"; do
     { echo "compare_twins: the PyTorch twin failed:"; tail -5 "$run.torch.log"; exit 1; } >&2
   wait $nabla_pid || { echo "compare_twins: nabla train failed:"; tail -5 "$run.nabla.log"; exit 1; } >&2
 done
-python3 - "$out" "$name" "${seeds[@]}" <<'PY'
-import json, statistics, sys
-out, name, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
+python3 - "$out" "$name" "$config" "${seeds[@]}" <<'PY'
+import csv, json, statistics, sys
+out, name, config, seeds = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), sys.argv[4:]
+# A config without a test split (data.test_fraction 0) is compared on the validation metrics of the
+# epoch each framework kept as checkpoints/best.
+split = "validation" if config.get("data", {}).get("test_fraction") == 0 else "test"
+monitor = config.get("training", {}).get("checkpoint_monitor", "val_loss")
+
+
+def nabla_metrics(run):
+    if split == "test":
+        return json.load(open(f"{run}/results.json"))["test"]
+    rows = list(csv.DictReader(open(f"{run}/history.csv")))
+    pick = max if "acc" in monitor else min  # nabla's checkpoint mode
+    best = pick(rows, key=lambda row: float(row[monitor]))
+    return {k[4:]: float(v) for k, v in best.items() if k.startswith("val_")}
+
+
 rows = []
 for seed in seeds:
     run = f"{out}/{name}_seed_{seed}"
-    ours = json.load(open(f"{run}/results.json"))["test"]
-    theirs = json.loads(open(f"{run}.torch.log").read().strip().splitlines()[-1])["test"]
+    ours = nabla_metrics(run)
+    theirs = json.loads(open(f"{run}.torch.log").read().strip().splitlines()[-1])[split]
     rows.append((seed, ours, theirs))
 metric = "accuracy" if "accuracy" in rows[0][1] and "accuracy" in rows[0][2] else "loss"
 scale, unit = (100, " points") if metric == "accuracy" else (1, "")
-print(f"| {name} seed | nabla test {metric} | PyTorch test {metric} | difference |")
+print(f"| {name} seed | nabla {split} {metric} | PyTorch {split} {metric} | difference |")
 print("|---|---:|---:|---:|")
 for seed, ours, theirs in rows:
     a, b = ours[metric] * scale, theirs[metric] * scale

@@ -153,9 +153,10 @@ def split_indices(n, fractions, seed):
         j = gen.randint(0, i + 1)
         order[i], order[j] = order[j], order[i]
     total, parts, at = sum(fractions), [], 0
+    last = max([k for k, f in enumerate(fractions) if f != 0] or [0])  # takes the remainder
     for k, f in enumerate(fractions):
         count = int(math.floor(f * n + 1e-9))
-        if (k + 1 == len(fractions) and abs(total - 1) <= 1e-9) or at + count > n:
+        if (k == last and abs(total - 1) <= 1e-9) or at + count > n:
             count = n - at
         parts.append(sorted(order[at:at + count]))
         at += count

@@ -142,6 +142,12 @@ TEST(Split, DeterministicDisjointAndComplete) {
   EXPECT_EQ(all.size(), 1003u);
   EXPECT_EQ(*all.begin(), 0);
   EXPECT_EQ(*all.rbegin(), 1002);
+  // A zero fraction gives an empty part: the remainder goes to the last part asked for.
+  const auto no_test = data::split_indices(1003, {0.8, 0.2, 0.0}, 42);
+  ASSERT_EQ(no_test.size(), 3u);
+  EXPECT_EQ(no_test[0].size(), 802u);
+  EXPECT_EQ(no_test[1].size(), 201u);
+  EXPECT_TRUE(no_test[2].empty());
   // A partial split leaves the rest out.
   const auto half = data::split_indices(100, {0.5}, 1);
   EXPECT_EQ(half[0].size(), 50u);

@@ -22,11 +22,14 @@ std::vector<std::vector<int64_t>> split_indices(int64_t n, const std::vector<dou
   for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
   Generator gen(seed);
   for (int64_t i = n - 1; i > 0; --i) std::swap(order[size_t(i)], order[size_t(gen.randint(0, i + 1))]);
+  // The remainder goes to the last part asked for: a zero fraction (no test set) stays empty.
+  size_t last = fractions.size() - 1;
+  while (last > 0 && fractions[last] == 0) --last;
   std::vector<std::vector<int64_t>> parts;
   int64_t at = 0;
   for (size_t k = 0; k < fractions.size(); ++k) {
     int64_t count = int64_t(std::floor(fractions[k] * double(n) + 1e-9));
-    const bool last_takes_rest = k + 1 == fractions.size() && std::abs(total - 1) <= 1e-9;
+    const bool last_takes_rest = k == last && std::abs(total - 1) <= 1e-9;
     if (last_takes_rest || at + count > n) count = n - at;
     std::vector<int64_t> part(order.begin() + at, order.begin() + at + count);
     std::sort(part.begin(), part.end());
