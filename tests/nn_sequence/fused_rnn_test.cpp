@@ -148,6 +148,50 @@ TEST(FusedRecurrent, WideLayerMatchesComposition) {
   }
 }
 
+// A recurrent weight small enough to pack (here 40 wide) runs each thread over its own rows of the
+// batch for the whole sequence. One thread and two must agree exactly on everything computed per
+// row, and both with the composition; 37 rows split unevenly.
+TEST(FusedRecurrent, BatchSlicesAcrossThreadsMatchOneThread) {
+  const int threads_before = num_threads();
+  Generator gen(12);
+  for (RecurrentCell cell : {RecurrentCell::lstm, RecurrentCell::gru, RecurrentCell::rnn_tanh})
+    for (bool reverse : {false, true}) {
+      const int64_t steps = 4, batch = 37, hidden = 40, gh = gates_of(cell) * hidden;
+      const bool lstm = cell == RecurrentCell::lstm;
+      const Tensor x = randn({steps, batch, gh}, gen), h0 = randn({batch, hidden}, gen),
+                   c0 = randn({batch, hidden}, gen), w = mul(randn({gh, hidden}, gen), 0.15), b = randn({gh}, gen),
+                   g = randn({steps, batch, hidden}, gen), g_c = randn({batch, hidden}, gen);
+      auto run = [&](int threads, bool fused) {
+        set_num_threads(threads);
+        std::vector<Tensor> leaves;
+        for (const Tensor& t : {x, h0, c0, w, b}) leaves.push_back(t.clone().requires_grad_());
+        const Tensor c = lstm ? leaves[2] : Tensor();
+        nn::RecurrentSequence r =
+            fused ? nn::recurrent_sequence(cell, leaves[0], leaves[1], c, leaves[3], leaves[4], reverse)
+                  : step_by_step(cell, leaves[0], leaves[1], c, leaves[3], leaves[4], reverse);
+        Tensor loss = sum(mul(r.output, g));
+        if (lstm) loss = add(loss, sum(mul(r.c_n, g_c)));
+        loss.backward();
+        std::vector<Tensor> results = {r.output, leaves[0].grad(), leaves[1].grad(), leaves[3].grad(),
+                                       leaves[4].grad()};
+        if (lstm) results.insert(results.end(), {r.c_n, leaves[2].grad()});
+        return results;
+      };
+      const std::vector<Tensor> one = run(1, true), two = run(2, true), reference = run(1, false);
+      const char* names[] = {"output", "d x_gates", "d h0", "d w_hh", "d b_hh", "c_n", "d c0"};
+      for (size_t i = 0; i < one.size(); ++i) {
+        const std::string what =
+            std::string(kernels::recurrent_cell_name(cell)) + (reverse ? " reverse " : " ") + names[i];
+        if (i != 3 && i != 4) {  // per-row results; the weight gradients are GEMMs over all rows
+          EXPECT_EQ(one[i].to_vector<float>(), two[i].to_vector<float>()) << what;
+        }
+        expect_close(what + " (one thread)", one[i], reference[i]);
+        expect_close(what + " (two threads)", two[i], reference[i]);
+      }
+    }
+  set_num_threads(threads_before);
+}
+
 // Without gradient recording the kernel keeps one step's activations in scratch instead of the
 // whole sequence; the results must not change.
 TEST(FusedRecurrent, InferenceMatchesTrainingForward) {

@@ -1,11 +1,16 @@
 #include "nabla/kernels/rnn_cells.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
+#include "nabla/core/profiler.h"
 #include "nabla/kernels/matmul.h"
+#include "nabla/kernels/packed_gemm.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/kernels/vec_math.h"
 
@@ -26,6 +31,58 @@ void for_each_row(int64_t rows, int64_t row_width, RowFn fn) {
   for (int64_t r = 0; r < rows; ++r) fn(r);
 }
 
+// Rows of the batch never meet in a recurrence. A recurrent weight that stays in each core's L2
+// is packed once per sequence, and every thread runs the whole sequence for its own slice of the
+// batch: no barrier per step and no per-product GEMM set-up (oneDNN's sgemm packs and allocates on
+// every call). A larger weight keeps oneDNN's threaded GEMM, the team splitting each step.
+constexpr int64_t kPackedWeightBytes = 256 << 10;
+constexpr int64_t kMinSliceRows = 8;
+
+bool packs_weight(const RecurrentShape& s) {
+  return recurrent_gate_count(s.cell) * s.hidden * s.hidden * int64_t(sizeof(float)) <= kPackedWeightBytes;
+}
+
+// The batch's rows as `fn(b0, b1, packed)`: with the packed weight, one slice per thread (the
+// calling thread alone when the batch is too small to split); without, all rows on the calling
+// thread, each step's work spread over the team.
+template <typename SliceFn>
+void over_batch(const RecurrentShape& s, const std::optional<PackedWeight>& packed, SliceFn fn) {
+  const int slices = packed ? int(std::clamp<int64_t>(s.batch / kMinSliceRows, 1, num_threads())) : 1;
+  if (slices <= 1) {
+    fn(int64_t(0), s.batch, packed ? &*packed : nullptr);
+    return;
+  }
+#pragma omp parallel num_threads(slices)
+  {
+    const int64_t slice = omp_get_thread_num(), count = omp_get_num_threads();
+    fn(s.batch * slice / count, s.batch * (slice + 1) / count, &*packed);
+  }
+}
+
+// The rows [b0, b1) of a step: one after another on this thread beside a packed weight, else
+// across the team.
+template <typename RowFn>
+void each_row(int64_t b0, int64_t b1, const PackedWeight* packed, int64_t row_width, RowFn fn) {
+  if (packed) {
+    for (int64_t b = b0; b < b1; ++b) fn(b);
+  } else {
+    for_each_row(b1 - b0, row_width, [&](int64_t r) { fn(b0 + r); });
+  }
+}
+
+MatrixOperand plain(const float* data, int64_t row_stride) { return {data, DType::f32, 1, 0, row_stride, 1}; }
+MatrixOperand transposed(const float* data, int64_t row_stride) { return {data, DType::f32, 1, 0, 1, row_stride}; }
+
+// C[m, n] (+)= A[m, k] B^T with B stored [n, k] at b, C contiguous: by the packed copy of B on
+// this thread when there is one, else by oneDNN across the team.
+void step_product(const PackedWeight* packed, const float* a, int64_t lda, const float* b, float* c, int64_t m,
+                  int64_t k, int64_t n, bool accumulate = false) {
+  if (packed)
+    packed->multiply(a, lda, m, c, n, accumulate);
+  else
+    matmul(plain(a, lda), transposed(b, k), c, 1, m, k, n, accumulate);
+}
+
 void sigmoid_span(float* x, int64_t n) {
   int64_t i = 0;
 #ifdef NABLA_AVX2
@@ -41,9 +98,6 @@ void tanh_span(float* x, int64_t n) {
 #endif
   for (; i < n; ++i) x[i] = vec::tanh_scalar(x[i]);
 }
-
-MatrixOperand plain(const float* data, int64_t row_stride) { return {data, DType::f32, 1, 0, row_stride, 1}; }
-MatrixOperand transposed(const float* data, int64_t row_stride) { return {data, DType::f32, 1, 0, 1, row_stride}; }
 
 // dst [cols, rows] = src [rows, cols] transposed, in tiles that stay in L1.
 void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
@@ -125,70 +179,77 @@ void recurrent_forward(const RecurrentShape& s, const float* x_gates, const floa
     return saved ? extra + t * BH : scratch.data<float>() + B * GH + (step % 2) * BH;
   };
 
-  for (int64_t step = 0; step < T; ++step) {
-    const int64_t t = order.position(step), t_prev = order.position(step - 1);
-    const float* h_prev = step == 0 ? h0 : out + t_prev * BH;
-    matmul(plain(h_prev, H), transposed(w_hh, H), hh, 1, B, H, GH);
-    const float* xg = x_gates + t * B * GH;
-    float* gates = gates_at(t);
-    float* h = out + t * BH;
-    if (lstm) {
-      float* c = extra_at(t, step);
-      const float* c_prev = step == 0 ? c0 : extra_at(t_prev, step - 1);
-      for_each_row(B, GH, [&](int64_t b) {
-        float* g = gates + b * GH;
-        sum_projections(g, xg + b * GH, hh + b * GH, b_hh, GH);
-        sigmoid_span(g, 2 * H);      // i, f
-        tanh_span(g + 2 * H, H);     // g
-        sigmoid_span(g + 3 * H, H);  // o
-        const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H, *cp = c_prev + b * H;
-        float *cb = c + b * H, *hb = h + b * H;
-#pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
-          cb[j] = gf[j] * cp[j] + gi[j] * gg[j];
-          hb[j] = cb[j];
-        }
-        tanh_span(hb, H);
-#pragma omp simd
-        for (int64_t j = 0; j < H; ++j) hb[j] *= go[j];
-      });
-      if (step == T - 1) std::memcpy(c_n, c, size_t(BH) * sizeof(float));
-    } else if (gru) {
-      float* hn = extra_at(t, step);
-      for_each_row(B, GH, [&](int64_t b) {
-        float* g = gates + b * GH;
-        const float *x = xg + b * GH, *r = hh + b * GH, *hp = h_prev + b * H;
-        float *hnb = hn + b * H, *hb = h + b * H;
-        sum_projections(g, x, r, b_hh, 2 * H);
-        sigmoid_span(g, 2 * H);  // r, z
-        if (b_hh) {
-#pragma omp simd
-          for (int64_t j = 0; j < H; ++j) hnb[j] = r[2 * H + j] + b_hh[2 * H + j];
-        } else {
-          std::memcpy(hnb, r + 2 * H, size_t(H) * sizeof(float));
-        }
-        // n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): the reset gate scales the recurrent part only.
-#pragma omp simd
-        for (int64_t j = 0; j < H; ++j) g[2 * H + j] = x[2 * H + j] + g[j] * hnb[j];
-        tanh_span(g + 2 * H, H);
-        const float *gz = g + H, *gn = g + 2 * H;
-#pragma omp simd
-        for (int64_t j = 0; j < H; ++j) hb[j] = gn[j] + gz[j] * (hp[j] - gn[j]);  // (1 - z) n + z h
-      });
-    } else {
-      const bool relu = s.cell == RecurrentCell::rnn_relu;
-      for_each_row(B, GH, [&](int64_t b) {
-        float* hb = h + b * H;
-        sum_projections(hb, xg + b * H, hh + b * H, b_hh, H);
-        if (relu) {
-#pragma omp simd
-          for (int64_t j = 0; j < H; ++j) hb[j] = hb[j] > 0.0f ? hb[j] : 0.0f;
-        } else {
-          tanh_span(hb, H);
-        }
-      });
-    }
+  std::optional<PackedWeight> packed;
+  if (packs_weight(s)) {
+    packed.emplace(w_hh, GH, H, H, 1);
+    profiler::add_flops(2.0 * double(T * B) * double(H) * double(GH));  // the slices' products
   }
+  over_batch(s, packed, [&](int64_t b0, int64_t b1, const PackedWeight* pw) {
+    for (int64_t step = 0; step < T; ++step) {
+      const int64_t t = order.position(step), t_prev = order.position(step - 1);
+      const float* h_prev = step == 0 ? h0 : out + t_prev * BH;
+      step_product(pw, h_prev + b0 * H, H, w_hh, hh + b0 * GH, b1 - b0, H, GH);
+      const float* xg = x_gates + t * B * GH;
+      float* gates = gates_at(t);
+      float* h = out + t * BH;
+      if (lstm) {
+        float* c = extra_at(t, step);
+        const float* c_prev = step == 0 ? c0 : extra_at(t_prev, step - 1);
+        each_row(b0, b1, pw, GH, [&](int64_t b) {
+          float* g = gates + b * GH;
+          sum_projections(g, xg + b * GH, hh + b * GH, b_hh, GH);
+          sigmoid_span(g, 2 * H);      // i, f
+          tanh_span(g + 2 * H, H);     // g
+          sigmoid_span(g + 3 * H, H);  // o
+          const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H, *cp = c_prev + b * H;
+          float *cb = c + b * H, *hb = h + b * H;
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            cb[j] = gf[j] * cp[j] + gi[j] * gg[j];
+            hb[j] = cb[j];
+          }
+          tanh_span(hb, H);
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) hb[j] *= go[j];
+        });
+        if (step == T - 1) std::memcpy(c_n + b0 * H, c + b0 * H, size_t((b1 - b0) * H) * sizeof(float));
+      } else if (gru) {
+        float* hn = extra_at(t, step);
+        each_row(b0, b1, pw, GH, [&](int64_t b) {
+          float* g = gates + b * GH;
+          const float *x = xg + b * GH, *r = hh + b * GH, *hp = h_prev + b * H;
+          float *hnb = hn + b * H, *hb = h + b * H;
+          sum_projections(g, x, r, b_hh, 2 * H);
+          sigmoid_span(g, 2 * H);  // r, z
+          if (b_hh) {
+#pragma omp simd
+            for (int64_t j = 0; j < H; ++j) hnb[j] = r[2 * H + j] + b_hh[2 * H + j];
+          } else {
+            std::memcpy(hnb, r + 2 * H, size_t(H) * sizeof(float));
+          }
+          // n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): the reset gate scales the recurrent part only.
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) g[2 * H + j] = x[2 * H + j] + g[j] * hnb[j];
+          tanh_span(g + 2 * H, H);
+          const float *gz = g + H, *gn = g + 2 * H;
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) hb[j] = gn[j] + gz[j] * (hp[j] - gn[j]);  // (1 - z) n + z h
+        });
+      } else {
+        const bool relu = s.cell == RecurrentCell::rnn_relu;
+        each_row(b0, b1, pw, GH, [&](int64_t b) {
+          float* hb = h + b * H;
+          sum_projections(hb, xg + b * H, hh + b * H, b_hh, H);
+          if (relu) {
+#pragma omp simd
+            for (int64_t j = 0; j < H; ++j) hb[j] = hb[j] > 0.0f ? hb[j] : 0.0f;
+          } else {
+            tanh_span(hb, H);
+          }
+        });
+      }
+    }
+  });
 }
 
 void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float* h0, const float* c0, const float* out,
@@ -220,84 +281,94 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
   Tensor d_hh_buffer = gru ? Tensor::empty({T, B, GH}) : Tensor();
   float* d_hh = gru ? d_hh_buffer.data<float>() : d_x_gates;
   const float* extra = saved ? saved + T * B * GH : nullptr;
-  // d_h_prev = d_gates @ W_hh. oneDNN's GEMM runs this skinny product about 1.8x faster with the
-  // weight stored transposed (measured 150 vs 83 GFLOP/s for [64, 3072] x [3072, 1024]), and the
-  // transposed copy costs less than one step, so make it once per sequence.
-  Tensor w_t_buffer = Tensor::empty({H, GH});
-  float* w_t = w_t_buffer.data<float>();
-  transpose(w_hh, GH, H, w_t);
-
-  for (int64_t step = T - 1; step >= 0; --step) {
-    const int64_t t = order.position(step), t_prev = order.position(step - 1);
-    const float* h_prev = step == 0 ? h0 : out + t_prev * BH;
-    const float* dout_t = d_out + t * BH;
-    float* dx = d_x_gates + t * B * GH;
-    if (lstm) {
-      const float* gates = saved + t * B * GH;
-      const float* c = extra + t * BH;
-      const float* c_prev = step == 0 ? c0 : extra + t_prev * BH;
-      for_each_row(B, GH, [&](int64_t b) {
-        const float* g = gates + b * GH;
-        const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H, *cp = c_prev + b * H, *dob = dout_t + b * H;
-        float* d = dx + b * GH;
-        float *dhb = dh_carry + b * H, *dcb = dc_carry + b * H;
-        float* tanh_c = d + 3 * H;  // d_o's slot holds tanh(c) until d_o overwrites it
-        std::memcpy(tanh_c, c + b * H, size_t(H) * sizeof(float));
-        tanh_span(tanh_c, H);
-#pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
-          const float tc = tanh_c[j], dh = dob[j] + dhb[j];
-          const float dc = dcb[j] + dh * go[j] * (1.0f - tc * tc);
-          d[j] = dc * gg[j] * gi[j] * (1.0f - gi[j]);
-          d[H + j] = dc * cp[j] * gf[j] * (1.0f - gf[j]);
-          d[2 * H + j] = dc * gi[j] * (1.0f - gg[j] * gg[j]);
-          d[3 * H + j] = dh * tc * go[j] * (1.0f - go[j]);
-          dcb[j] = dc * gf[j];
-        }
-      });
-      matmul(plain(dx, GH), transposed(w_t, GH), dh_carry, 1, B, GH, H);
-    } else if (gru) {
-      const float* gates = saved + t * B * GH;
-      const float* hn = extra + t * BH;
-      float* dr = d_hh + t * B * GH;
-      for_each_row(B, GH, [&](int64_t b) {
-        const float* g = gates + b * GH;
-        const float *gr = g, *gz = g + H, *gn = g + 2 * H, *hnb = hn + b * H, *hp = h_prev + b * H,
-                    *dob = dout_t + b * H;
-        float *d = dx + b * GH, *drec = dr + b * GH, *dhb = dh_carry + b * H;
-#pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
-          const float dh = dob[j] + dhb[j];
-          const float dn = dh * (1.0f - gz[j]) * (1.0f - gn[j] * gn[j]);
-          const float dz = dh * (hp[j] - gn[j]) * gz[j] * (1.0f - gz[j]);
-          const float drr = dn * hnb[j] * gr[j] * (1.0f - gr[j]);
-          d[j] = drr;
-          d[H + j] = dz;
-          d[2 * H + j] = dn;
-          drec[j] = drr;
-          drec[H + j] = dz;
-          drec[2 * H + j] = dn * gr[j];
-          dhb[j] = dh * gz[j];  // h = (1 - z) n + z h_prev: the direct path to h_prev
-        }
-      });
-      matmul(plain(dr, GH), transposed(w_t, GH), dh_carry, 1, B, GH, H, /*accumulate=*/true);
-    } else {
-      const bool relu = s.cell == RecurrentCell::rnn_relu;
-      const float* h = out + t * BH;
-      for_each_row(B, GH, [&](int64_t b) {
-        const float *hb = h + b * H, *dob = dout_t + b * H;
-        float *d = dx + b * H, *dhb = dh_carry + b * H;
-        if (relu) {
-#pragma omp simd
-          for (int64_t j = 0; j < H; ++j) d[j] = hb[j] > 0.0f ? dob[j] + dhb[j] : 0.0f;
-        } else {
-#pragma omp simd
-          for (int64_t j = 0; j < H; ++j) d[j] = (dob[j] + dhb[j]) * (1.0f - hb[j] * hb[j]);
-        }
-      });
-      matmul(plain(dx, GH), transposed(w_t, GH), dh_carry, 1, B, GH, H);
-    }
+  // d_h_prev = d_gates @ W_hh: packed as W_hh^T; or for oneDNN's GEMM, which runs this skinny
+  // product about 1.8x faster with the weight stored transposed (measured 150 vs 83 GFLOP/s for
+  // [64, 3072] x [3072, 1024]), a transposed copy, made once per sequence.
+  std::optional<PackedWeight> packed;
+  Tensor w_t_buffer;
+  if (packs_weight(s)) {
+    packed.emplace(w_hh, H, GH, 1, H);
+    profiler::add_flops(2.0 * double(T * B) * double(GH) * double(H));  // the slices' products
+  } else {
+    w_t_buffer = Tensor::empty({H, GH});
+    transpose(w_hh, GH, H, w_t_buffer.data<float>());
   }
+  const float* w_t = w_t_buffer.defined() ? w_t_buffer.data<float>() : nullptr;
+
+  over_batch(s, packed, [&](int64_t b0, int64_t b1, const PackedWeight* pw) {
+    for (int64_t step = T - 1; step >= 0; --step) {
+      const int64_t t = order.position(step), t_prev = order.position(step - 1);
+      const float* h_prev = step == 0 ? h0 : out + t_prev * BH;
+      const float* dout_t = d_out + t * BH;
+      float* dx = d_x_gates + t * B * GH;
+      if (lstm) {
+        const float* gates = saved + t * B * GH;
+        const float* c = extra + t * BH;
+        const float* c_prev = step == 0 ? c0 : extra + t_prev * BH;
+        each_row(b0, b1, pw, GH, [&](int64_t b) {
+          const float* g = gates + b * GH;
+          const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H, *cp = c_prev + b * H,
+                      *dob = dout_t + b * H;
+          float* d = dx + b * GH;
+          float *dhb = dh_carry + b * H, *dcb = dc_carry + b * H;
+          float* tanh_c = d + 3 * H;  // d_o's slot holds tanh(c) until d_o overwrites it
+          std::memcpy(tanh_c, c + b * H, size_t(H) * sizeof(float));
+          tanh_span(tanh_c, H);
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const float tc = tanh_c[j], dh = dob[j] + dhb[j];
+            const float dc = dcb[j] + dh * go[j] * (1.0f - tc * tc);
+            d[j] = dc * gg[j] * gi[j] * (1.0f - gi[j]);
+            d[H + j] = dc * cp[j] * gf[j] * (1.0f - gf[j]);
+            d[2 * H + j] = dc * gi[j] * (1.0f - gg[j] * gg[j]);
+            d[3 * H + j] = dh * tc * go[j] * (1.0f - go[j]);
+            dcb[j] = dc * gf[j];
+          }
+        });
+        step_product(pw, dx + b0 * GH, GH, w_t, dh_carry + b0 * H, b1 - b0, GH, H);
+      } else if (gru) {
+        const float* gates = saved + t * B * GH;
+        const float* hn = extra + t * BH;
+        float* dr = d_hh + t * B * GH;
+        each_row(b0, b1, pw, GH, [&](int64_t b) {
+          const float* g = gates + b * GH;
+          const float *gr = g, *gz = g + H, *gn = g + 2 * H, *hnb = hn + b * H, *hp = h_prev + b * H,
+                      *dob = dout_t + b * H;
+          float *d = dx + b * GH, *drec = dr + b * GH, *dhb = dh_carry + b * H;
+#pragma omp simd
+          for (int64_t j = 0; j < H; ++j) {
+            const float dh = dob[j] + dhb[j];
+            const float dn = dh * (1.0f - gz[j]) * (1.0f - gn[j] * gn[j]);
+            const float dz = dh * (hp[j] - gn[j]) * gz[j] * (1.0f - gz[j]);
+            const float drr = dn * hnb[j] * gr[j] * (1.0f - gr[j]);
+            d[j] = drr;
+            d[H + j] = dz;
+            d[2 * H + j] = dn;
+            drec[j] = drr;
+            drec[H + j] = dz;
+            drec[2 * H + j] = dn * gr[j];
+            dhb[j] = dh * gz[j];  // h = (1 - z) n + z h_prev: the direct path to h_prev
+          }
+        });
+        step_product(pw, dr + b0 * GH, GH, w_t, dh_carry + b0 * H, b1 - b0, GH, H, /*accumulate=*/true);
+      } else {
+        const bool relu = s.cell == RecurrentCell::rnn_relu;
+        const float* h = out + t * BH;
+        each_row(b0, b1, pw, GH, [&](int64_t b) {
+          const float *hb = h + b * H, *dob = dout_t + b * H;
+          float *d = dx + b * H, *dhb = dh_carry + b * H;
+          if (relu) {
+#pragma omp simd
+            for (int64_t j = 0; j < H; ++j) d[j] = hb[j] > 0.0f ? dob[j] + dhb[j] : 0.0f;
+          } else {
+#pragma omp simd
+            for (int64_t j = 0; j < H; ++j) d[j] = (dob[j] + dhb[j]) * (1.0f - hb[j] * hb[j]);
+          }
+        });
+        step_product(pw, dx + b0 * GH, GH, w_t, dh_carry + b0 * H, b1 - b0, GH, H);
+      }
+    }
+  });
 
   // dW_hh = sum over steps of d_hh(step)^T h_prev(step): the steps whose h_prev is an output are
   // one contiguous block of positions, so that is one GEMM, plus one for the step fed by h0.

@@ -1,0 +1,126 @@
+#include "nabla/kernels/packed_gemm.h"
+
+#include <algorithm>
+
+#include "nabla/kernels/vec_math.h"
+
+namespace nabla::kernels {
+namespace {
+
+constexpr int64_t kPanel = 16;  // columns per panel: two AVX2 registers
+
+int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
+
+#ifdef NABLA_AVX2
+// R rows (1..6) times one 16-column panel: 2R accumulators stay in registers over all of k (named,
+// not an array, so the compiler keeps them there). `width` < 16 only in the last panel.
+template <int R>
+void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, float* c, int64_t ldc, int64_t width,
+                  bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+  for (int64_t q = 0; q < k; ++q) {
+    const __m256 b0 = _mm256_loadu_ps(panel + q * kPanel), b1 = _mm256_loadu_ps(panel + q * kPanel + 8);
+    __m256 x = _mm256_broadcast_ss(a0 + q);
+    c00 = _mm256_fmadd_ps(x, b0, c00);
+    c01 = _mm256_fmadd_ps(x, b1, c01);
+    if constexpr (R > 1) {
+      x = _mm256_broadcast_ss(a1 + q);
+      c10 = _mm256_fmadd_ps(x, b0, c10);
+      c11 = _mm256_fmadd_ps(x, b1, c11);
+    }
+    if constexpr (R > 2) {
+      x = _mm256_broadcast_ss(a2 + q);
+      c20 = _mm256_fmadd_ps(x, b0, c20);
+      c21 = _mm256_fmadd_ps(x, b1, c21);
+    }
+    if constexpr (R > 3) {
+      x = _mm256_broadcast_ss(a3 + q);
+      c30 = _mm256_fmadd_ps(x, b0, c30);
+      c31 = _mm256_fmadd_ps(x, b1, c31);
+    }
+    if constexpr (R > 4) {
+      x = _mm256_broadcast_ss(a4 + q);
+      c40 = _mm256_fmadd_ps(x, b0, c40);
+      c41 = _mm256_fmadd_ps(x, b1, c41);
+    }
+    if constexpr (R > 5) {
+      x = _mm256_broadcast_ss(a5 + q);
+      c50 = _mm256_fmadd_ps(x, b0, c50);
+      c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+  }
+  const __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int r = 0; r < R; ++r) {
+    float* out = c + r * ldc;
+    if (width == kPanel) {
+      __m256 lo = rows[r][0], hi = rows[r][1];
+      if (accumulate) {
+        lo = _mm256_add_ps(lo, _mm256_loadu_ps(out));
+        hi = _mm256_add_ps(hi, _mm256_loadu_ps(out + 8));
+      }
+      _mm256_storeu_ps(out, lo);
+      _mm256_storeu_ps(out + 8, hi);
+    } else {
+      alignas(32) float lanes[kPanel];
+      _mm256_store_ps(lanes, rows[r][0]);
+      _mm256_store_ps(lanes + 8, rows[r][1]);
+      for (int64_t j = 0; j < width; ++j) out[j] = accumulate ? out[j] + lanes[j] : lanes[j];
+    }
+  }
+}
+
+template <int R>
+void rows_times_panels(const float* a, int64_t lda, const float* panels, int64_t n, int64_t k, float* c, int64_t ldc,
+                       bool accumulate) {
+  for (int64_t p = 0; p < panel_count(n); ++p)
+    panel_kernel<R>(a, lda, panels + p * k * kPanel, k, c + p * kPanel, ldc, std::min(kPanel, n - p * kPanel),
+                    accumulate);
+}
+#endif
+
+}  // namespace
+
+PackedWeight::PackedWeight(const float* b, int64_t n, int64_t k, int64_t n_stride, int64_t k_stride)
+    : n_(n), k_(k), panels_(size_t(panel_count(n) * k * kPanel)) {
+  float* dst = panels_.data();
+  for (int64_t p = 0; p < panel_count(n); ++p)
+    for (int64_t q = 0; q < k; ++q)
+      for (int64_t j = 0; j < kPanel; ++j) {
+        const int64_t col = p * kPanel + j;
+        dst[(p * k + q) * kPanel + j] = col < n ? b[col * n_stride + q * k_stride] : 0.0f;
+      }
+}
+
+void PackedWeight::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t ldc, bool accumulate) const {
+#ifdef NABLA_AVX2
+  // Rows in groups of at most six (12 accumulators, 2 panel loads and 6 broadcasts per k), as even
+  // as possible: 16 rows run as 6 + 5 + 5, since a group of four leaves the FMA units half idle.
+  const int64_t groups = (m + 5) / 6;
+  for (int64_t g = 0, r = 0; g < groups; ++g) {
+    const int64_t rows = (m - r) / (groups - g);
+    const float* ar = a + r * lda;
+    float* cr = c + r * ldc;
+    switch (rows) {
+      case 6: rows_times_panels<6>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
+      case 5: rows_times_panels<5>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
+      case 4: rows_times_panels<4>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
+      case 3: rows_times_panels<3>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
+      case 2: rows_times_panels<2>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
+      default: rows_times_panels<1>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
+    }
+    r += rows;
+  }
+#else
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t col = 0; col < n_; ++col) {
+      const float* panel = panels_.data() + (col / kPanel) * k_ * kPanel + col % kPanel;
+      float sum = 0.0f;
+      for (int64_t q = 0; q < k_; ++q) sum += a[r * lda + q] * panel[q * kPanel];
+      c[r * ldc + col] = accumulate ? c[r * ldc + col] + sum : sum;
+    }
+#endif
+}
+
+}  // namespace nabla::kernels
