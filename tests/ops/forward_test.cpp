@@ -107,6 +107,26 @@ TEST(Forward, MatmulWithCacheAliasedStridesMatchesNaiveProduct) {
     }
 }
 
+// Operands walked along k in 2 KB steps (the weight gradient of a 512-wide layer) are multiplied
+// the other way round, C^T = B^T A^T, and C is written from the transpose; with and without
+// accumulation the product must be the plain one.
+TEST(Forward, MatmulWithHalfAliasedStrideMatchesNaiveProduct) {
+  const int64_t m = 512, k = 200, n = 72;
+  Tensor g = randn({k, m}), x = randn({k, n}), c0 = randn({m, n});
+  std::vector<float> gv = g.to_vector<float>(), xv = x.to_vector<float>(), cv = c0.to_vector<float>();
+  kernels::MatrixOperand ao{g.data<float>(), DType::f32, 1, 0, 1, m}, bo{x.data<float>(), DType::f32, 1, 0, n, 1};
+  for (const bool accumulate : {false, true}) {
+    std::vector<float> out = cv;
+    kernels::matmul(ao, bo, out.data(), 1, m, k, n, accumulate);
+    for (int64_t i = 0; i < m; i += 7)
+      for (int64_t j = 0; j < n; j += 5) {
+        double ref = accumulate ? cv[i * n + j] : 0.0;
+        for (int64_t q = 0; q < k; ++q) ref += double(gv[q * m + i]) * xv[q * n + j];
+        ASSERT_NEAR(out[i * n + j], ref, 1e-4 * (1 + std::fabs(ref))) << i << "," << j << " accumulate " << accumulate;
+      }
+  }
+}
+
 TEST(Forward, Bf16MatmulAccumulatesInF32) {
   Tensor a = randn({64, 96}), b = randn({96, 48});
   Tensor ref = matmul(a.to(DType::bf16).to(DType::f32), b.to(DType::bf16).to(DType::f32));
