@@ -7,6 +7,7 @@
 #include "nabla/core/creation.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/rnn_onednn.h"
+#include "nabla/ops/elementwise.h"
 #include "nabla/ops/linalg.h"
 #include "nabla/ops/nn_functional.h"
 #include "nabla/ops/op_utils.h"
@@ -168,11 +169,17 @@ RecurrentOutput RecurrentBase::forward(const Tensor& x, const Tensor& h0, const 
       Tensor c = !lstm ? Tensor() : c_init.defined() ? c_init.select(0, index) : zeros({batch, hidden_size});
       const bool reverse = direction == 1;
       const kernels::OnednnRecurrentShape shape{cell, steps, batch, layer_input.shape()[2], hidden_size, reverse};
-      // Otherwise all timesteps' input projections in one GEMM; only h W_hh^T is left per step.
-      RecurrentSequence r =
-          kernels::recurrent_uses_onednn(shape)
-              ? onednn_recurrent_sequence(cell, layer_input, h, c, w.w_ih, w.w_hh, w.b_ih, w.b_hh, reverse)
-              : recurrent_sequence(cell, linear(layer_input, w.w_ih, w.b_ih), h, c, w.w_hh, w.b_hh, reverse);
+      RecurrentSequence r;
+      if (kernels::recurrent_uses_onednn(shape)) {
+        r = onednn_recurrent_sequence(cell, layer_input, h, c, w.w_ih, w.w_hh, w.b_ih, w.b_hh, reverse);
+      } else {
+        // All timesteps' input projections in one GEMM; only h W_hh^T is left per step. Where both
+        // biases simply add to the pre-activations (not GRU's n gate), the cell adds their sum: no
+        // pass over the projections for b_ih, and one column sum of the gate gradients for both.
+        const bool one_bias = cell != RecurrentCell::gru && w.b_ih.defined();
+        Tensor x_gates = linear(layer_input, w.w_ih, one_bias ? Tensor() : w.b_ih);
+        r = recurrent_sequence(cell, x_gates, h, c, w.w_hh, one_bias ? add(w.b_ih, w.b_hh) : w.b_hh, reverse);
+      }
       outputs.push_back(r.output);
       h_finals.push_back(r.h_n);
       if (lstm) c_finals.push_back(r.c_n);
