@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "nabla/autograd/node.h"
@@ -150,13 +151,16 @@ TEST(FusedRecurrent, WideLayerMatchesComposition) {
 
 // A recurrent weight small enough to pack (here 40 wide) runs each thread over its own rows of the
 // batch for the whole sequence. One thread and two must agree exactly on everything computed per
-// row, and both with the composition; 37 rows split unevenly.
+// row, and both with the composition: 37 rows split unevenly, 9 rows stay on one thread.
 TEST(FusedRecurrent, BatchSlicesAcrossThreadsMatchOneThread) {
   const int threads_before = num_threads();
   Generator gen(12);
   for (RecurrentCell cell : {RecurrentCell::lstm, RecurrentCell::gru, RecurrentCell::rnn_tanh})
-    for (bool reverse : {false, true}) {
-      const int64_t steps = 4, batch = 37, hidden = 40, gh = gates_of(cell) * hidden;
+    for (const auto& shape :
+         std::vector<std::tuple<int64_t, int64_t, bool>>{{4, 37, false}, {4, 37, true}, {8, 9, false}}) {
+      const int64_t steps = std::get<0>(shape), batch = std::get<1>(shape);
+      const bool reverse = std::get<2>(shape);
+      const int64_t hidden = 40, gh = gates_of(cell) * hidden;
       const bool lstm = cell == RecurrentCell::lstm;
       const Tensor x = randn({steps, batch, gh}, gen), h0 = randn({batch, hidden}, gen),
                    c0 = randn({batch, hidden}, gen), w = mul(randn({gh, hidden}, gen), 0.15), b = randn({gh}, gen),

@@ -35,11 +35,15 @@ void for_each_row(int64_t rows, int64_t row_width, RowFn fn) {
 // is packed once per sequence, and every thread runs the whole sequence for its own slice of the
 // batch: no barrier per step and no per-product GEMM set-up (oneDNN's sgemm packs and allocates on
 // every call). A larger weight keeps oneDNN's threaded GEMM, the team splitting each step.
+// Packing costs about as much as nine rows of products (17 us for LSTM 128's weight), so a
+// sequence of fewer rows in all (decoding one token at a time) keeps the plain GEMM.
 constexpr int64_t kPackedWeightBytes = 256 << 10;
+constexpr int64_t kMinPackedRows = 64;
 constexpr int64_t kMinSliceRows = 8;
 
 bool packs_weight(const RecurrentShape& s) {
-  return recurrent_gate_count(s.cell) * s.hidden * s.hidden * int64_t(sizeof(float)) <= kPackedWeightBytes;
+  return recurrent_gate_count(s.cell) * s.hidden * s.hidden * int64_t(sizeof(float)) <= kPackedWeightBytes &&
+         s.steps * s.batch >= kMinPackedRows;
 }
 
 // The batch's rows as `fn(b0, b1, packed)`: with the packed weight, one slice per thread (the
