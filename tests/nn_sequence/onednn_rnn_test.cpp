@@ -103,7 +103,7 @@ TEST(OnednnRecurrentChoice, FollowsTheMeasuredCrossovers) {
   using kernels::OnednnRecurrentShape;
   EXPECT_TRUE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::lstm, 28, 64, 256, 1024}));
   EXPECT_TRUE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::gru, 28, 64, 256, 1024}));
-  EXPECT_TRUE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::lstm, 100, 32, 128, 256}));
+  EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::lstm, 100, 64, 64, 512}));
   EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::lstm, 100, 32, 128, 128}));
   EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::gru, 100, 32, 128, 512}));
   EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::rnn_tanh, 8, 8, 8, 2048}));

@@ -230,11 +230,11 @@ bool recurrent_uses_onednn(const OnednnRecurrentShape& s) {
     case RecurrentBackend::onednn: return true;
     case RecurrentBackend::automatic: break;
   }
-  // Measured by one training step of a batch-first layer at T28 B64 I256 and T100 B32 I128, the
-  // two backends interleaved, best of 4 rounds (numbers in the issue-3 note): oneDNN's LSTM is
-  // 1.26-1.33x faster at H = 256 and 1.05-1.4x above, the fused kernel 1.09x faster at H = 128;
-  // oneDNN's GRU only overtakes at H = 1024 (1.06-1.13x) and is 0.77-0.96x below it.
-  return s.hidden >= (s.cell == RecurrentCell::lstm ? 256 : 1024);
+  // Since the fused kernel packs W_hh and gives each thread its own rows of the batch (up to a
+  // 16 MB weight), it is level with or ahead of oneDNN's primitive below H = 1024: whole training
+  // steps of the char LSTM (B64 T100), 2 threads, interleaved rounds: 1.06x at H = 256, 1.10x at
+  // 512 (1.02x at one thread); GRU 1024 (gru_lm) level, so that size keeps oneDNN's primitive.
+  return s.hidden >= 1024;
 }
 
 namespace {
