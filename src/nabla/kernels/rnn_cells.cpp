@@ -162,7 +162,7 @@ int64_t recurrent_saved_size(const RecurrentShape& s) {
   switch (s.cell) {
     case RecurrentCell::rnn_tanh:
     case RecurrentCell::rnn_relu: return 0;
-    case RecurrentCell::lstm: return 5 * bh;  // i, f, g, o activations, then c
+    case RecurrentCell::lstm: return 6 * bh;  // i, f, g, o activations, then c, then tanh(c)
     case RecurrentCell::gru: return 4 * bh;   // r, z, n activations, then W_hn h + b_hn
   }
   return 0;
@@ -179,7 +179,8 @@ void recurrent_forward(const RecurrentShape& s, const float* x_gates, const floa
   Tensor hh_buffer = Tensor::empty({B, GH});
   Tensor scratch = saved ? Tensor() : Tensor::empty({B * GH + 3 * BH});
   float* hh = hh_buffer.data<float>();
-  float* extra = saved ? saved + T * B * GH : nullptr;  // LSTM: c per position; GRU: hn per position
+  // LSTM: c per position, then tanh(c) per position; GRU: hn per position.
+  float* extra = saved ? saved + T * B * GH : nullptr;
   auto gates_at = [&](int64_t t) { return saved ? saved + t * B * GH : scratch.data<float>(); };
   auto extra_at = [&](int64_t t, int64_t step) {
     return saved ? extra + t * BH : scratch.data<float>() + B * GH + (step % 2) * BH;
@@ -215,6 +216,7 @@ void recurrent_forward(const RecurrentShape& s, const float* x_gates, const floa
             hb[j] = cb[j];
           }
           tanh_span(hb, H);
+          if (saved) std::memcpy(extra + (T + t) * BH + b * H, hb, size_t(H) * sizeof(float));
 #pragma omp simd
           for (int64_t j = 0; j < H; ++j) hb[j] *= go[j];
         });
@@ -309,7 +311,7 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
       float* dx = d_x_gates + t * B * GH;
       if (lstm) {
         const float* gates = saved + t * B * GH;
-        const float* c = extra + t * BH;
+        const float* tanh_cs = extra + (T + t) * BH;  // tanh(c), kept by the forward pass
         const float* c_prev = step == 0 ? c0 : extra + t_prev * BH;
         each_row(b0, b1, pw, GH, [&](int64_t b) {
           const float* g = gates + b * GH;
@@ -317,9 +319,7 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
                       *dob = dout_t + b * H;
           float* d = dx + b * GH;
           float *dhb = dh_carry + b * H, *dcb = dc_carry + b * H;
-          float* tanh_c = d + 3 * H;  // d_o's slot holds tanh(c) until d_o overwrites it
-          std::memcpy(tanh_c, c + b * H, size_t(H) * sizeof(float));
-          tanh_span(tanh_c, H);
+          const float* tanh_c = tanh_cs + b * H;
 #pragma omp simd
           for (int64_t j = 0; j < H; ++j) {
             const float tc = tanh_c[j], dh = dob[j] + dhb[j];

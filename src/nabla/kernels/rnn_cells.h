@@ -18,7 +18,7 @@ struct RecurrentShape {
 };
 
 // Floats forward keeps for backward: the gate activations of every step (and LSTM's cell
-// states, GRU's recurrent n-projection); RNN needs only its outputs.
+// states and their tanh, GRU's recurrent n-projection); RNN needs only its outputs.
 int64_t recurrent_saved_size(const RecurrentShape& s);
 
 // x_gates [T, B, G*H]: the input projection x W_ih^T + b_ih of every step, computed beforehand
