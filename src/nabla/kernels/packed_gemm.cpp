@@ -19,7 +19,9 @@ void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, fl
                   bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+  // Rows past R are never read; they point at row 0 so no pointer leaves A.
+  const float *a0 = a, *a1 = R > 1 ? a + lda : a, *a2 = R > 2 ? a + 2 * lda : a, *a3 = R > 3 ? a + 3 * lda : a,
+              *a4 = R > 4 ? a + 4 * lda : a, *a5 = R > 5 ? a + 5 * lda : a;
   for (int64_t q = 0; q < k; ++q) {
     const __m256 b0 = _mm256_loadu_ps(panel + q * kPanel), b1 = _mm256_loadu_ps(panel + q * kPanel + 8);
     __m256 x = _mm256_broadcast_ss(a0 + q);
