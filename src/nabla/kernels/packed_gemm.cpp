@@ -12,6 +12,14 @@ constexpr int64_t kPanel = 16;  // columns per panel: two AVX2 registers
 int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
 
 #ifdef NABLA_AVX2
+// One row's step along k: its A value times the panel's two halves, into its two accumulators.
+[[gnu::always_inline]] inline void fma_row(const float* a_row, int64_t q, __m256 b0, __m256 b1, __m256& lo,
+                                           __m256& hi) {
+  const __m256 x = _mm256_broadcast_ss(a_row + q);
+  lo = _mm256_fmadd_ps(x, b0, lo);
+  hi = _mm256_fmadd_ps(x, b1, hi);
+}
+
 // R rows (1..6) times one 16-column panel: 2R accumulators stay in registers over all of k (named,
 // not an array, so the compiler keeps them there). `width` < 16 only in the last panel.
 template <int R>
@@ -24,34 +32,12 @@ void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, fl
               *a4 = R > 4 ? a + 4 * lda : a, *a5 = R > 5 ? a + 5 * lda : a;
   for (int64_t q = 0; q < k; ++q) {
     const __m256 b0 = _mm256_loadu_ps(panel + q * kPanel), b1 = _mm256_loadu_ps(panel + q * kPanel + 8);
-    __m256 x = _mm256_broadcast_ss(a0 + q);
-    c00 = _mm256_fmadd_ps(x, b0, c00);
-    c01 = _mm256_fmadd_ps(x, b1, c01);
-    if constexpr (R > 1) {
-      x = _mm256_broadcast_ss(a1 + q);
-      c10 = _mm256_fmadd_ps(x, b0, c10);
-      c11 = _mm256_fmadd_ps(x, b1, c11);
-    }
-    if constexpr (R > 2) {
-      x = _mm256_broadcast_ss(a2 + q);
-      c20 = _mm256_fmadd_ps(x, b0, c20);
-      c21 = _mm256_fmadd_ps(x, b1, c21);
-    }
-    if constexpr (R > 3) {
-      x = _mm256_broadcast_ss(a3 + q);
-      c30 = _mm256_fmadd_ps(x, b0, c30);
-      c31 = _mm256_fmadd_ps(x, b1, c31);
-    }
-    if constexpr (R > 4) {
-      x = _mm256_broadcast_ss(a4 + q);
-      c40 = _mm256_fmadd_ps(x, b0, c40);
-      c41 = _mm256_fmadd_ps(x, b1, c41);
-    }
-    if constexpr (R > 5) {
-      x = _mm256_broadcast_ss(a5 + q);
-      c50 = _mm256_fmadd_ps(x, b0, c50);
-      c51 = _mm256_fmadd_ps(x, b1, c51);
-    }
+    fma_row(a0, q, b0, b1, c00, c01);
+    if constexpr (R > 1) fma_row(a1, q, b0, b1, c10, c11);
+    if constexpr (R > 2) fma_row(a2, q, b0, b1, c20, c21);
+    if constexpr (R > 3) fma_row(a3, q, b0, b1, c30, c31);
+    if constexpr (R > 4) fma_row(a4, q, b0, b1, c40, c41);
+    if constexpr (R > 5) fma_row(a5, q, b0, b1, c50, c51);
   }
   const __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   for (int r = 0; r < R; ++r) {
