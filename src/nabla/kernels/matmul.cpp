@@ -36,7 +36,7 @@ struct KeyHash {
 
 struct Cached {
   dnnl::matmul primitive;
-  memory::desc a, b, c;
+  memory::desc a, b, c, scratchpad;
 };
 
 struct Cache {
@@ -71,6 +71,10 @@ Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t ba
     entry.c = memory::desc({batch, m, n}, memory::data_type::f32, tag::abc);
   }
   dnnl::primitive_attr attr;
+  // Our scratchpad, not oneDNN's: the fused kernels run cached primitives from inside their own
+  // parallel loops, and a library scratchpad is shared by every primitive and only safe on the
+  // thread that created it (GPT attention at 2 threads got NaN from the clash).
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
@@ -78,6 +82,7 @@ Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t ba
   }
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(entry.a, entry.b, entry.c), attr, dnnl_engine());
   entry.primitive = dnnl::matmul(pd);
+  entry.scratchpad = pd.scratchpad_desc();
   return entry;
 }
 
@@ -238,7 +243,13 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
   memory ma(entry->a, engine, const_cast<void*>(a.data));
   memory mb(entry->b, engine, const_cast<void*>(b.data));
   memory mc(entry->c, engine, c);
-  entry->primitive.execute(dnnl_stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
+  std::optional<PooledBuffer<uint8_t>> scratch;
+  if (const size_t bytes = entry->scratchpad.get_size()) {
+    scratch.emplace(bytes);
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(entry->scratchpad, engine, scratch->data()));
+  }
+  entry->primitive.execute(dnnl_stream(), args);
   dnnl_stream().wait();
 }
 
