@@ -4,6 +4,9 @@
 # the test metrics of both and their difference, per seed and averaged. Needs scripts/setup-peers.sh.
 #   scripts/compare_twins.sh CONFIG [SEED ...]      (default: the config's own seed)
 #   OUT=/tmp/twins BUILD_DIR=build scripts/compare_twins.sh configs/lenet.json 1 2 3 4 5
+# EPOCHS=N trains both for N epochs instead of the config's. With a constant learning rate the
+# first N epochs are exactly those of the full run, so a run that overfits early can be checked
+# on its best epoch in less time.
 set -euo pipefail
 config=${1:?usage: scripts/compare_twins.sh CONFIG [SEED ...]}
 shift
@@ -14,14 +17,15 @@ name=$(basename "$config" .json)
 out=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/nabla-twins.XXXXXX")}
 mkdir -p "$out"
 for seed in "${seeds[@]}"; do
-  nabla_seed=() torch_seed=()
-  if [ "$seed" != default ]; then nabla_seed=(--set "seed=$seed"); torch_seed=(--seed "$seed"); fi
+  nabla_args=() torch_args=()
+  if [ -n "${EPOCHS:-}" ]; then nabla_args+=(--set "training.epochs=$EPOCHS"); torch_args+=(--epochs "$EPOCHS"); fi
+  if [ "$seed" != default ]; then nabla_args+=(--set "seed=$seed"); torch_args+=(--seed "$seed"); fi
   run="$out/${name}_seed_$seed"
   rm -rf "$run"
   echo "compare_twins: $name seed $seed -> $run (nabla) and $run.torch.log" >&2
-  "$build/bin/nabla" train "$config" --threads 1 "${nabla_seed[@]}" --out "$run" --verbose 0 > "$run.nabla.log" 2>&1 &
+  "$build/bin/nabla" train "$config" --threads 1 "${nabla_args[@]}" --out "$run" --verbose 0 > "$run.nabla.log" 2>&1 &
   nabla_pid=$!
-  python3 bench/peers/train_twin.py "$config" --threads 1 "${torch_seed[@]}" > "$run.torch.log" 2>&1 ||
+  python3 bench/peers/train_twin.py "$config" --threads 1 "${torch_args[@]}" > "$run.torch.log" 2>&1 ||
     { echo "compare_twins: the PyTorch twin failed:"; tail -5 "$run.torch.log"; exit 1; } >&2
   wait $nabla_pid || { echo "compare_twins: nabla train failed:"; tail -5 "$run.nabla.log"; exit 1; } >&2
 done
