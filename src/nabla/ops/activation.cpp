@@ -115,35 +115,33 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
   NABLA_PROFILE_OP("gelu");
   constexpr float kInvSqrt2 = 0.70710678118654752f, kSqrt2OverPi = 0.79788456080286536f, kCoeff = 0.044715f;
   if (approximate == "tanh") {
+    // 0.5 x (1 + tanh(u)) = x sigmoid(2u): one exp and one division, where tanh costs both of
+    // tanh's branches (a polynomial and an exp) and a blend. 2u = 2 sqrt(2/pi) (x + c x^3).
+    constexpr float k2 = 2 * kSqrt2OverPi;
     Tensor out = activate(
-        x, "gelu",
-        [](float v) { return 0.5f * v * (1 + std::tanh(kSqrt2OverPi * (v + kCoeff * v * v * v))); },
+        x, "gelu", [](float v) { return v / (1 + std::exp(-k2 * (v + kCoeff * v * v * v))); },
         [](auto v) {
-          auto inner = _mm256_mul_ps(_mm256_set1_ps(kSqrt2OverPi),
-                                     _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kCoeff), _mm256_mul_ps(v, v)), v, v));
-          return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
-                               _mm256_add_ps(_mm256_set1_ps(1.0f), vec::tanh(inner)));
+          const auto two_u = _mm256_mul_ps(_mm256_set1_ps(k2),
+                                           _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kCoeff), _mm256_mul_ps(v, v)), v, v));
+          return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), vec::exp(_mm256_sub_ps(_mm256_setzero_ps(), two_u))));
         });
     if (needs_grad({x})) {
       SavedTensor saved(x, "gelu");
       record("gelu", out, {x}, [saved](const Tensor& g) {
+        // With s = sigmoid(2u): d/dx = s (1 + 2 x (1 - s) sqrt(2/pi) (1 + 3 c x^2)).
         return std::vector<Tensor>{grad_times_vec(
             g, saved.get(),
             [](float v) {
-              float t = std::tanh(kSqrt2OverPi * (v + kCoeff * v * v * v));
-              return 0.5f * (1 + t) + 0.5f * v * (1 - t * t) * kSqrt2OverPi * (1 + 3 * kCoeff * v * v);
+              const float s = 1 / (1 + std::exp(-k2 * (v + kCoeff * v * v * v)));
+              return s * (1 + k2 * v * (1 - s) * (1 + 3 * kCoeff * v * v));
             },
             [](auto gv, auto v) {
-              const auto v2 = _mm256_mul_ps(v, v), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
-              const auto t = vec::tanh(_mm256_mul_ps(_mm256_set1_ps(kSqrt2OverPi),
-                                                       _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kCoeff), v2), v, v)));
-              // 0.5 (1 + t) + 0.5 v (1 - t^2) sqrt(2/pi) (1 + 3 c v^2)
+              const auto v2 = _mm256_mul_ps(v, v), one = _mm256_set1_ps(1.0f);
+              const auto two_u = _mm256_mul_ps(_mm256_set1_ps(k2), _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kCoeff), v2), v, v));
+              const auto s = _mm256_div_ps(one, _mm256_add_ps(one, vec::exp(_mm256_sub_ps(_mm256_setzero_ps(), two_u))));
               const auto slope = _mm256_fmadd_ps(_mm256_set1_ps(3 * kCoeff), v2, one);
-              const auto sech2 = _mm256_fnmadd_ps(t, t, one);
-              const auto d = _mm256_fmadd_ps(
-                  _mm256_mul_ps(_mm256_mul_ps(half, v), sech2), _mm256_mul_ps(_mm256_set1_ps(kSqrt2OverPi), slope),
-                  _mm256_mul_ps(half, _mm256_add_ps(one, t)));
-              return _mm256_mul_ps(gv, d);
+              const auto rest = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(k2), v), _mm256_mul_ps(_mm256_sub_ps(one, s), slope));
+              return _mm256_mul_ps(gv, _mm256_fmadd_ps(s, rest, s));
             })};
       });
     }
