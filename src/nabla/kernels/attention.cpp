@@ -56,8 +56,9 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
       std::fill(acc.begin(), acc.end(), 0.0f);
       std::fill(m.begin(), m.end(), -INFINITY);
       std::fill(l.begin(), l.end(), 0.0f);
-      for (int64_t j0 = 0; j0 < key_limit(a, i0 + bq); j0 += kKeyBlock) {
-        const int64_t bk = std::min(kKeyBlock, a.s - j0);
+      const int64_t keys = key_limit(a, i0 + bq);
+      for (int64_t j0 = 0; j0 < keys; j0 += kKeyBlock) {
+        const int64_t bk = std::min(kKeyBlock, keys - j0);
         matmul(plain(qs.data(), a.d), transposed(kh + j0 * a.d, a.d), s.data(), 1, bq, a.d, bk);
         mask_scores(a, h, i0, bq, j0, bk, s.data(), bk);
         // Online softmax: rescale what was accumulated under the old row maximum.
