@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <oneapi/dnnl/dnnl.h>
 
-#include "nabla/kernels/matmul.h"
+#include "nabla/core/profiler.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/kernels/softmax.h"
 
@@ -13,9 +14,15 @@ namespace {
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyBlock = 128;
 
-// Row-major [rows, cols] matrix at `data`, optionally read transposed, as a GEMM operand.
-MatrixOperand plain(const float* data, int64_t ld) { return {data, DType::f32, 1, 0, ld, 1}; }
-MatrixOperand transposed(const float* data, int64_t ld) { return {data, DType::f32, 1, 0, 1, ld}; }
+// C = op(A) op(B) + beta C on row-major matrices ('T' reads one transposed), single-threaded
+// inside the callers' parallel loops. oneDNN's BLAS-style sgemm, not a matmul primitive: on
+// these 64-128-wide tiles a primitive's per-call cost (memory objects, argument map, cache
+// lookup) made the whole kernel 15-25% slower (GPT small and medium shapes, Intel Xeon).
+void gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+          float beta, float* c, int64_t ldc) {
+  profiler::add_flops(2.0 * double(m) * double(n) * double(k));
+  dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
 
 // After the GEMM S = (q * scale) k^T: add the mask and hide future keys for causal attention.
 void mask_scores(const AttentionShape& a, int64_t head, int64_t i0, int64_t bq, int64_t j0, int64_t bk, float* s,
@@ -59,7 +66,7 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
       const int64_t keys = key_limit(a, i0 + bq);
       for (int64_t j0 = 0; j0 < keys; j0 += kKeyBlock) {
         const int64_t bk = std::min(kKeyBlock, keys - j0);
-        matmul(plain(qs.data(), a.d), transposed(kh + j0 * a.d, a.d), s.data(), 1, bq, a.d, bk);
+        gemm('N', 'T', bq, bk, a.d, qs.data(), a.d, kh + j0 * a.d, a.d, 0, s.data(), bk);
         mask_scores(a, h, i0, bq, j0, bk, s.data(), bk);
         // Online softmax: rescale what was accumulated under the old row maximum.
         for (int64_t i = 0; i < bq; ++i) {
@@ -76,7 +83,7 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
 #pragma omp simd
           for (int64_t c = 0; c < a.dv; ++c) acc_i[c] *= correction;
         }
-        matmul(plain(s.data(), bk), plain(vh + j0 * a.dv, a.dv), acc.data(), 1, bq, bk, a.dv, /*accumulate=*/true);
+        gemm('N', 'N', bq, a.dv, bk, s.data(), bk, vh + j0 * a.dv, a.dv, 1, acc.data(), a.dv);
       }
       for (int64_t i = 0; i < bq; ++i) {
         float* o = out + (h * a.t + i0 + i) * a.dv;
@@ -118,7 +125,7 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
         for (int64_t j0 = 0; j0 < key_limit(a, i0 + bq); j0 += kBlock) {
           const int64_t bk = std::min(kBlock, a.s - j0);
           // P = exp(S - lse), recomputed from the scores instead of stored by the forward pass.
-          matmul(plain(qs.data() + i0 * a.d, a.d), transposed(kh + j0 * a.d, a.d), p.data(), 1, bq, a.d, bk);
+          gemm('N', 'T', bq, bk, a.d, qs.data() + i0 * a.d, a.d, kh + j0 * a.d, a.d, 0, p.data(), bk);
           mask_scores(a, h, i0, bq, j0, bk, p.data(), bk);
           for (int64_t i = 0; i < bq; ++i) {
             float* row = p.data() + i * bk;
@@ -128,9 +135,9 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
             std::fill(row + visible, row + bk, 0.0f);
           }
           // dV_j += P^T dO_i
-          matmul(transposed(p.data(), bk), plain(doh + i0 * a.dv, a.dv), dvh + j0 * a.dv, 1, bk, bq, a.dv, true);
+          gemm('T', 'N', bk, a.dv, bq, p.data(), bk, doh + i0 * a.dv, a.dv, 1, dvh + j0 * a.dv, a.dv);
           // dP = dO_i V_j^T, then dS = P (dP - delta) * scale
-          matmul(plain(doh + i0 * a.dv, a.dv), transposed(vh + j0 * a.dv, a.dv), dp.data(), 1, bq, a.dv, bk);
+          gemm('N', 'T', bq, bk, a.dv, doh + i0 * a.dv, a.dv, vh + j0 * a.dv, a.dv, 0, dp.data(), bk);
           for (int64_t i = 0; i < bq; ++i) {
             const float di = delta[i0 + i];
             float *prow = p.data() + i * bk, *drow = dp.data() + i * bk;
@@ -138,8 +145,8 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
             for (int64_t j = 0; j < bk; ++j) drow[j] = prow[j] * (drow[j] - di) * a.scale;
           }
           // dQ_i += dS K_j ; dK_j += dS^T Q_i
-          matmul(plain(dp.data(), bk), plain(kh + j0 * a.d, a.d), dqh + i0 * a.d, 1, bq, bk, a.d, true);
-          matmul(transposed(dp.data(), bk), plain(qh + i0 * a.d, a.d), dkh + j0 * a.d, 1, bk, bq, a.d, true);
+          gemm('N', 'N', bq, a.d, bk, dp.data(), bk, kh + j0 * a.d, a.d, 1, dqh + i0 * a.d, a.d);
+          gemm('T', 'N', bk, a.d, bq, dp.data(), bk, qh + i0 * a.d, a.d, 1, dkh + j0 * a.d, a.d);
         }
       }
     }
