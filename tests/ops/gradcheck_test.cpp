@@ -145,6 +145,10 @@ std::vector<GradCase> cases() {
                [] { return V{rn({2, 3, 5, 4}), rn({2, 3, 6, 4}), rn({2, 3, 6, 3})}; }});
   c.push_back({"attention_causal", [](const V& x) { return scaled_dot_product_attention(x[0], x[1], x[2], Tensor(), true); },
                [] { return V{rn({1, 2, 70, 8}), rn({1, 2, 70, 8}), rn({1, 2, 70, 8})}; }});
+  c.push_back({"self_attention_heads", [](const V& x) { return self_attention_heads(x[0], 2, true); },
+               [] { return V{rn({2, 70, 24})}; }});
+  c.push_back({"self_attention_heads_time_major", [](const V& x) { return self_attention_heads(x[0], 3, false, true); },
+               [] { return V{rn({5, 2, 18})}; }});
   c.push_back({"attention_mask", [](const V& x) {
                  return scaled_dot_product_attention(x[0], x[1], x[2], gt(tensor({1, 1, 0, 1, 1}), zeros({})));
                },

@@ -50,6 +50,8 @@ void scale_copy(const float* src, float* dst, int64_t n, float scale) {
 
 void attention_forward(const AttentionShape& a, const float* q, const float* k, const float* v, float* out, float* lse) {
   const int64_t q_blocks = (a.t + kQueryBlock - 1) / kQueryBlock, work = a.heads * q_blocks;
+  const int64_t ldq = a.q_layout.row_stride, ldk = a.k_layout.row_stride, ldv = a.v_layout.row_stride,
+                ldo = a.out_layout.row_stride;
   // Each thread owns whole (head, query block) tiles; the GEMMs inside run single-threaded.
 #pragma omp parallel if (work > 1 && a.heads * a.t * a.s * a.d > (1 << 16))
   {
@@ -58,15 +60,15 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
 #pragma omp for schedule(dynamic)
     for (int64_t w = 0; w < work; ++w) {
       const int64_t h = w / q_blocks, i0 = (w % q_blocks) * kQueryBlock, bq = std::min(kQueryBlock, a.t - i0);
-      const float *kh = k + h * a.s * a.d, *vh = v + h * a.s * a.dv;
-      scale_copy(q + (h * a.t + i0) * a.d, qs.data(), bq * a.d, a.scale);
+      const float *qh = q + a.q_layout.offset(h), *kh = k + a.k_layout.offset(h), *vh = v + a.v_layout.offset(h);
+      for (int64_t i = 0; i < bq; ++i) scale_copy(qh + (i0 + i) * ldq, qs.data() + i * a.d, a.d, a.scale);
       std::fill(acc.begin(), acc.end(), 0.0f);
       std::fill(m.begin(), m.end(), -INFINITY);
       std::fill(l.begin(), l.end(), 0.0f);
       const int64_t keys = key_limit(a, i0 + bq);
       for (int64_t j0 = 0; j0 < keys; j0 += kKeyBlock) {
         const int64_t bk = std::min(kKeyBlock, keys - j0);
-        gemm('N', 'T', bq, bk, a.d, qs.data(), a.d, kh + j0 * a.d, a.d, 0, s.data(), bk);
+        gemm('N', 'T', bq, bk, a.d, qs.data(), a.d, kh + j0 * ldk, ldk, 0, s.data(), bk);
         mask_scores(a, h, i0, bq, j0, bk, s.data(), bk);
         // Online softmax: rescale what was accumulated under the old row maximum.
         for (int64_t i = 0; i < bq; ++i) {
@@ -83,10 +85,11 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
 #pragma omp simd
           for (int64_t c = 0; c < a.dv; ++c) acc_i[c] *= correction;
         }
-        gemm('N', 'N', bq, a.dv, bk, s.data(), bk, vh + j0 * a.dv, a.dv, 1, acc.data(), a.dv);
+        gemm('N', 'N', bq, a.dv, bk, s.data(), bk, vh + j0 * ldv, ldv, 1, acc.data(), a.dv);
       }
+      float* oh = out + a.out_layout.offset(h);
       for (int64_t i = 0; i < bq; ++i) {
-        float* o = out + (h * a.t + i0 + i) * a.dv;
+        float* o = oh + (i0 + i) * ldo;
         const float inv = l[i] > 0 ? 1.0f / l[i] : NAN;  // a fully masked row has no distribution
 #pragma omp simd
         for (int64_t c = 0; c < a.dv; ++c) o[c] = acc[i * a.dv + c] * inv;
@@ -99,25 +102,30 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
 void attention_backward(const AttentionShape& a, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   // Bigger tiles than the forward's query blocks: backward runs five GEMMs per tile, and each
-  // oneDNN call has a fixed cost.
+  // call has a fixed cost.
   constexpr int64_t kBlock = 128;
+  const int64_t ldq = a.q_layout.row_stride, ldk = a.k_layout.row_stride, ldv = a.v_layout.row_stride,
+                ldo = a.out_layout.row_stride;
+  auto zero_rows = [](float* x, int64_t rows, int64_t width, int64_t ld) {
+    for (int64_t i = 0; i < rows; ++i) std::fill(x + i * ld, x + i * ld + width, 0.0f);
+  };
   // Heads are independent, so each thread owns whole heads and accumulates dk/dv without races.
 #pragma omp parallel if (a.heads > 1 && a.heads * a.t * a.s * a.d > (1 << 16))
   {
     std::vector<float> qs(a.t * a.d), p(kBlock * kBlock), dp(kBlock * kBlock), delta(a.t);
 #pragma omp for schedule(dynamic)
     for (int64_t h = 0; h < a.heads; ++h) {
-      const float *qh = q + h * a.t * a.d, *kh = k + h * a.s * a.d, *vh = v + h * a.s * a.dv;
-      const float *oh = out + h * a.t * a.dv, *doh = dout + h * a.t * a.dv, *lh = lse + h * a.t;
-      float *dqh = dq + h * a.t * a.d, *dkh = dk + h * a.s * a.d, *dvh = dv + h * a.s * a.dv;
-      std::fill(dqh, dqh + a.t * a.d, 0.0f);
-      std::fill(dkh, dkh + a.s * a.d, 0.0f);
-      std::fill(dvh, dvh + a.s * a.dv, 0.0f);
-      scale_copy(qh, qs.data(), a.t * a.d, a.scale);
+      const float *qh = q + a.q_layout.offset(h), *kh = k + a.k_layout.offset(h), *vh = v + a.v_layout.offset(h);
+      const float *oh = out + a.out_layout.offset(h), *doh = dout + a.out_layout.offset(h), *lh = lse + h * a.t;
+      float *dqh = dq + a.q_layout.offset(h), *dkh = dk + a.k_layout.offset(h), *dvh = dv + a.v_layout.offset(h);
+      zero_rows(dqh, a.t, a.d, ldq);
+      zero_rows(dkh, a.s, a.d, ldk);
+      zero_rows(dvh, a.s, a.dv, ldv);
+      for (int64_t i = 0; i < a.t; ++i) scale_copy(qh + i * ldq, qs.data() + i * a.d, a.d, a.scale);
       for (int64_t i = 0; i < a.t; ++i) {  // delta_i = dO_i . O_i, the softmax backward's row term
         float sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < a.dv; ++c) sum += doh[i * a.dv + c] * oh[i * a.dv + c];
+        for (int64_t c = 0; c < a.dv; ++c) sum += doh[i * ldo + c] * oh[i * ldo + c];
         delta[i] = sum;
       }
       for (int64_t i0 = 0; i0 < a.t; i0 += kBlock) {
@@ -125,7 +133,7 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
         for (int64_t j0 = 0; j0 < key_limit(a, i0 + bq); j0 += kBlock) {
           const int64_t bk = std::min(kBlock, a.s - j0);
           // P = exp(S - lse), recomputed from the scores instead of stored by the forward pass.
-          gemm('N', 'T', bq, bk, a.d, qs.data() + i0 * a.d, a.d, kh + j0 * a.d, a.d, 0, p.data(), bk);
+          gemm('N', 'T', bq, bk, a.d, qs.data() + i0 * a.d, a.d, kh + j0 * ldk, ldk, 0, p.data(), bk);
           mask_scores(a, h, i0, bq, j0, bk, p.data(), bk);
           for (int64_t i = 0; i < bq; ++i) {
             float* row = p.data() + i * bk;
@@ -135,9 +143,9 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
             std::fill(row + visible, row + bk, 0.0f);
           }
           // dV_j += P^T dO_i
-          gemm('T', 'N', bk, a.dv, bq, p.data(), bk, doh + i0 * a.dv, a.dv, 1, dvh + j0 * a.dv, a.dv);
+          gemm('T', 'N', bk, a.dv, bq, p.data(), bk, doh + i0 * ldo, ldo, 1, dvh + j0 * ldv, ldv);
           // dP = dO_i V_j^T, then dS = P (dP - delta) * scale
-          gemm('N', 'T', bq, bk, a.dv, doh + i0 * a.dv, a.dv, vh + j0 * a.dv, a.dv, 0, dp.data(), bk);
+          gemm('N', 'T', bq, bk, a.dv, doh + i0 * ldo, ldo, vh + j0 * ldv, ldv, 0, dp.data(), bk);
           for (int64_t i = 0; i < bq; ++i) {
             const float di = delta[i0 + i];
             float *prow = p.data() + i * bk, *drow = dp.data() + i * bk;
@@ -145,8 +153,8 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
             for (int64_t j = 0; j < bk; ++j) drow[j] = prow[j] * (drow[j] - di) * a.scale;
           }
           // dQ_i += dS K_j ; dK_j += dS^T Q_i
-          gemm('N', 'N', bq, a.d, bk, dp.data(), bk, kh + j0 * a.d, a.d, 1, dqh + i0 * a.d, a.d);
-          gemm('T', 'N', bk, a.d, bq, dp.data(), bk, qh + i0 * a.d, a.d, 1, dkh + j0 * a.d, a.d);
+          gemm('N', 'N', bq, a.d, bk, dp.data(), bk, kh + j0 * ldk, ldk, 1, dqh + i0 * ldq, ldq);
+          gemm('T', 'N', bk, a.d, bq, dp.data(), bk, qh + i0 * ldq, ldq, 1, dkh + j0 * ldk, ldk);
         }
       }
     }

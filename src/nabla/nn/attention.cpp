@@ -83,6 +83,13 @@ Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const
   NABLA_CHECK(k_in.shape()[time_major ? 1 : 0] == batch, op,
               ": query and key have different batch sizes: ", query.shape(), " and ", key.shape());
   const int64_t e = embed_dim;
+  const bool drop = dropout > 0 && is_training();
+  if (query.same(key) && key.same(value) && !key_padding_mask.defined() && !attn_mask.defined() && !drop) {
+    // Unmasked self-attention (GPT's): the heads are read from the fused projection in place.
+    Tensor attended = self_attention_heads(linear(q_in, in_proj_weight, in_proj_bias), num_heads, is_causal, time_major);
+    Tensor out = out_proj->forward(attended);
+    return batched ? out : out.squeeze(1);
+  }
 
   // Projections: one GEMM for self-attention, else per input with slices of in_proj_weight.
   Tensor q, k, v;
@@ -132,7 +139,6 @@ Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const
       fail(op, ": attn_mask must be [T, S] = [", t, ", ", s, "] or [B * num_heads, T, S] = [", batch * num_heads, ", ",
            t, ", ", s, "], got ", attn_mask.shape());
   }
-  const bool drop = dropout > 0 && is_training();
   // The fused kernel takes a mask or is_causal, not both: fold causality into a mask then.
   if (is_causal && (mask.defined() || drop)) {
     combine(causal_mask(t, s));

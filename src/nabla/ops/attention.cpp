@@ -61,6 +61,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   a.dv = dv;
   a.scale = float(scale.value_or(1.0 / std::sqrt(double(d))));
   a.causal = is_causal;
+  a.set_packed();
   Tensor mask_f32;
   if (mask.defined()) {
     mask_f32 = additive_mask(mask);
@@ -102,6 +103,49 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                                     dk.data<float>(), dvv.data<float>());
       (void)keep_mask;  // keeps the mask buffer alive for a.mask
       return std::vector<Tensor>{dq, dk, dvv};
+    });
+  }
+  return out;
+}
+
+Tensor self_attention_heads(const Tensor& qkv, int64_t num_heads, bool is_causal, bool time_major) {
+  NABLA_PROFILE_OP("self_attention_heads");
+  const char* op = "self_attention_heads";
+  detail::check_f32(qkv, op, "qkv");
+  NABLA_CHECK(qkv.dim() == 3 && qkv.shape()[2] % 3 == 0, op, ": qkv must be [B, T, 3E] (or [T, B, 3E] time-major), got ",
+              qkv.shape());
+  const int64_t e = qkv.shape()[2] / 3;
+  NABLA_CHECK(num_heads > 0 && e % num_heads == 0, op, ": num_heads (", num_heads, ") must divide the width E = ", e);
+  const int64_t d = e / num_heads, batch = qkv.shape()[time_major ? 1 : 0], t = qkv.shape()[time_major ? 0 : 1];
+  kernels::AttentionShape a;
+  a.heads = batch * num_heads;
+  a.t = a.s = t;
+  a.d = a.dv = d;
+  a.scale = float(1.0 / std::sqrt(double(d)));
+  a.causal = is_causal;
+  // Head h of batch row b in a [B, T, W] tensor starts at b T W + h d, rows W apart; in [T, B, W]
+  // at b W + h d, rows B W apart.
+  auto heads_of = [&](int64_t width) {
+    return kernels::AttentionLayout{num_heads, time_major ? width : t * width, d, time_major ? batch * width : width};
+  };
+  a.q_layout = a.k_layout = a.v_layout = heads_of(3 * e);
+  a.out_layout = heads_of(e);
+  Tensor x = qkv.contiguous();
+  Shape out_shape = qkv.shape();
+  out_shape[2] = e;
+  Tensor out = Tensor::empty(out_shape), lse = Tensor::empty({a.heads, t});
+  const float* xp = x.data<float>();
+  if (a.heads * t > 0) kernels::attention_forward(a, xp, xp + e, xp + 2 * e, out.data<float>(), lse.data<float>());
+  if (needs_grad({qkv})) {
+    SavedTensor sx(x, op), so(out, op);
+    record(op, out, {qkv}, [=](const Tensor& g) {
+      Tensor gp = g.contiguous(), dx = Tensor::empty(sx.get().shape());
+      const float* xs = sx.get().data<float>();
+      float* dxp = dx.data<float>();
+      if (a.heads * t > 0)  // writes every element of dx: each head's rows of q, k and v
+        kernels::attention_backward(a, xs, xs + e, xs + 2 * e, so.get().data<float>(), lse.data<float>(),
+                                    gp.data<float>(), dxp, dxp + e, dxp + 2 * e);
+      return std::vector<Tensor>{dx};
     });
   }
   return out;
