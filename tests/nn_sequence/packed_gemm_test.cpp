@@ -17,7 +17,7 @@ std::vector<float> random_values(int64_t count, Generator& gen) { return randn({
 // columns, a weight packed from its transpose, padded row strides, and accumulation into C.
 TEST(PackedWeight, MatchesAPlainProductForEveryShapeItSplits) {
   Generator gen(3);
-  for (const int64_t n : {1, 16, 37})
+  for (const int64_t n : {1, 16, 37, 48})  // 48: AVX-512 takes panels in pairs, then a lone full one
     for (const int64_t k : {1, 19})
       for (const bool from_transpose : {false, true}) {
         // B[j][q] stored [n, k], or as its transpose [k, n].
