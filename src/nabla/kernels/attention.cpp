@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "nabla/core/profiler.h"
@@ -14,14 +15,54 @@ namespace {
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyBlock = 128;
 
-// C = op(A) op(B) + beta C on row-major matrices ('T' reads one transposed), single-threaded
-// inside the callers' parallel loops. oneDNN's BLAS-style sgemm, not a matmul primitive: on
-// these 64-128-wide tiles a primitive's per-call cost (memory objects, argument map, cache
-// lookup) made the whole kernel 15-25% slower (GPT small and medium shapes, Intel Xeon).
+// Products this small (a decoded token's query against the cache) cost less inline than any call.
+void small_gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                int64_t ldb, float beta, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    auto a_at = [&](int64_t q) { return ta == 'N' ? a[i * lda + q] : a[q * lda + i]; };
+    if (tb == 'T') {  // row j of B is contiguous: dot products
+      for (int64_t j = 0; j < n; ++j) {
+        float sum = 0;
+        const float* bj = b + j * ldb;
+        if (ta == 'N') {
+          const float* ai = a + i * lda;
+#pragma omp simd reduction(+ : sum)
+          for (int64_t q = 0; q < k; ++q) sum += ai[q] * bj[q];
+        } else {
+          for (int64_t q = 0; q < k; ++q) sum += a_at(q) * bj[q];
+        }
+        row[j] = beta == 0 ? sum : row[j] + sum;
+      }
+    } else {
+      if (beta == 0) std::fill(row, row + n, 0.0f);
+      for (int64_t q = 0; q < k; ++q) {
+        const float x = a_at(q);
+        const float* bq = b + q * ldb;
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) row[j] += x * bq[j];
+      }
+    }
+  }
+}
+
+// C = op(A) op(B) + beta C on row-major matrices ('T' reads one transposed), beta 0 or 1, on the
+// calling thread. oneDNN's BLAS-style sgemm, not a matmul primitive: on these 64-128-wide tiles
+// a primitive's per-call cost (memory objects, argument map, cache lookup) made the whole kernel
+// 15-25% slower (GPT small and medium shapes, Intel Xeon). Outside a parallel region sgemm would
+// fork its own team for a tile (143 us instead of 21 for 64x256x64), so it is held to one thread.
 void gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
           float beta, float* c, int64_t ldc) {
   profiler::add_flops(2.0 * double(m) * double(n) * double(k));
+  if (m * n * k <= 32 * 32 * 32) {
+    small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const bool serial_caller = !omp_in_parallel();
+  const int team = omp_get_max_threads();
+  if (serial_caller) omp_set_num_threads(1);
   dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  if (serial_caller) omp_set_num_threads(team);
 }
 
 // After the GEMM S = (q * scale) k^T: add the mask and hide future keys for causal attention.
