@@ -20,18 +20,27 @@ int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
   hi = _mm256_fmadd_ps(x, b1, hi);
 }
 
-// R rows (1..6) times one 16-column panel: 2R accumulators stay in registers over all of k (named,
-// not an array, so the compiler keeps them there). `width` < 16 only in the last panel.
-template <int R>
-void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, float* c, int64_t ldc, int64_t width,
-                  bool accumulate) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
-         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  // Rows past R are never read; they point at row 0 so no pointer leaves A.
+#ifdef __AVX512F__
+[[gnu::always_inline]] inline void fma_row(const float* a_row, int64_t q, __m512 b0, __m512 b1, __m512& lo,
+                                           __m512& hi) {
+  const __m512 x = _mm512_set1_ps(a_row[q]);
+  lo = _mm512_fmadd_ps(x, b0, lo);
+  hi = _mm512_fmadd_ps(x, b1, hi);
+}
+#endif
+
+// The k loop both kernels share: each step broadcasts R rows' A values against two B vectors
+// (`load(q, b0, b1)`) into 2R accumulators, which stay in the caller's registers (named, not an
+// array). Rows past R are never read; they point at row 0 so no pointer leaves A.
+template <int R, typename Vec, typename Load>
+[[gnu::always_inline]] inline void rows_along_k(const float* a, int64_t lda, int64_t k, Load load, Vec& c00, Vec& c01,
+                                                Vec& c10, Vec& c11, Vec& c20, Vec& c21, Vec& c30, Vec& c31, Vec& c40,
+                                                Vec& c41, Vec& c50, Vec& c51) {
   const float *a0 = a, *a1 = R > 1 ? a + lda : a, *a2 = R > 2 ? a + 2 * lda : a, *a3 = R > 3 ? a + 3 * lda : a,
               *a4 = R > 4 ? a + 4 * lda : a, *a5 = R > 5 ? a + 5 * lda : a;
   for (int64_t q = 0; q < k; ++q) {
-    const __m256 b0 = _mm256_loadu_ps(panel + q * kPanel), b1 = _mm256_loadu_ps(panel + q * kPanel + 8);
+    Vec b0, b1;
+    load(q, b0, b1);
     fma_row(a0, q, b0, b1, c00, c01);
     if constexpr (R > 1) fma_row(a1, q, b0, b1, c10, c11);
     if constexpr (R > 2) fma_row(a2, q, b0, b1, c20, c21);
@@ -39,6 +48,22 @@ void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, fl
     if constexpr (R > 4) fma_row(a4, q, b0, b1, c40, c41);
     if constexpr (R > 5) fma_row(a5, q, b0, b1, c50, c51);
   }
+}
+
+// R rows (1..6) times one 16-column panel: 2R accumulators stay in registers over all of k (named,
+// not an array, so the compiler keeps them there). `width` < 16 only in the last panel.
+template <int R>
+void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, float* c, int64_t ldc, int64_t width,
+                  bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  rows_along_k<R>(
+      a, lda, k,
+      [panel](int64_t q, __m256& b0, __m256& b1) {
+        b0 = _mm256_loadu_ps(panel + q * kPanel);
+        b1 = _mm256_loadu_ps(panel + q * kPanel + 8);
+      },
+      c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
   const __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   for (int r = 0; r < R; ++r) {
     float* out = c + r * ldc;
@@ -60,13 +85,6 @@ void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, fl
 }
 
 #ifdef __AVX512F__
-[[gnu::always_inline]] inline void fma_row(const float* a_row, int64_t q, __m512 b0, __m512 b1, __m512& lo,
-                                           __m512& hi) {
-  const __m512 x = _mm512_set1_ps(a_row[q]);
-  lo = _mm512_fmadd_ps(x, b0, lo);
-  hi = _mm512_fmadd_ps(x, b1, hi);
-}
-
 // With AVX-512 a panel row is one register, so R rows take two panels at once (32 columns): the
 // same 12 accumulators, loads and broadcasts per k as the AVX2 kernel, at twice the width. The
 // sums run in the same order, so the results are the AVX2 kernel's bit for bit. `width` (1..32)
@@ -76,17 +94,13 @@ void panel_pair_kernel(const float* a, int64_t lda, const float* p0, const float
                        int64_t width, bool accumulate) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  const float *a0 = a, *a1 = R > 1 ? a + lda : a, *a2 = R > 2 ? a + 2 * lda : a, *a3 = R > 3 ? a + 3 * lda : a,
-              *a4 = R > 4 ? a + 4 * lda : a, *a5 = R > 5 ? a + 5 * lda : a;
-  for (int64_t q = 0; q < k; ++q) {
-    const __m512 b0 = _mm512_loadu_ps(p0 + q * kPanel), b1 = _mm512_loadu_ps(p1 + q * kPanel);
-    fma_row(a0, q, b0, b1, c00, c01);
-    if constexpr (R > 1) fma_row(a1, q, b0, b1, c10, c11);
-    if constexpr (R > 2) fma_row(a2, q, b0, b1, c20, c21);
-    if constexpr (R > 3) fma_row(a3, q, b0, b1, c30, c31);
-    if constexpr (R > 4) fma_row(a4, q, b0, b1, c40, c41);
-    if constexpr (R > 5) fma_row(a5, q, b0, b1, c50, c51);
-  }
+  rows_along_k<R>(
+      a, lda, k,
+      [p0, p1](int64_t q, __m512& b0, __m512& b1) {
+        b0 = _mm512_loadu_ps(p0 + q * kPanel);
+        b1 = _mm512_loadu_ps(p1 + q * kPanel);
+      },
+      c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
   const __m512 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   auto lanes = [](int64_t count) { return __mmask16(count >= 16 ? 0xFFFF : count > 0 ? (1u << count) - 1 : 0); };
   const __mmask16 m0 = lanes(width), m1 = lanes(width - kPanel);
