@@ -54,8 +54,9 @@ MATMUL_SHAPES = [(128, 784, 256), (32, 1024, 3072), (4096, 384, 1536), (4096, 15
                  (1024, 1024, 1024)]
 ROWS, COLS = 4096, 1536
 REPETITIONS = 5
-# (steps, batch, input, hidden): the GRU/LSTM 256 -> 1024, and the lstm_text model's 128 -> 128.
-RECURRENT_SHAPES = [(28, 64, 256, 1024), (100, 32, 128, 128)]
+# (steps, batch, input, hidden): the GRU/LSTM 256 -> 1024, the lstm_text model's 128 -> 128,
+# and the char GRU's second layer, 512 -> 512.
+RECURRENT_SHAPES = [(28, 64, 256, 1024), (100, 32, 128, 128), (128, 32, 512, 512)]
 ADAMW_PARAMS = 10_000_000
 
 

@@ -116,22 +116,26 @@ void panel_pair_kernel(const float* a, int64_t lda, const float* p0, const float
   }
 }
 
+// Panels the kernels take at once.
+constexpr int64_t kPanelsPerStep = 2;
+
+// R rows times panels p and p + 1 (32 columns).
 template <int R>
-void rows_times_panels(const float* a, int64_t lda, const float* panels, int64_t n, int64_t k, float* c, int64_t ldc,
-                       bool accumulate) {
-  for (int64_t p = 0; p < panel_count(n); p += 2) {
-    const float* p0 = panels + p * k * kPanel;
-    const float* p1 = p + 1 < panel_count(n) ? p0 + k * kPanel : p0;
-    panel_pair_kernel<R>(a, lda, p0, p1, k, c + p * kPanel, ldc, std::min(2 * kPanel, n - p * kPanel), accumulate);
-  }
+void rows_times_panel_step(const float* a, int64_t lda, const float* panels, int64_t p, int64_t n, int64_t k, float* c,
+                           int64_t ldc, bool accumulate) {
+  const float* p0 = panels + p * k * kPanel;
+  const float* p1 = p + 1 < panel_count(n) ? p0 + k * kPanel : p0;
+  panel_pair_kernel<R>(a, lda, p0, p1, k, c + p * kPanel, ldc, std::min(2 * kPanel, n - p * kPanel), accumulate);
 }
 #else
+constexpr int64_t kPanelsPerStep = 1;
+
+// R rows times panel p (16 columns).
 template <int R>
-void rows_times_panels(const float* a, int64_t lda, const float* panels, int64_t n, int64_t k, float* c, int64_t ldc,
-                       bool accumulate) {
-  for (int64_t p = 0; p < panel_count(n); ++p)
-    panel_kernel<R>(a, lda, panels + p * k * kPanel, k, c + p * kPanel, ldc, std::min(kPanel, n - p * kPanel),
-                    accumulate);
+void rows_times_panel_step(const float* a, int64_t lda, const float* panels, int64_t p, int64_t n, int64_t k, float* c,
+                           int64_t ldc, bool accumulate) {
+  panel_kernel<R>(a, lda, panels + p * k * kPanel, k, c + p * kPanel, ldc, std::min(kPanel, n - p * kPanel),
+                  accumulate);
 }
 #endif
 #endif
@@ -151,23 +155,21 @@ PackedWeight::PackedWeight(const float* b, int64_t n, int64_t k, int64_t n_strid
 
 void PackedWeight::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t ldc, bool accumulate) const {
 #ifdef NABLA_AVX2
+  using Kernel = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t, bool);
+  static constexpr Kernel kernels[] = {rows_times_panel_step<1>, rows_times_panel_step<1>, rows_times_panel_step<2>,
+                                       rows_times_panel_step<3>, rows_times_panel_step<4>, rows_times_panel_step<5>,
+                                       rows_times_panel_step<6>};
   // Rows in groups of at most six (12 accumulators, 2 panel loads and 6 broadcasts per k), as even
   // as possible: 16 rows run as 6 + 5 + 5, since a group of four leaves the FMA units half idle.
+  // Panels outermost: every group reuses a panel from L1/L2, so the weight streams from memory (or
+  // the shared L3) once per call, not once per group; a 3 MB GRU 512 weight does not fit L2.
   const int64_t groups = (m + 5) / 6;
-  for (int64_t g = 0, r = 0; g < groups; ++g) {
-    const int64_t rows = (m - r) / (groups - g);
-    const float* ar = a + r * lda;
-    float* cr = c + r * ldc;
-    switch (rows) {
-      case 6: rows_times_panels<6>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
-      case 5: rows_times_panels<5>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
-      case 4: rows_times_panels<4>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
-      case 3: rows_times_panels<3>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
-      case 2: rows_times_panels<2>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
-      default: rows_times_panels<1>(ar, lda, panels_.data(), n_, k_, cr, ldc, accumulate); break;
+  for (int64_t p = 0; p < panel_count(n_); p += kPanelsPerStep)
+    for (int64_t g = 0, r = 0; g < groups; ++g) {
+      const int64_t rows = (m - r) / (groups - g);
+      kernels[rows](a + r * lda, lda, panels_.data(), p, n_, k_, c + r * ldc, ldc, accumulate);
+      r += rows;
     }
-    r += rows;
-  }
 #else
   for (int64_t r = 0; r < m; ++r)
     for (int64_t col = 0; col < n_; ++col) {
