@@ -127,6 +127,31 @@ TEST(Forward, MatmulWithHalfAliasedStrideMatchesNaiveProduct) {
   }
 }
 
+// One to four rows of A (decoding a token at a time) take the matrix-vector loops, with B read
+// along k (a transposed weight) or along n; ragged column counts, accumulation, and sizes on both
+// sides of the threading grain must all give the plain product.
+TEST(Forward, MatrixVectorProductsMatchNaiveProduct) {
+  for (auto [m, k, n] : {std::tuple{1, 384, 1539}, std::tuple{3, 100, 70}, std::tuple{4, 1536, 389}, std::tuple{2, 33, 2050}})
+    for (const bool transposed_b : {true, false})
+      for (const bool accumulate : {false, true}) {
+        Tensor a = randn({m, k}), b = transposed_b ? randn({n, k}) : randn({k, n}), c0 = randn({m, n});
+        std::vector<float> av = a.to_vector<float>(), bv = b.to_vector<float>(), out = c0.to_vector<float>();
+        const std::vector<float> before = out;
+        kernels::MatrixOperand ao{a.data<float>(), DType::f32, 1, 0, k, 1};
+        kernels::MatrixOperand bo = transposed_b ? kernels::MatrixOperand{b.data<float>(), DType::f32, 1, 0, 1, k}
+                                                 : kernels::MatrixOperand{b.data<float>(), DType::f32, 1, 0, n, 1};
+        kernels::matmul(ao, bo, out.data(), 1, m, k, n, accumulate);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double ref = accumulate ? before[i * n + j] : 0.0;
+            for (int64_t q = 0; q < k; ++q) ref += double(av[i * k + q]) * (transposed_b ? bv[j * k + q] : bv[q * n + j]);
+            ASSERT_NEAR(out[i * n + j], ref, 1e-4 * (1 + std::fabs(ref)))
+                << m << "x" << k << "x" << n << " at " << i << "," << j << (transposed_b ? " B^T" : " B")
+                << (accumulate ? " accumulate" : "");
+          }
+      }
+}
+
 TEST(Forward, Bf16MatmulAccumulatesInF32) {
   Tensor a = randn({64, 96}), b = randn({96, 48});
   Tensor ref = matmul(a.to(DType::bf16).to(DType::f32), b.to(DType::bf16).to(DType::f32));

@@ -10,6 +10,7 @@
 #include "nabla/core/error.h"
 #include "nabla/core/profiler.h"
 #include "nabla/kernels/dnnl_context.h"
+#include "nabla/kernels/matrix_vector.h"
 #include "nabla/kernels/parallel.h"
 
 namespace nabla::kernels {
@@ -215,7 +216,17 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
     matmul(wa, wb, c, batch, m, k, n, accumulate);
     return;
   }
-  if (a.dtype == DType::f32 && (k == 0 || m * n * k <= 32 * 32 * 32)) {
+  const bool small = m * n * k <= 32 * 32 * 32;
+  if (a.dtype == DType::f32 && !small && k > 0 && fits_matrix_vector(a, b, batch, m)) {
+    {
+      std::lock_guard lock(cc.mutex);
+      cc.stats.calls++;
+      cc.stats.inline_calls++;
+    }
+    matrix_vector(a, b, c, m, k, n, accumulate);
+    return;
+  }
+  if (a.dtype == DType::f32 && (k == 0 || small)) {
     {
       std::lock_guard lock(cc.mutex);
       cc.stats.calls++;
@@ -258,7 +269,8 @@ const bool kProfilerSection = profiler::add_report_section([] {
   const MatmulStats s = matmul_stats();
   const uint64_t dnnl_calls = s.calls - s.inline_calls;
   char line[200];
-  std::snprintf(line, sizeof line, "matmul: %llu calls, %llu inline (small), primitive cache hit rate %.1f%%\n",
+  std::snprintf(line, sizeof line,
+                "matmul: %llu calls, %llu inline (small or matrix-vector), primitive cache hit rate %.1f%%\n",
                 static_cast<unsigned long long>(s.calls), static_cast<unsigned long long>(s.inline_calls),
                 dnnl_calls ? 100.0 * double(s.primitive_cache_hits) / double(dnnl_calls) : 0.0);
   return std::string(line);
