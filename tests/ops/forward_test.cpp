@@ -175,6 +175,26 @@ TEST(Forward, FusedAttentionMatchesTheUnfusedComposition) {
   }
 }
 
+// Without gradients, strided operands (a KV cache's first positions, a permuted projection, a
+// 3-D prefix, a broadcast key) are read in place; each must give what its packed copy gives.
+TEST(Forward, FusedAttentionReadsStridedOperandsInPlace) {
+  NoGradGuard no_grad;
+  Tensor cache_k = randn({2, 3, 256, 16}), cache_v = randn({2, 3, 256, 8});
+  Tensor q = randn({2, 5, 3, 16}).permute({0, 2, 1, 3});  // [2, 3, 5, 16], heads 16 floats apart
+  Tensor k = cache_k.narrow(2, 0, 200), v = cache_v.narrow(2, 0, 200);
+  ASSERT_FALSE(k.is_contiguous());
+  for (bool causal : {false, true}) {
+    Tensor packed = scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous(), Tensor(), causal);
+    EXPECT_EQ(scaled_dot_product_attention(q, k, v, Tensor(), causal).to_vector<float>(), packed.to_vector<float>());
+  }
+  Tensor k3 = randn({4, 300, 16}).narrow(1, 0, 170), v3 = randn({4, 300, 8}).narrow(1, 0, 170), q3 = randn({4, 7, 16});
+  EXPECT_EQ(scaled_dot_product_attention(q3, k3, v3).to_vector<float>(),
+            scaled_dot_product_attention(q3, k3.contiguous(), v3.contiguous()).to_vector<float>());
+  Tensor shared_k = randn({1, 1, 64, 16}).expand({2, 3, 64, 16}), v4 = randn({2, 3, 64, 8});
+  EXPECT_EQ(scaled_dot_product_attention(q, shared_k, v4).to_vector<float>(),
+            scaled_dot_product_attention(q, shared_k.contiguous(), v4).to_vector<float>());
+}
+
 TEST(Forward, FusedAttentionGradientsMatchTheUnfusedComposition) {
   Tensor q = randn({1, 2, 100, 16}).requires_grad_(), k = randn({1, 2, 100, 16}).requires_grad_(),
          v = randn({1, 2, 100, 16}).requires_grad_();

@@ -96,16 +96,17 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
   // Each thread owns whole (head, query block) tiles; the GEMMs inside run single-threaded.
 #pragma omp parallel if (work > 1 && a.heads * a.t * a.s * a.d > (1 << 16))
   {
-    std::vector<float> qs(kQueryBlock * a.d), s(kQueryBlock * kKeyBlock), acc(kQueryBlock * a.dv), m(kQueryBlock),
-        l(kQueryBlock);
+    // Sized for the rows a block can have: a decoded token's single query zero-fills no 64 KB.
+    const int64_t rows = std::min(kQueryBlock, a.t);
+    std::vector<float> qs(rows * a.d), s(rows * kKeyBlock), acc(rows * a.dv), m(rows), l(rows);
 #pragma omp for schedule(dynamic)
     for (int64_t w = 0; w < work; ++w) {
       const int64_t h = w / q_blocks, i0 = (w % q_blocks) * kQueryBlock, bq = std::min(kQueryBlock, a.t - i0);
       const float *qh = q + a.q_layout.offset(h), *kh = k + a.k_layout.offset(h), *vh = v + a.v_layout.offset(h);
       for (int64_t i = 0; i < bq; ++i) scale_copy(qh + (i0 + i) * ldq, qs.data() + i * a.d, a.d, a.scale);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      std::fill(m.begin(), m.end(), -INFINITY);
-      std::fill(l.begin(), l.end(), 0.0f);
+      std::fill_n(acc.begin(), bq * a.dv, 0.0f);
+      std::fill_n(m.begin(), bq, -INFINITY);
+      std::fill_n(l.begin(), bq, 0.0f);
       const int64_t keys = key_limit(a, i0 + bq);
       for (int64_t j0 = 0; j0 < keys; j0 += kKeyBlock) {
         const int64_t bk = std::min(kKeyBlock, keys - j0);

@@ -1,6 +1,7 @@
 #include "nabla/ops/attention.h"
 
 #include <cmath>
+#include <optional>
 
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
@@ -29,6 +30,17 @@ Tensor additive_mask(const Tensor& mask) {
   float* o = out.data<float>();
   for (int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = m[i] ? 0.0f : -INFINITY;
   return out;
+}
+
+// x's heads read in place, when its rows are contiguous and its lead is at most [batch, heads]:
+// a KV cache's first S positions, for one. Else none (the caller packs x).
+std::optional<kernels::AttentionLayout> in_place_layout(const Tensor& x) {
+  const int r = x.dim();
+  const auto& st = x.strides();
+  if (r < 2 || r > 4 || st[r - 1] != 1) return std::nullopt;
+  if (r == 2) return kernels::AttentionLayout{1, 0, 0, st[0]};
+  if (r == 3) return kernels::AttentionLayout{1, st[0], 0, st[1]};
+  return kernels::AttentionLayout{x.shape()[1], st[0], st[1], st[2]};
 }
 
 }  // namespace
@@ -84,14 +96,26 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
       a.mask_offsets[h] = offset;
     }
   }
-  Tensor qp = q.contiguous(), kp = k.contiguous(), vp = v.contiguous();
+  // Without gradients (decoding) strided operands are read in place: packing a KV cache's
+  // prefix copied all of it on every token. The gradients take the operands' layouts, so with
+  // them the operands are packed.
+  const bool grad = needs_grad({q, k, v});
+  auto operand = [&](const Tensor& x, kernels::AttentionLayout& layout) {
+    if (!grad)
+      if (const auto in_place = in_place_layout(x)) {
+        layout = *in_place;
+        return x;
+      }
+    return x.contiguous();
+  };
+  Tensor qp = operand(q, a.q_layout), kp = operand(k, a.k_layout), vp = operand(v, a.v_layout);
   Shape out_shape = lead;
   out_shape.push_back(t);
   out_shape.push_back(dv);
   Tensor out = Tensor::empty(out_shape), lse = Tensor::empty({heads, t});
   if (heads * t > 0)
     kernels::attention_forward(a, qp.data<float>(), kp.data<float>(), vp.data<float>(), out.data<float>(), lse.data<float>());
-  if (needs_grad({q, k, v})) {
+  if (grad) {
     SavedTensor sq(qp, op), sk(kp, op), sv(vp, op), so(out, op);
     Tensor keep_mask = mask_f32;
     record(op, out, {q, k, v}, [=](const Tensor& g) {
