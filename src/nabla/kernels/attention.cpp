@@ -7,6 +7,7 @@
 
 #include "nabla/core/profiler.h"
 #include "nabla/kernels/parallel.h"
+#include "nabla/kernels/small_gemm.h"
 #include "nabla/kernels/softmax.h"
 
 namespace nabla::kernels {
@@ -14,37 +15,6 @@ namespace {
 
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyBlock = 128;
-
-// Products this small (a decoded token's query against the cache) cost less inline than any call.
-void small_gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                int64_t ldb, float beta, float* c, int64_t ldc) {
-  for (int64_t i = 0; i < m; ++i) {
-    float* row = c + i * ldc;
-    auto a_at = [&](int64_t q) { return ta == 'N' ? a[i * lda + q] : a[q * lda + i]; };
-    if (tb == 'T') {  // row j of B is contiguous: dot products
-      for (int64_t j = 0; j < n; ++j) {
-        float sum = 0;
-        const float* bj = b + j * ldb;
-        if (ta == 'N') {
-          const float* ai = a + i * lda;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t q = 0; q < k; ++q) sum += ai[q] * bj[q];
-        } else {
-          for (int64_t q = 0; q < k; ++q) sum += a_at(q) * bj[q];
-        }
-        row[j] = beta == 0 ? sum : row[j] + sum;
-      }
-    } else {
-      if (beta == 0) std::fill(row, row + n, 0.0f);
-      for (int64_t q = 0; q < k; ++q) {
-        const float x = a_at(q);
-        const float* bq = b + q * ldb;
-#pragma omp simd
-        for (int64_t j = 0; j < n; ++j) row[j] += x * bq[j];
-      }
-    }
-  }
-}
 
 // C = op(A) op(B) + beta C on row-major matrices ('T' reads one transposed), beta 0 or 1, on the
 // calling thread. oneDNN's BLAS-style sgemm, not a matmul primitive: on these 64-128-wide tiles
@@ -54,8 +24,11 @@ void small_gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* 
 void gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
           float beta, float* c, int64_t ldc) {
   profiler::add_flops(2.0 * double(m) * double(n) * double(k));
-  if (m * n * k <= 32 * 32 * 32) {
-    small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  if (m * n * k <= 32 * 32 * 32) {  // a decoded token's query against the cache: inline
+    auto operand = [](const float* x, char t, int64_t ld) {
+      return t == 'N' ? MatrixOperand{x, DType::f32, 1, 0, ld, 1} : MatrixOperand{x, DType::f32, 1, 0, 1, ld};
+    };
+    small_gemm(operand(a, ta, lda), operand(b, tb, ldb), c, ldc, m, k, n, beta != 0);
     return;
   }
   const bool serial_caller = !omp_in_parallel();

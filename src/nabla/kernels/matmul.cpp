@@ -10,7 +10,7 @@
 #include "nabla/core/error.h"
 #include "nabla/core/profiler.h"
 #include "nabla/kernels/dnnl_context.h"
-#include "nabla/kernels/matrix_vector.h"
+#include "nabla/kernels/small_gemm.h"
 #include "nabla/kernels/parallel.h"
 
 namespace nabla::kernels {
@@ -85,31 +85,6 @@ Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t ba
   entry.primitive = dnnl::matmul(pd);
   entry.scratchpad = pd.scratchpad_desc();
   return entry;
-}
-
-// Small products: a primitive call costs ~0.5 us, more than the arithmetic.
-void matmul_inline(const float* a, const float* b, float* c, const MatrixOperand& ao, const MatrixOperand& bo,
-                   int64_t batch, int64_t m, int64_t k, int64_t n, bool accumulate) {
-  for (int64_t p = 0; p < batch; ++p) {
-    const float* ab = a + (ao.batch == 1 ? 0 : p * ao.batch_stride);
-    const float* bb = b + (bo.batch == 1 ? 0 : p * bo.batch_stride);
-    float* cb = c + p * m * n;
-    for (int64_t i = 0; i < m; ++i) {
-      float* row = cb + i * n;
-      if (!accumulate)
-        for (int64_t j = 0; j < n; ++j) row[j] = 0;
-      for (int64_t q = 0; q < k; ++q) {
-        const float aiq = ab[i * ao.row_stride + q * ao.col_stride];
-        const float* brow = bb + q * bo.row_stride;
-        if (bo.col_stride == 1) {
-#pragma omp simd
-          for (int64_t j = 0; j < n; ++j) row[j] += aiq * brow[j];
-        } else {
-          for (int64_t j = 0; j < n; ++j) row[j] += aiq * brow[j * bo.col_stride];
-        }
-      }
-    }
-  }
 }
 
 // Widens a strided bf16 operand to a packed f32 one.
@@ -216,24 +191,26 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
     matmul(wa, wb, c, batch, m, k, n, accumulate);
     return;
   }
-  const bool small = m * n * k <= 32 * 32 * 32;
-  if (a.dtype == DType::f32 && !small && k > 0 && fits_matrix_vector(a, b, batch, m)) {
+  // Small products (a primitive call costs ~0.5 us, more than the arithmetic) and thin ones run
+  // in plain loops.
+  const bool small = m * n * k <= 32 * 32 * 32, thin = !small && k > 0 && fits_matrix_vector(a, b, batch, m);
+  if (a.dtype == DType::f32 && (k == 0 || small || thin)) {
     {
       std::lock_guard lock(cc.mutex);
       cc.stats.calls++;
       cc.stats.inline_calls++;
     }
-    matrix_vector(a, b, c, m, k, n, accumulate);
-    return;
-  }
-  if (a.dtype == DType::f32 && (k == 0 || small)) {
-    {
-      std::lock_guard lock(cc.mutex);
-      cc.stats.calls++;
-      cc.stats.inline_calls++;
+    if (thin) {
+      matrix_vector(a, b, c, m, k, n, accumulate);
+      return;
     }
-    matmul_inline(static_cast<const float*>(a.data), static_cast<const float*>(b.data), c, a, b, batch, m, k, n,
-                  accumulate);
+    for (int64_t p = 0; p < batch; ++p) {
+      auto at = [p](const MatrixOperand& x) {
+        const float* data = static_cast<const float*>(x.data) + (x.batch == 1 ? 0 : p * x.batch_stride);
+        return MatrixOperand{data, x.dtype, 1, 0, x.row_stride, x.col_stride};
+      };
+      small_gemm(at(a), at(b), c + p * m * n, n, m, k, n, accumulate);
+    }
     return;
   }
   Key key{{int64_t(a.dtype), a.batch, a.batch_stride, a.row_stride, a.col_stride, b.batch, b.batch_stride,

@@ -1,4 +1,5 @@
-// Batched GEMM C[b] = A[b] @ B[b] through oneDNN, primitives cached by shape and strides.
+// Batched GEMM C[b] = A[b] @ B[b] through oneDNN, primitives cached by shape and strides (tiny
+// products and those of 1-4 rows run in small_gemm.h's loops instead).
 // Operands are strided views (a transposed operand is just swapped strides, never copied);
 // a batch size of 1 on one side broadcasts. C is contiguous f32 [batch, M, N].
 #pragma once

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
@@ -82,12 +81,18 @@ std::pair<int64_t, int64_t> units_of(int64_t hidden, int i, int n) {
   return {edge(i), edge(i + 1)};
 }
 
+// W_hh as PackedWeight reads it: B[j][q] = b[j * n_stride + q * k_stride].
+struct WeightView {
+  const float* b;
+  int64_t n, k, n_stride, k_stride;
+};
+
 // Runs fn(Slice) on every thread of the split: by units when the weight is large (`pack_units`
-// packs a thread's part), else by batch rows beside `shared` (one slice per thread, or the
-// calling thread alone when the batch is too small to split), else all on the calling thread.
+// packs a thread's part), else by batch rows beside the whole weight packed once (one slice per
+// thread, or the calling thread alone when the batch is too small to split), else all on the
+// calling thread without packing (a sequence too short to pay for it).
 template <typename PackUnits, typename SliceFn>
-void over_slices(const RecurrentShape& s, const std::optional<PackedWeight>& shared, PackUnits pack_units,
-                 SliceFn fn) {
+void over_slices(const RecurrentShape& s, const WeightView& whole, PackUnits pack_units, SliceFn fn) {
   if (const int slices = unit_slices(s)) {
 #pragma omp parallel num_threads(slices)
     {
@@ -97,15 +102,20 @@ void over_slices(const RecurrentShape& s, const std::optional<PackedWeight>& sha
     }
     return;
   }
-  const int slices = shared ? int(std::clamp<int64_t>(s.batch / kMinSliceRows, 1, num_threads())) : 1;
+  if (!packs_weight(s)) {
+    fn(Slice{0, s.batch, 0, s.hidden, nullptr, false});
+    return;
+  }
+  const PackedWeight packed(whole.b, whole.n, whole.k, whole.n_stride, whole.k_stride);
+  const int slices = int(std::clamp<int64_t>(s.batch / kMinSliceRows, 1, num_threads()));
   if (slices <= 1) {
-    fn(Slice{0, s.batch, 0, s.hidden, shared ? &*shared : nullptr, false});
+    fn(Slice{0, s.batch, 0, s.hidden, &packed, false});
     return;
   }
 #pragma omp parallel num_threads(slices)
   {
     const int64_t slice = omp_get_thread_num(), count = omp_get_num_threads();
-    fn(Slice{s.batch * slice / count, s.batch * (slice + 1) / count, 0, s.hidden, &*shared, false});
+    fn(Slice{s.batch * slice / count, s.batch * (slice + 1) / count, 0, s.hidden, &packed, false});
   }
 }
 
@@ -228,12 +238,7 @@ void recurrent_forward(const RecurrentShape& s, const float* x_gates, const floa
     return saved ? extra + t * BH : scratch.data<float>() + B * GH + (step % 2) * BH;
   };
 
-  const bool by_units = unit_slices(s) > 0;
-  std::optional<PackedWeight> packed;  // the whole weight, for batch slices
-  if (packs_weight(s)) {
-    if (!by_units) packed.emplace(w_hh, GH, H, H, 1);
-    profiler::add_flops(2.0 * double(T * B) * double(H) * double(GH));  // the slices' products
-  }
+  if (packs_weight(s)) profiler::add_flops(2.0 * double(T * B) * double(H) * double(GH));  // the slices' products
   // A unit slice's part of W_hh: the rows of its units in every gate block, gate after gate.
   auto pack_units = [&](int64_t u0, int64_t u1) {
     const int64_t U = u1 - u0;
@@ -242,7 +247,7 @@ void recurrent_forward(const RecurrentShape& s, const float* x_gates, const floa
       std::memcpy(rows.data() + k * U * H, w_hh + (k * H + u0) * H, size_t(U * H) * sizeof(float));
     return PackedWeight(rows.data(), G * U, H, H, 1);
   };
-  over_slices(s, packed, pack_units, [&](const Slice& slice) {
+  over_slices(s, {w_hh, GH, H, H, 1}, pack_units, [&](const Slice& slice) {
     const int64_t b0 = slice.b0, b1 = slice.b1, u0 = slice.u0, U = slice.units(), GU = G * U;
     // The step's recurrent projection of the slice's rows and units, [b1 - b0, G*U].
     PooledBuffer<float> projection(size_t((b1 - b0) * GU));
@@ -355,11 +360,8 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
   // d_h_prev = d_gates @ W_hh: packed as W_hh^T; or for oneDNN's GEMM, which runs this skinny
   // product about 1.8x faster with the weight stored transposed (measured 150 vs 83 GFLOP/s for
   // [64, 3072] x [3072, 1024]), a transposed copy, made once per sequence.
-  const bool by_units = unit_slices(s) > 0;
-  std::optional<PackedWeight> packed;  // the whole W_hh^T, for batch slices
   Tensor w_t_buffer;
   if (packs_weight(s)) {
-    if (!by_units) packed.emplace(w_hh, H, GH, 1, H);
     profiler::add_flops(2.0 * double(T * B) * double(GH) * double(H));  // the slices' products
   } else {
     w_t_buffer = Tensor::empty({H, GH});
@@ -369,7 +371,7 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
   // A unit slice's part of W_hh^T: the columns of its units.
   auto pack_units = [&](int64_t u0, int64_t u1) { return PackedWeight(w_hh + u0, u1 - u0, GH, 1, H); };
 
-  over_slices(s, packed, pack_units, [&](const Slice& slice) {
+  over_slices(s, {w_hh, H, GH, 1, H}, pack_units, [&](const Slice& slice) {
     const int64_t b0 = slice.b0, b1 = slice.b1, u0 = slice.u0, U = slice.units();
     // d_h_prev of the slice's rows and units (+)= the gate gradients of its rows (all units) @ W_hh.
     auto carry_back = [&](const float* d, bool accumulate) {
