@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "nabla/core/profiler.h"
+#include "nabla/kernels/attention_amx.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/kernels/small_gemm.h"
 #include "nabla/kernels/softmax.h"
@@ -63,6 +64,7 @@ void scale_copy(const float* src, float* dst, int64_t n, float scale) {
 }  // namespace
 
 void attention_forward(const AttentionShape& a, const float* q, const float* k, const float* v, float* out, float* lse) {
+  if (a.bf16_tiles) return attention_forward_amx(a, q, k, v, out, lse);
   const int64_t q_blocks = (a.t + kQueryBlock - 1) / kQueryBlock, work = a.heads * q_blocks;
   const int64_t ldq = a.q_layout.row_stride, ldk = a.k_layout.row_stride, ldv = a.v_layout.row_stride,
                 ldo = a.out_layout.row_stride;
@@ -116,6 +118,7 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
 
 void attention_backward(const AttentionShape& a, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  if (a.bf16_tiles) return attention_backward_amx(a, q, k, v, out, lse, dout, dq, dk, dv);
   // Bigger tiles than the forward's query blocks: backward runs five GEMMs per tile, and each
   // call has a fixed cost.
   constexpr int64_t kBlock = 128;

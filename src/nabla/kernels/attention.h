@@ -23,6 +23,8 @@ struct AttentionShape {
   int64_t d, dv;   // query/key width and value width
   float scale;
   bool causal;
+  // Multiply the tiles in bf16 on AMX (bf16 autocast): needs amx::available() and no mask.
+  bool bf16_tiles = false;
   // q and dq, k and dk, v and dv, out and dout share a layout.
   AttentionLayout q_layout, k_layout, v_layout, out_layout;
   void set_packed() {

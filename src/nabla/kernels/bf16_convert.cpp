@@ -1,21 +1,11 @@
 #include "nabla/kernels/bf16_convert.h"
 
 #include <algorithm>
-#include <bit>
 
 #include "nabla/kernels/parallel.h"
 
 namespace nabla::kernels {
 namespace {
-
-// The upper 16 bits of x rounded to nearest even; a NaN stays a (quiet) NaN. Branch-free so
-// the loops below vectorise.
-inline uint32_t rounded_high_bits(float x) {
-  const auto u = std::bit_cast<uint32_t>(x);
-  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-  const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
-  return nan ? (u | 0x00400000u) & 0xffff0000u : rounded;
-}
 
 template <typename Body>
 void for_range(int64_t n, Body body) {

@@ -7,8 +7,10 @@
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/amx_gemm.h"
 #include "nabla/kernels/attention.h"
 #include "nabla/kernels/elementwise.h"
+#include "nabla/ops/autocast.h"
 #include "nabla/ops/op_utils.h"
 
 namespace nabla {
@@ -43,6 +45,12 @@ std::optional<kernels::AttentionLayout> in_place_layout(const Tensor& x) {
   return kernels::AttentionLayout{x.shape()[1], st[0], st[1], st[2]};
 }
 
+// Under bf16 autocast the tile products run in bf16 on AMX, where the CPU has it. Without AMX,
+// with a mask, or with fewer queries than a tile's rows, attention stays in f32.
+bool use_bf16_tiles(int64_t queries, bool masked) {
+  return autocast_dtype() == DType::bf16 && !masked && queries >= kernels::amx::kAlign && kernels::amx::available();
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, bool is_causal,
@@ -73,6 +81,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   a.dv = dv;
   a.scale = float(scale.value_or(1.0 / std::sqrt(double(d))));
   a.causal = is_causal;
+  a.bf16_tiles = use_bf16_tiles(t, mask.defined());
   a.set_packed();
   Tensor mask_f32;
   if (mask.defined()) {
@@ -147,6 +156,7 @@ Tensor self_attention_heads(const Tensor& qkv, int64_t num_heads, bool is_causal
   a.d = a.dv = d;
   a.scale = float(1.0 / std::sqrt(double(d)));
   a.causal = is_causal;
+  a.bf16_tiles = use_bf16_tiles(t, false);
   // Head h of batch row b in a [B, T, W] tensor starts at b T W + h d, rows W apart; in [T, B, W]
   // at b W + h d, rows B W apart.
   auto heads_of = [&](int64_t width) {
