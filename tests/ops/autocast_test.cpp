@@ -162,6 +162,17 @@ TEST(Autocast, RoundingIsNearestEvenAndKeepsSpecialValues) {
   EXPECT_TRUE(std::isnan(r[6]));
   EXPECT_EQ(r[7], bf16_round(3.4e38f));
   EXPECT_EQ(r[8], bf16_round(1e-40f));
+  // Stored bf16 (the native conversion, where the CPU has one) rounds like from_float, also for
+  // special values and denormals at any position in a vector block.
+  std::vector<float> specials(100);
+  for (size_t i = 0; i < specials.size(); ++i) specials[i] = float(i) * 0.37f - 11.0f;
+  const float odd[] = {NAN, -NAN, INFINITY, -INFINITY, 1e-40f, -3e-39f, 1.00390625f, 1.01171875f, 3.4e38f, -0.0f};
+  for (size_t j = 0; j < std::size(odd); ++j) specials[j * 9 + 3] = odd[j];
+  std::vector<float> stored_specials = detail::to_bf16(tensor(specials)).to(DType::f32).to_vector<float>();
+  for (size_t i = 0; i < specials.size(); ++i) {
+    const uint16_t expected = bf16::from_float(specials[i]).bits;
+    EXPECT_EQ(bf16::from_float(stored_specials[i]).bits, expected) << i << ": " << specials[i];
+  }
   std::vector<float> large(100000);
   for (size_t i = 0; i < large.size(); ++i) large[i] = std::sin(float(i)) * 1000.0f;  // the threaded path
   std::vector<float> big = detail::round_to_bf16(tensor(large)).to_vector<float>();

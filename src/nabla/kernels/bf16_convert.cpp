@@ -1,6 +1,8 @@
 #include "nabla/kernels/bf16_convert.h"
 
 #include <algorithm>
+#include <immintrin.h>
+#include <limits>
 
 #include "nabla/kernels/parallel.h"
 
@@ -18,13 +20,45 @@ void for_range(int64_t n, Body body) {
     body(c * kParallelGrain, std::min(n, (c + 1) * kParallelGrain));
 }
 
+uint16_t bf16_bits(float x) { return uint16_t(rounded_high_bits(x) >> 16); }
+
+// AVX512-BF16 rounds 32 floats to nearest even in one instruction, 3-4x the integer emulation
+// (which was 5% of a bf16 GPT step). It flushes denormals to zero, which from_float and PyTorch
+// do not: the rare blocks holding one are redone in software.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void f32_to_bf16_native(const float* x,
+                                                                                         uint16_t* out,
+                                                                                         int64_t begin,
+                                                                                         int64_t end) {
+  const __m512 smallest_normal = _mm512_set1_ps(std::numeric_limits<float>::min()), zero = _mm512_setzero_ps();
+  auto denormals = [&](__m512 v) {
+    return _mm512_cmp_ps_mask(_mm512_abs_ps(v), smallest_normal, _CMP_LT_OQ) & _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
+  };
+  int64_t i = begin;
+  for (; i + 32 <= end; i += 32) {
+    const __m512 lo = _mm512_loadu_ps(x + i), hi = _mm512_loadu_ps(x + i + 16);
+    if (denormals(lo) | denormals(hi)) {
+      for (int64_t j = i; j < i + 32; ++j) out[j] = bf16_bits(x[j]);
+      continue;
+    }
+    _mm512_storeu_si512(out + i, __m512i(_mm512_cvtne2ps_pbh(hi, lo)));
+  }
+  for (; i < end; ++i) out[i] = bf16_bits(x[i]);
+}
+
+bool cpu_converts_bf16() {
+  static const bool native = __builtin_cpu_supports("avx512bf16");
+  return native;
+}
+
 }  // namespace
 
 void f32_to_bf16(const float* x, bf16* y, int64_t n) {
   uint16_t* out = reinterpret_cast<uint16_t*>(y);
+  const bool native = cpu_converts_bf16();
   for_range(n, [&](int64_t begin, int64_t end) {
+    if (native) return f32_to_bf16_native(x, out, begin, end);
 #pragma omp simd
-    for (int64_t i = begin; i < end; ++i) out[i] = uint16_t(rounded_high_bits(x[i]) >> 16);
+    for (int64_t i = begin; i < end; ++i) out[i] = bf16_bits(x[i]);
   });
 }
 
