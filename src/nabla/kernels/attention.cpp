@@ -63,6 +63,16 @@ void scale_copy(const float* src, float* dst, int64_t n, float scale) {
 
 }  // namespace
 
+void output_gradient_dots(const AttentionShape& a, const float* out, const float* dout, float* delta) {
+  const int64_t ld = a.out_layout.row_stride;
+  for (int64_t i = 0; i < a.t; ++i) {
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < a.dv; ++c) sum += dout[i * ld + c] * out[i * ld + c];
+    delta[i] = sum;
+  }
+}
+
 void attention_forward(const AttentionShape& a, const float* q, const float* k, const float* v, float* out, float* lse) {
   if (a.bf16_tiles) return attention_forward_amx(a, q, k, v, out, lse);
   const int64_t q_blocks = (a.t + kQueryBlock - 1) / kQueryBlock, work = a.heads * q_blocks;
@@ -140,12 +150,7 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
       zero_rows(dkh, a.s, a.d, ldk);
       zero_rows(dvh, a.s, a.dv, ldv);
       for (int64_t i = 0; i < a.t; ++i) scale_copy(qh + i * ldq, qs.data() + i * a.d, a.d, a.scale);
-      for (int64_t i = 0; i < a.t; ++i) {  // delta_i = dO_i . O_i, the softmax backward's row term
-        float sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < a.dv; ++c) sum += doh[i * ldo + c] * oh[i * ldo + c];
-        delta[i] = sum;
-      }
+      output_gradient_dots(a, oh, doh, delta.data());
       for (int64_t i0 = 0; i0 < a.t; i0 += kBlock) {
         const int64_t bq = std::min(kBlock, a.t - i0);
         for (int64_t j0 = 0; j0 < key_limit(a, i0 + bq); j0 += kBlock) {

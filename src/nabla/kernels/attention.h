@@ -46,4 +46,8 @@ void attention_forward(const AttentionShape& a, const float* q, const float* k, 
 void attention_backward(const AttentionShape& a, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, float* dq, float* dk, float* dv);
 
+// For one head's rows of out and dout (at the head's offset): delta_i = dout_i . out_i, the
+// softmax backward's row term. Shared by the f32 and the AMX kernels.
+void output_gradient_dots(const AttentionShape& a, const float* out, const float* dout, float* delta);
+
 }  // namespace nabla::kernels

@@ -142,12 +142,7 @@ void attention_backward_amx(const AttentionShape& a, const float* q, const float
       std::fill(dq_t.begin(), dq_t.end(), 0.0f);
       std::fill(dk_acc.begin(), dk_acc.end(), 0.0f);
       std::fill(dv_acc.begin(), dv_acc.end(), 0.0f);
-      for (int64_t i = 0; i < a.t; ++i) {  // delta_i = dO_i . O_i, the softmax backward's row term
-        float sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < a.dv; ++c) sum += doh[i * ldo + c] * oh[i * ldo + c];
-        delta[i] = sum;
-      }
+      output_gradient_dots(a, oh, doh, delta.data());
       for (int64_t i0 = 0; i0 < a.t; i0 += kB) {
         const int64_t bq = std::min(kB, a.t - i0), bqp = padded(bq);
         const int64_t key_end = a.causal ? std::min(a.s, i0 + bq) : a.s;
