@@ -33,6 +33,18 @@ float row_max(const float* x, int64_t n) {
 float row_exp_sum(const float* x, float* y, int64_t n, float shift) {
   float sum = 0;
   int64_t i = 0;
+#ifdef __AVX512F__
+  __m512 wide_sum = _mm512_setzero_ps();
+  const __m512 wide_shift = _mm512_set1_ps(shift);
+  for (; i + 16 <= n; i += 16) {
+    const __m512 e = vec::exp(_mm512_sub_ps(_mm512_loadu_ps(x + i), wide_shift));
+    _mm512_storeu_ps(y + i, e);
+    wide_sum = _mm512_add_ps(wide_sum, e);
+  }
+  alignas(64) float wide_lanes[16];
+  _mm512_store_ps(wide_lanes, wide_sum);
+  for (float l : wide_lanes) sum += l;
+#endif
 #ifdef NABLA_AVX2
   __m256 vs = _mm256_setzero_ps(), vshift = _mm256_set1_ps(shift);
   for (; i + 8 <= n; i += 8) {
