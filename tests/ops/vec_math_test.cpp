@@ -1,6 +1,8 @@
 // The vectorised exp, sigmoid and tanh: close to libm on every kind of input (NaN stays NaN,
 // infinities and overflow saturate), and where the build has AVX-512 its 16-lane twins give the
-// 8-lane results bit for bit, so kernels may use either width without changing a result.
+// 8-lane results bit for bit, so kernels may use either width without changing a result. GELU's
+// width-generic vector bodies (both approximations, value and derivative) against their scalar
+// formulas on a tensor long enough to run them.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "nabla/kernels/vec_math.h"
+#include "nabla/nabla.h"
 
 namespace vec = nabla::vec;
 
@@ -78,4 +81,25 @@ TEST(VecMath, SixteenLaneTwinsGiveTheEightLaneResultsBitForBit) {
             bits(eight_wide(x, [](__m256 v) { return vec::tanh(v); })));
 }
 #endif
+
+TEST(VecMath, GeluVectorBodiesMatchTheScalarFormulas) {
+  std::vector<float> values;
+  for (int i = 0; i < 1003; ++i) values.push_back(float(i - 501) * 0.011f);
+  for (const char* approximate : {"none", "tanh"}) {
+    const bool exact = std::string(approximate) == "none";
+    nabla::Tensor x = nabla::tensor(values).requires_grad_();
+    nabla::Tensor y = nabla::gelu(x, approximate);
+    y.backward(nabla::ones_like(y));
+    const std::vector<float> out = y.to_vector<float>(), grad = x.grad().to_vector<float>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double v = values[i], k = std::sqrt(2.0 / M_PI), u = k * (v + 0.044715 * v * v * v);
+      const double want = exact ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))) : 0.5 * v * (1 + std::tanh(u));
+      const double slope = exact ? 0.5 * (1 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI)
+                                 : 0.5 * (1 + std::tanh(u)) +
+                                       0.5 * v * (1 - std::tanh(u) * std::tanh(u)) * k * (1 + 3 * 0.044715 * v * v);
+      EXPECT_NEAR(out[i], want, 1e-6 * (1 + std::fabs(want))) << approximate << " gelu(" << v << ")";
+      EXPECT_NEAR(grad[i], slope, 2e-6 * (1 + std::fabs(slope))) << approximate << " gelu'(" << v << ")";
+    }
+  }
+}
 #endif

@@ -79,10 +79,17 @@ inline __m256 erf(__m256 x) {
   q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
   return _mm256_div_ps(p, q);
 }
+
+// For bodies written once for any vector width (`auto` arguments): a * b + c, and x in every lane.
+inline __m256 fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+template <typename V>
+V splat(float x) {
+  return V{} + x;
+}
 #endif
 
 #ifdef __AVX512F__
-// The AVX-512 twins of exp, sigmoid and tanh: the same operations 16 lanes wide, so every lane
+// The AVX-512 twins of exp, sigmoid, tanh and erf: the same operations 16 lanes wide, so every lane
 // gives the AVX2 result bit for bit, at twice the throughput. Min, max, rounding, conversion and
 // shifts use their zero-masking forms with every lane on: GCC 12's plain forms pass an undefined
 // register and warn falsely (GCC bug 105593).
@@ -127,6 +134,27 @@ inline __m512 tanh(__m512 x) {
   big = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(big), _mm512_and_si512(_mm512_castps_si512(x), sign_mask)));
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_GE_OQ), small, big);
 }
+
+inline __m512 erf(__m512 x) {
+  x = _mm512_maskz_min_ps(kAllLanes, _mm512_set1_ps(4.0f), _mm512_maskz_max_ps(kAllLanes, _mm512_set1_ps(-4.0f), x));
+  const __m512 x2 = _mm512_mul_ps(x, x);
+  __m512 p = _mm512_set1_ps(-2.72614225801306e-10f);
+  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.77068142495902e-08f));
+  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.10102402082508e-06f));
+  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.69250639462346e-05f));
+  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-7.34990630326855e-04f));
+  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.95459980854025e-03f));
+  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.60960333262415e-02f));
+  p = _mm512_mul_ps(p, x);
+  __m512 q = _mm512_set1_ps(-1.45660718464996e-05f);
+  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-2.13374055278905e-04f));
+  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.68282697438203e-03f));
+  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-7.37332916720468e-03f));
+  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.42647390514189e-02f));
+  return _mm512_div_ps(p, q);
+}
+
+inline __m512 fmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
 #endif
 
 }  // namespace nabla::vec

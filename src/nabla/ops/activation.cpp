@@ -42,7 +42,7 @@ Tensor grad_times(const Tensor& g, const Tensor& saved, F derivative) {
   return out;
 }
 
-// The same with an 8-lane body dv(g, s) for derivatives the compiler cannot vectorise.
+// The same with a vector body dv(g, s) for derivatives the compiler cannot vectorise.
 template <typename F, typename V>
 Tensor grad_times_vec(const Tensor& g, const Tensor& saved, F derivative, V dv) {
   Tensor gp = g.contiguous(), sp = saved.contiguous();
@@ -58,10 +58,6 @@ void record_unary(const char* op, Tensor& out, const Tensor& x, const Tensor& sa
   SavedTensor s(saved, op);
   record(op, out, {x}, [s, derivative](const Tensor& g) { return std::vector<Tensor>{grad_times(g, s.get(), derivative)}; });
 }
-
-#ifdef NABLA_AVX2
-using V = __m256;
-#endif
 
 }  // namespace
 
@@ -102,7 +98,7 @@ Tensor tanh(const Tensor& x) {
 Tensor silu(const Tensor& x) {
   NABLA_PROFILE_OP("silu");
   Tensor out = activate(x, "silu", [](float v) { return v * vec::sigmoid_scalar(v); },
-                        [](auto v) { return _mm256_mul_ps(v, vec::sigmoid(v)); });
+                        [](auto v) { return v * vec::sigmoid(v); });
   if (needs_grad({x}))
     record_unary("silu", out, x, x, [](float v) {
       float s = vec::sigmoid_scalar(v);
@@ -121,9 +117,8 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
     Tensor out = activate(
         x, "gelu", [](float v) { return v / (1 + std::exp(-k2 * (v + kCoeff * v * v * v))); },
         [](auto v) {
-          const auto two_u = _mm256_mul_ps(_mm256_set1_ps(k2),
-                                           _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kCoeff), _mm256_mul_ps(v, v)), v, v));
-          return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), vec::exp(_mm256_sub_ps(_mm256_setzero_ps(), two_u))));
+          const auto two_u = k2 * vec::fmadd(kCoeff * (v * v), v, v);
+          return v / (1.0f + vec::exp(0.0f - two_u));
         });
     if (needs_grad({x})) {
       SavedTensor saved(x, "gelu");
@@ -136,12 +131,13 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
               return s * (1 + k2 * v * (1 - s) * (1 + 3 * kCoeff * v * v));
             },
             [](auto gv, auto v) {
-              const auto v2 = _mm256_mul_ps(v, v), one = _mm256_set1_ps(1.0f);
-              const auto two_u = _mm256_mul_ps(_mm256_set1_ps(k2), _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kCoeff), v2), v, v));
-              const auto s = _mm256_div_ps(one, _mm256_add_ps(one, vec::exp(_mm256_sub_ps(_mm256_setzero_ps(), two_u))));
-              const auto slope = _mm256_fmadd_ps(_mm256_set1_ps(3 * kCoeff), v2, one);
-              const auto rest = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(k2), v), _mm256_mul_ps(_mm256_sub_ps(one, s), slope));
-              return _mm256_mul_ps(gv, _mm256_fmadd_ps(s, rest, s));
+              using Vec = decltype(v);
+              const auto v2 = v * v, one = vec::splat<Vec>(1.0f);
+              const auto two_u = k2 * vec::fmadd(kCoeff * v2, v, v);
+              const auto s = one / (one + vec::exp(0.0f - two_u));
+              const auto slope = vec::fmadd(vec::splat<Vec>(3 * kCoeff), v2, one);
+              const auto rest = (k2 * v) * ((one - s) * slope);
+              return gv * vec::fmadd(s, rest, s);
             })};
       });
     }
@@ -150,10 +146,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
   NABLA_CHECK(approximate == "none", "gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
   Tensor out = activate(
       x, "gelu", [](float v) { return 0.5f * v * (1 + std::erf(v * kInvSqrt2)); },
-      [](auto v) {
-        return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
-                             _mm256_add_ps(_mm256_set1_ps(1.0f), vec::erf(_mm256_mul_ps(v, _mm256_set1_ps(kInvSqrt2)))));
-      });
+      [](auto v) { return (0.5f * v) * (1.0f + vec::erf(v * kInvSqrt2)); });
   if (needs_grad({x})) {
     SavedTensor saved(x, "gelu");
     record("gelu", out, {x}, [saved](const Tensor& g) {
@@ -163,11 +156,9 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
           [](float v) { return 0.5f * (1 + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5f * v * v); },
           [](auto gv, auto v) {
             // 0.5 (1 + erf(v / sqrt 2)) + v exp(-v^2 / 2) / sqrt(2 pi)
-            const auto cdf = _mm256_mul_ps(_mm256_set1_ps(0.5f),
-                                             _mm256_add_ps(_mm256_set1_ps(1.0f),
-                                                           vec::erf(_mm256_mul_ps(v, _mm256_set1_ps(kInvSqrt2)))));
-            const auto pdf = vec::exp(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(v, v)));
-            return _mm256_mul_ps(gv, _mm256_fmadd_ps(_mm256_mul_ps(v, _mm256_set1_ps(kInvSqrt2Pi)), pdf, cdf));
+            const auto cdf = 0.5f * (1.0f + vec::erf(v * kInvSqrt2));
+            const auto pdf = vec::exp(-0.5f * (v * v));
+            return gv * vec::fmadd(v * kInvSqrt2Pi, pdf, cdf);
           })};
     });
   }
