@@ -42,7 +42,10 @@ bool available() {
   return usable;
 }
 
-__attribute__((target("amx-tile"))) TileScope::TileScope() {
+namespace {
+
+// Free functions: GCC does not apply a target attribute to a constructor's body.
+__attribute__((target("amx-tile"))) void load_tile_config() {
   TileConfig config;
   for (int t = 0; t < 8; ++t) {
     config.bytes_per_row[t] = 64;
@@ -53,7 +56,13 @@ __attribute__((target("amx-tile"))) TileScope::TileScope() {
   _tile_loadconfig(&config);
 }
 
-__attribute__((target("amx-tile"))) TileScope::~TileScope() { _tile_release(); }
+__attribute__((target("amx-tile"))) void release_tiles() { _tile_release(); }
+
+}  // namespace
+
+TileScope::TileScope() { load_tile_config(); }
+
+TileScope::~TileScope() { release_tiles(); }
 
 __attribute__((target("amx-tile,amx-bf16"))) void gemm(int64_t m, int64_t n, int64_t k, const bf16* a, int64_t lda,
                                                         const bf16* b, int64_t ldb, float* c, int64_t ldc,

@@ -22,21 +22,23 @@ void for_range(int64_t n, Body body) {
 
 uint16_t bf16_bits(float x) { return uint16_t(rounded_high_bits(x) >> 16); }
 
+#define NABLA_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+// Lanes of v holding a denormal (nonzero, below the smallest normal in magnitude).
+NABLA_BF16_TARGET __mmask16 denormal_lanes(__m512 v) {
+  const __m512 smallest_normal = _mm512_set1_ps(std::numeric_limits<float>::min());
+  return _mm512_cmp_ps_mask(_mm512_abs_ps(v), smallest_normal, _CMP_LT_OQ) &
+         _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+}
+
 // AVX512-BF16 rounds 32 floats to nearest even in one instruction, 3-4x the integer emulation
 // (which was 5% of a bf16 GPT step). It flushes denormals to zero, which from_float and PyTorch
 // do not: the rare blocks holding one are redone in software.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void f32_to_bf16_native(const float* x,
-                                                                                         uint16_t* out,
-                                                                                         int64_t begin,
-                                                                                         int64_t end) {
-  const __m512 smallest_normal = _mm512_set1_ps(std::numeric_limits<float>::min()), zero = _mm512_setzero_ps();
-  auto denormals = [&](__m512 v) {
-    return _mm512_cmp_ps_mask(_mm512_abs_ps(v), smallest_normal, _CMP_LT_OQ) & _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
-  };
+NABLA_BF16_TARGET void f32_to_bf16_native(const float* x, uint16_t* out, int64_t begin, int64_t end) {
   int64_t i = begin;
   for (; i + 32 <= end; i += 32) {
     const __m512 lo = _mm512_loadu_ps(x + i), hi = _mm512_loadu_ps(x + i + 16);
-    if (denormals(lo) | denormals(hi)) {
+    if (denormal_lanes(lo) | denormal_lanes(hi)) {
       for (int64_t j = i; j < i + 32; ++j) out[j] = bf16_bits(x[j]);
       continue;
     }
