@@ -32,23 +32,13 @@ bool parallel_pays(const AttentionShape& a) { return a.heads * a.t * a.s * a.d >
 void softmax_backward_row(float* s, float* dp, const float* lse, const float* delta, int64_t first, int64_t last,
                           float scale) {
   int64_t i = first;
-#ifdef __AVX512F__
-  const __m512 wide_scale = _mm512_set1_ps(scale);
-  for (; i + 16 <= last; i += 16) {
-    const __m512 p = vec::exp(_mm512_sub_ps(_mm512_loadu_ps(s + i), _mm512_loadu_ps(lse + i)));
-    _mm512_storeu_ps(s + i, p);
-    const __m512 diff = _mm512_sub_ps(_mm512_loadu_ps(dp + i), _mm512_loadu_ps(delta + i));
-    _mm512_storeu_ps(dp + i, _mm512_mul_ps(_mm512_mul_ps(p, diff), wide_scale));
-  }
-#endif
 #ifdef NABLA_AVX2
-  const __m256 vscale = _mm256_set1_ps(scale);
-  for (; i + 8 <= last; i += 8) {
-    const __m256 p = vec::exp(_mm256_sub_ps(_mm256_loadu_ps(s + i), _mm256_loadu_ps(lse + i)));
-    _mm256_storeu_ps(s + i, p);
-    const __m256 diff = _mm256_sub_ps(_mm256_loadu_ps(dp + i), _mm256_loadu_ps(delta + i));
-    _mm256_storeu_ps(dp + i, _mm256_mul_ps(_mm256_mul_ps(p, diff), vscale));
-  }
+  i = vec::over_vectors(first, last, [&](int64_t j, auto v) {
+    using V = decltype(v);
+    const V p = vec::exp(vec::load<V>(s + j) - vec::load<V>(lse + j));
+    vec::store(s + j, p);
+    vec::store(dp + j, p * (vec::load<V>(dp + j) - vec::load<V>(delta + j)) * scale);
+  });
 #endif
   for (; i < last; ++i) {
     const float p = std::exp(s[i] - lse[i]);

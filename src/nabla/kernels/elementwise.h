@@ -37,15 +37,11 @@ inline void store_chunk(float* dst, const float* chunk, int64_t len) {
 // `auto` arguments (operators, vec::fmadd, vec::splat) and run at this width.
 #ifdef __AVX512F__
 using WideFloats = __m512;
-constexpr int64_t kWideLanes = 16;
-inline WideFloats load_wide(const float* p) { return _mm512_loadu_ps(p); }
-inline void store_wide(float* p, WideFloats v) { _mm512_storeu_ps(p, v); }
 #else
 using WideFloats = __m256;
-constexpr int64_t kWideLanes = 8;
-inline WideFloats load_wide(const float* p) { return _mm256_loadu_ps(p); }
-inline void store_wide(float* p, WideFloats v) { _mm256_storeu_ps(p, v); }
 #endif
+constexpr int64_t kWideLanes = sizeof(WideFloats) / sizeof(float);
+inline WideFloats load_wide(const float* p) { return vec::load<WideFloats>(p); }
 #endif
 
 // Runs fill(begin, length, chunk) over [0, n) in 32-float blocks, each thread over one contiguous
@@ -101,14 +97,14 @@ void map_unary_vec(const float* x, float* y, int64_t n, F f, [[maybe_unused]] V 
   if (n * 4 >= kStreamingBytes) {
     streamed(y, n, [&](int64_t begin, auto len, float* chunk) {
       int64_t i = 0;
-      for (; i + kWideLanes <= len; i += kWideLanes) store_wide(chunk + i, fv(load_wide(x + begin + i)));
+      for (; i + kWideLanes <= len; i += kWideLanes) vec::store(chunk + i, fv(load_wide(x + begin + i)));
       for (; i < len; ++i) chunk[i] = f(x[begin + i]);
     });
     return;
   }
   const int64_t blocks = n / kWideLanes;
 #pragma omp parallel for if (n > kParallelGrain) schedule(static)
-  for (int64_t b = 0; b < blocks; ++b) store_wide(y + b * kWideLanes, fv(load_wide(x + b * kWideLanes)));
+  for (int64_t b = 0; b < blocks; ++b) vec::store(y + b * kWideLanes, fv(load_wide(x + b * kWideLanes)));
   for (int64_t i = blocks * kWideLanes; i < n; ++i) y[i] = f(x[i]);
 #else
   map_unary(x, y, n, f);
@@ -143,7 +139,7 @@ void map_binary_vec(const float* a, const float* b, float* out, int64_t n, F f, 
     streamed(out, n, [&](int64_t begin, auto len, float* chunk) {
       int64_t i = 0;
       for (; i + kWideLanes <= len; i += kWideLanes)
-        store_wide(chunk + i, fv(load_wide(a + begin + i), load_wide(b + begin + i)));
+        vec::store(chunk + i, fv(load_wide(a + begin + i), load_wide(b + begin + i)));
       for (; i < len; ++i) chunk[i] = f(a[begin + i], b[begin + i]);
     });
     return;
@@ -151,7 +147,7 @@ void map_binary_vec(const float* a, const float* b, float* out, int64_t n, F f, 
   const int64_t blocks = n / kWideLanes;
 #pragma omp parallel for if (n > kParallelGrain) schedule(static)
   for (int64_t k = 0; k < blocks; ++k)
-    store_wide(out + k * kWideLanes, fv(load_wide(a + k * kWideLanes), load_wide(b + k * kWideLanes)));
+    vec::store(out + k * kWideLanes, fv(load_wide(a + k * kWideLanes), load_wide(b + k * kWideLanes)));
   for (int64_t i = blocks * kWideLanes; i < n; ++i) out[i] = f(a[i], b[i]);
 #else
   map_binary(a, b, out, n, f);

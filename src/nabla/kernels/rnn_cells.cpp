@@ -145,22 +145,20 @@ void step_product(const PackedWeight* packed, const float* a, int64_t lda, const
 
 void sigmoid_span(float* x, int64_t n) {
   int64_t i = 0;
-#ifdef __AVX512F__
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, vec::sigmoid(_mm512_loadu_ps(x + i)));
-#endif
 #ifdef NABLA_AVX2
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, vec::sigmoid(_mm256_loadu_ps(x + i)));
+  i = vec::over_vectors(0, n, [x](int64_t j, auto v) {
+    vec::store(x + j, vec::sigmoid(vec::load<decltype(v)>(x + j)));
+  });
 #endif
   for (; i < n; ++i) x[i] = vec::sigmoid_scalar(x[i]);
 }
 
 void tanh_span(float* x, int64_t n) {
   int64_t i = 0;
-#ifdef __AVX512F__
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, vec::tanh(_mm512_loadu_ps(x + i)));
-#endif
 #ifdef NABLA_AVX2
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, vec::tanh(_mm256_loadu_ps(x + i)));
+  i = vec::over_vectors(0, n, [x](int64_t j, auto v) {
+    vec::store(x + j, vec::tanh(vec::load<decltype(v)>(x + j)));
+  });
 #endif
   for (; i < n; ++i) x[i] = vec::tanh_scalar(x[i]);
 }

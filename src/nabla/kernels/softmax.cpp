@@ -33,28 +33,25 @@ float row_max(const float* x, int64_t n) {
 float row_exp_sum(const float* x, float* y, int64_t n, float shift) {
   float sum = 0;
   int64_t i = 0;
-#ifdef __AVX512F__
-  __m512 wide_sum = _mm512_setzero_ps();
-  const __m512 wide_shift = _mm512_set1_ps(shift);
-  for (; i + 16 <= n; i += 16) {
-    const __m512 e = vec::exp(_mm512_sub_ps(_mm512_loadu_ps(x + i), wide_shift));
-    _mm512_storeu_ps(y + i, e);
-    wide_sum = _mm512_add_ps(wide_sum, e);
-  }
-  alignas(64) float wide_lanes[16];
-  _mm512_store_ps(wide_lanes, wide_sum);
-  for (float l : wide_lanes) sum += l;
-#endif
 #ifdef NABLA_AVX2
-  __m256 vs = _mm256_setzero_ps(), vshift = _mm256_set1_ps(shift);
-  for (; i + 8 <= n; i += 8) {
-    __m256 e = vec::exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
-    _mm256_storeu_ps(y + i, e);
-    vs = _mm256_add_ps(vs, e);
-  }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, vs);
-  for (float l : lanes) sum += l;
+  // Lane-wise sums, one set per width, added up in lane order at the end.
+  auto exp_sum = [&](auto zero) {
+    using V = decltype(zero);
+    constexpr int64_t lanes = sizeof(V) / sizeof(float);
+    V sums = zero;
+    for (; i + lanes <= n; i += lanes) {
+      const V e = vec::exp(vec::load<V>(x + i) - shift);
+      vec::store(y + i, e);
+      sums += e;
+    }
+    alignas(64) float lane_sums[16];
+    vec::store(lane_sums, sums);
+    for (int64_t l = 0; l < lanes; ++l) sum += lane_sums[l];
+  };
+#ifdef __AVX512F__
+  exp_sum(__m512{});
+#endif
+  exp_sum(__m256{});
 #endif
   for (; i < n; ++i) {
     y[i] = std::exp(x[i] - shift);
