@@ -1,16 +1,12 @@
 #include "nabla/kernels/conv.h"
 
-#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <vector>
 
-#include "nabla/core/allocator.h"
 #include "nabla/core/profiler.h"
+#include "nabla/kernels/conv_direct.h"
 #include "nabla/kernels/dnnl_context.h"
-#include "nabla/kernels/matmul.h"
-#include "nabla/kernels/parallel.h"
 
 namespace nabla::kernels {
 namespace {
@@ -108,66 +104,10 @@ double pass_flops(const ConvShape& s) {
   return 2.0 * double(s.n) * double(s.o) * double(s.ho * s.wo) * double(s.c / s.groups) * double(s.kh * s.kw);
 }
 
-// oneDNN's direct backward-weights pads the input channels to its 8-wide block, so with one or
-// two channels (a network's first layer) most of its work is on zeros. Here the input is unfolded
-// (im2col, [N, Ho*Wo, C*kh*kw]) and dW[n] = dy[n] @ cols[n] runs as one batched GEMM, summed over
-// the batch. Measured at one thread, the two interleaved: 1.9-3.4x oneDNN's speed with one
-// channel (32x1x28x28 -> 32, 3x3; 64x1x32x32 -> 6, 5x5), 1.1-2.3x with two, but 0.5-0.9x with
-// three to six (LeNet's 64x6x14x14 -> 16, 5x5: 0.48x), where oneDNN's blocking pays.
-bool few_input_channels(const ConvShape& s) { return s.groups == 1 && s.c <= 2; }
-
-void backward_weights_unfolded(const ConvShape& s, const float* x, const float* dy, float* dweight, float* dbias) {
-  const int64_t positions = s.ho * s.wo, taps = s.c * s.kh * s.kw;
-  // cols[n][tap][position]: each row is one shifted copy of an input plane, written contiguously.
-  PooledBuffer<float> cols(size_t(s.n * taps * positions)), partial(size_t(s.n * s.o * taps));
-#pragma omp parallel for collapse(2) if (s.n * positions * taps > kParallelGrain) schedule(static)
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      const int64_t c = tap / (s.kh * s.kw), i = tap / s.kw % s.kh, j = tap % s.kw;
-      const float* plane = x + (n * s.c + c) * s.h * s.w;
-      float* col = cols.data() + (n * taps + tap) * positions;
-      // Output columns [lo, hi) read inside the row (ix = ox * sw + shift); the rest is padding.
-      const int64_t shift = j * s.dw - s.pw;
-      const int64_t lo = std::clamp<int64_t>((-shift + s.sw - 1) / s.sw, 0, s.wo);
-      const int64_t hi = std::clamp<int64_t>((s.w - shift + s.sw - 1) / s.sw, lo, s.wo);
-      for (int64_t oy = 0; oy < s.ho; ++oy, col += s.wo) {
-        const int64_t iy = oy * s.sh - s.ph + i * s.dh;
-        if (iy < 0 || iy >= s.h) {
-          std::fill(col, col + s.wo, 0.0f);
-          continue;
-        }
-        const float* row = plane + iy * s.w;
-        std::fill(col, col + lo, 0.0f);
-        if (s.sw == 1)
-          std::copy_n(row + lo + shift, hi - lo, col + lo);
-        else
-          for (int64_t ox = lo; ox < hi; ++ox) col[ox] = row[ox * s.sw + shift];
-        std::fill(col + hi, col + s.wo, 0.0f);
-      }
-    }
-  const MatrixOperand a{dy, DType::f32, s.n, s.o * positions, positions, 1};
-  const MatrixOperand b{cols.data(), DType::f32, s.n, taps * positions, 1, positions};
-  matmul(a, b, partial.data(), s.n, s.o, positions, taps);
-#pragma omp parallel for if (s.o * s.n * positions > kParallelGrain) schedule(static)
-  for (int64_t o = 0; o < s.o; ++o) {
-    for (int64_t t = 0; t < taps; ++t) {
-      float sum = 0;
-      for (int64_t n = 0; n < s.n; ++n) sum += partial.data()[(n * s.o + o) * taps + t];
-      dweight[o * taps + t] = sum;
-    }
-    float bias_sum = 0;
-    for (int64_t n = 0; n < s.n; ++n) {
-      const float* row = dy + (n * s.o + o) * positions;
-#pragma omp simd reduction(+ : bias_sum)
-      for (int64_t p = 0; p < positions; ++p) bias_sum += row[p];
-    }
-    dbias[o] = bias_sum;
-  }
-}
-
 }  // namespace
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias, float* y) {
+  if (direct_conv_applies(s)) return direct_conv_forward(s, x, weight, bias, y);
   Primitives& p = primitives(s);
   LayoutCopies copies;
   std::unique_ptr<float[]> zero_bias;
@@ -199,8 +139,14 @@ void ensure_backward_primitives(const ConvShape& s, Primitives& p, bool data, bo
     p.has_backward_data = true;
   }
   if (weights && !p.has_backward_weights) {
+    // With input channels not a multiple of 16, oneDNN 2.6's blocked weight-gradient kernel falls
+    // back to AVX2 on 8-channel blocks; its channels-last kernel stays AVX-512 and measured 2-2.5x
+    // faster (LeNet's 64x6x14x14 -> 16, 5x5: 180-195 vs 445-470 us; also 8, 12, 20, 24 channels).
+    const bool channels_last = s.c % 16 != 0;
+    const memory::desc x = channels_last ? memory::desc({s.n, s.c, s.h, s.w}, dt::f32, tag::nhwc) : any.x;
+    const memory::desc y = channels_last ? memory::desc({s.n, s.o, s.ho, s.wo}, dt::f32, tag::nhwc) : any.y;
     p.backward_weights = dnnl::convolution_backward_weights::primitive_desc(
-        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any.x, any.weight, p.bias, any.y,
+        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x, any.weight, p.bias, y,
                                                  strides(s), dilates(s), pad_l(s), pad_r(s)),
         dnnl_engine(), p.forward);
     p.backward_weights_primitive = dnnl::convolution_backward_weights(p.backward_weights);
@@ -212,9 +158,9 @@ void ensure_backward_primitives(const ConvShape& s, Primitives& p, bool data, bo
 
 void conv2d_backward(const ConvShape& s, const float* x, const float* weight, const float* dy, float* dx,
                      float* dweight, float* dbias) {
-  const bool unfolded_weights = dweight && few_input_channels(s);
+  const bool direct_weights = dweight && direct_conv_applies(s);
   Primitives& p = primitives(s);
-  ensure_backward_primitives(s, p, dx != nullptr, dweight && !unfolded_weights);
+  ensure_backward_primitives(s, p, dx != nullptr, dweight && !direct_weights);
   LayoutCopies copies;
   std::optional<memory> blocked_dy;  // reordered once when both primitives read the same layout
   if (dx) {
@@ -228,12 +174,12 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* weight, co
     profiler::add_flops(pass_flops(s));
   }
   if (!dweight) return;
+  if (direct_weights) return direct_conv_backward_weights(s, x, dy, dweight, dbias);
   std::unique_ptr<float[]> scratch_bias;
   if (!dbias) {
     scratch_bias.reset(new float[s.o]);
     dbias = scratch_bias.get();
   }
-  if (unfolded_weights) return backward_weights_unfolded(s, x, dy, dweight, dbias);
   const memory::desc& dy_layout = p.backward_weights.diff_dst_desc();
   memory mdy = blocked_dy && blocked_dy->get_desc() == dy_layout ? *blocked_dy : copies.input(p.y, dy_layout, dy);
   memory mx = copies.input(p.x, p.backward_weights.src_desc(), x);

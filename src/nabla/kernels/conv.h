@@ -1,6 +1,7 @@
 // 2-D convolution through oneDNN: forward, backward-data and backward-weights primitives,
 // cached by shape. Tensors are plain NCHW / OIHW; oneDNN picks its blocked layouts inside
-// and we reorder at the boundary.
+// and we reorder at the boundary. Images with few input channels take the direct kernels of
+// conv_direct.h for forward and weight gradients instead.
 #pragma once
 #include <cstdint>
 

@@ -33,14 +33,10 @@ inline void store_chunk(float* dst, const float* chunk, int64_t len) {
 }
 
 #ifdef NABLA_AVX2
-// The widest float vector of the build. The explicit vector bodies below are written once over
-// `auto` arguments (operators, vec::fmadd, vec::splat) and run at this width.
-#ifdef __AVX512F__
-using WideFloats = __m512;
-#else
-using WideFloats = __m256;
-#endif
-constexpr int64_t kWideLanes = sizeof(WideFloats) / sizeof(float);
+// The explicit vector bodies below are written once over `auto` arguments (operators,
+// vec::fmadd, vec::splat) and run at the build's widest vector.
+using vec::kWideLanes;
+using vec::WideFloats;
 inline WideFloats load_wide(const float* p) { return vec::load<WideFloats>(p); }
 #endif
 

@@ -31,6 +31,16 @@ inline __m256 splat<__m256>(float x) { return _mm256_set1_ps(x); }
 template <>
 inline __m256 load<__m256>(const float* p) { return _mm256_loadu_ps(p); }
 inline void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+// The first `count` lanes only (0 <= count <= 8): masked, so a row's tail needs no bounce
+// buffer (whose partial reads stall store forwarding). load_first zeroes the other lanes.
+inline __m256i first_lanes_mask(int64_t count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline void store_first(float* p, __m256 v, int64_t count) { _mm256_maskstore_ps(p, first_lanes_mask(count), v); }
+template <typename V>
+V load_first(const float* p, int64_t count);
+template <>
+inline __m256 load_first<__m256>(const float* p, int64_t count) { return _mm256_maskload_ps(p, first_lanes_mask(count)); }
 inline __m256 min(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
 inline __m256 max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
 inline __m256 fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
@@ -60,6 +70,11 @@ inline __m512 splat<__m512>(float x) { return _mm512_set1_ps(x); }
 template <>
 inline __m512 load<__m512>(const float* p) { return _mm512_loadu_ps(p); }
 inline void store(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
+inline void store_first(float* p, __m512 v, int64_t count) { _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1), v); }
+template <>
+inline __m512 load_first<__m512>(const float* p, int64_t count) {
+  return _mm512_maskz_loadu_ps(__mmask16((1u << count) - 1), p);
+}
 inline __m512 min(__m512 a, __m512 b) { return _mm512_maskz_min_ps(kAllLanes, a, b); }
 inline __m512 max(__m512 a, __m512 b) { return _mm512_maskz_max_ps(kAllLanes, a, b); }
 inline __m512 fmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
@@ -84,6 +99,14 @@ inline __m512 select_at_least(__m512 x, float threshold, __m512 below, __m512 at
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(threshold), _CMP_GE_OQ), below, at_least);
 }
 #endif
+
+// The widest float vector of the build.
+#ifdef __AVX512F__
+using WideFloats = __m512;
+#else
+using WideFloats = __m256;
+#endif
+constexpr int64_t kWideLanes = sizeof(WideFloats) / sizeof(float);
 
 // Runs body(i, V{}) over [i, end) a vector at a time, 16 lanes where the build has AVX-512, then
 // 8; returns where the vectors stopped (the scalar tail is the caller's).
