@@ -17,7 +17,9 @@ std::vector<float> random_values(int64_t count, Generator& gen) { return randn({
 // columns, a weight packed from its transpose, padded row strides, and accumulation into C.
 TEST(PackedWeight, MatchesAPlainProductForEveryShapeItSplits) {
   Generator gen(3);
-  for (const int64_t n : {1, 16, 37, 48})  // 48: AVX-512 takes panels in pairs, then a lone full one
+  // AVX-512 takes panels four at a time while more than two remain, then a pair: 37 and 48 are
+  // three panels (the fourth masked off), 90 is four and a pair, 130 four, four and a lone one.
+  for (const int64_t n : {1, 16, 37, 48, 90, 130})
     for (const int64_t k : {1, 19})
       for (const bool from_transpose : {false, true}) {
         // B[j][q] stored [n, k], or as its transpose [k, n].
