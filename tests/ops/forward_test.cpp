@@ -422,3 +422,17 @@ TEST(Forward, ReluMaxPoolMatchesReluThenMaxPool) {
   x.narrow(2, 4, 1).narrow(3, 5, 1).fill_(NAN);
   check(x, Pool2dOptions{}, "2x2 with a NaN");
 }
+
+// linear adds its bias inside the GEMM (oneDNN's bias argument, or after the small and
+// matrix-vector loops): every route equals the product plus the bias added separately.
+TEST(Forward, LinearBiasInsideTheGemmEqualsAddingItAfter) {
+  Generator gen(11);
+  for (const auto& [rows, in, out] : {std::tuple<int64_t, int64_t, int64_t>{3, 5, 4},  // small: inline loops
+                                      {2, 300, 70},                                      // two rows: matrix-vector
+                                      {96, 128, 200},                                    // oneDNN primitive
+                                      {5, 33, 17}}) {
+    Tensor x = randn({rows, in}, gen), w = randn({out, in}, gen), b = randn({out}, gen);
+    expect_close(linear(x, w, b), add(matmul(x, w.transpose(0, 1)), b));
+    expect_close(linear(x.reshape({1, rows, in}), w, b), add(matmul(x, w.transpose(0, 1)), b).reshape({1, rows, out}));
+  }
+}

@@ -20,9 +20,9 @@ using dnnl::memory;
 using tag = memory::format_tag;
 
 struct Key {
-  int64_t v[14];
+  int64_t v[15];
   bool operator==(const Key& o) const {
-    for (int i = 0; i < 14; ++i)
+    for (int i = 0; i < 15; ++i)
       if (v[i] != o.v[i]) return false;
     return true;
   }
@@ -37,7 +37,7 @@ struct KeyHash {
 
 struct Cached {
   dnnl::matmul primitive;
-  memory::desc a, b, c, scratchpad;
+  memory::desc a, b, c, bias, scratchpad;
 };
 
 struct Cache {
@@ -60,7 +60,7 @@ memory::desc operand_desc(const MatrixOperand& x, int64_t rows, int64_t cols) {
 }
 
 Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t batch, int64_t m, int64_t k, int64_t n,
-                      bool accumulate) {
+                      bool accumulate, bool bias = false) {
   Cached entry;
   if (batch == 1) {  // plain 2-D descriptors: oneDNN's 2-D GEMM path is a few percent faster
     entry.a = memory::desc({m, k}, dnnl_type(a.dtype), {a.row_stride, a.col_stride});
@@ -81,7 +81,12 @@ Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t ba
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(entry.a, entry.b, entry.c), attr, dnnl_engine());
+  if (bias)
+    entry.bias = batch == 1 ? memory::desc({1, n}, memory::data_type::f32, tag::ab)
+                            : memory::desc({1, 1, n}, memory::data_type::f32, tag::abc);
+  dnnl::matmul::primitive_desc pd(bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c)
+                                       : dnnl::matmul::desc(entry.a, entry.b, entry.c),
+                                  attr, dnnl_engine());
   entry.primitive = dnnl::matmul(pd);
   entry.scratchpad = pd.scratchpad_desc();
   return entry;
@@ -138,6 +143,13 @@ MatrixOperand transpose_of(const MatrixOperand& x) {
   return {x.data, x.dtype, x.batch, x.batch_stride, x.col_stride, x.row_stride};
 }
 
+void add_to_rows(float* c, int64_t rows, int64_t n, const float* bias) {
+#pragma omp parallel for if (rows * n > kParallelGrain) schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) c[r * n + j] += bias[j];
+}
+
 }  // namespace
 
 bool bf16_gemm_native() {
@@ -154,7 +166,7 @@ bool bf16_gemm_native() {
 }
 
 void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
-            bool accumulate) {
+            bool accumulate, const float* bias) {
   NABLA_CHECK(a.dtype == b.dtype, "matmul: operands have different dtypes (", dtype_name(a.dtype), " and ",
               dtype_name(b.dtype), "); convert one with .to()");
   Cache& cc = cache();
@@ -168,7 +180,8 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
       const float* src = c_t.data();
 #pragma omp parallel for if (m * n > kParallelGrain) schedule(static)
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) c[i * n + j] = (accumulate ? c[i * n + j] : 0.0f) + src[j * m + i];
+        for (int64_t j = 0; j < n; ++j)
+          c[i * n + j] = (accumulate ? c[i * n + j] : 0.0f) + src[j * m + i] + (bias ? bias[j] : 0.0f);
       return;
     }
     if (pad_a || pad_b) {
@@ -176,7 +189,7 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
       MatrixOperand pa = a, pb = b;
       if (pad_a) pad_rows(pa.data, pa.col_stride, k, m, a_rows);
       if (pad_b) pad_rows(pb.data, pb.row_stride, k, n, b_rows);
-      matmul(pa, pb, c, batch, m, k, n, accumulate);
+      matmul(pa, pb, c, batch, m, k, n, accumulate, bias);
       return;
     }
   }
@@ -188,7 +201,7 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
       std::lock_guard lock(cc.mutex);
       cc.stats.bf16_emulated++;
     }
-    matmul(wa, wb, c, batch, m, k, n, accumulate);
+    matmul(wa, wb, c, batch, m, k, n, accumulate, bias);
     return;
   }
   // Small products (a primitive call costs ~0.5 us, more than the arithmetic) and thin ones run
@@ -202,6 +215,7 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
     }
     if (thin) {
       matrix_vector(a, b, c, m, k, n, accumulate);
+      if (bias) add_to_rows(c, m, n, bias);
       return;
     }
     for (int64_t p = 0; p < batch; ++p) {
@@ -211,10 +225,11 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
       };
       small_gemm(at(a), at(b), c + p * m * n, n, m, k, n, accumulate);
     }
+    if (bias) add_to_rows(c, batch * m, n, bias);
     return;
   }
   Key key{{int64_t(a.dtype), a.batch, a.batch_stride, a.row_stride, a.col_stride, b.batch, b.batch_stride,
-           b.row_stride, b.col_stride, batch, m, k, n, accumulate}};
+           b.row_stride, b.col_stride, batch, m, k, n, accumulate, bias != nullptr}};
   Cached* entry;
   {
     std::lock_guard lock(cc.mutex);
@@ -224,7 +239,7 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
       cc.stats.primitive_cache_hits++;
       entry = &it->second;
     } else {
-      entry = &cc.entries.emplace(key, make_primitive(a, b, batch, m, k, n, accumulate)).first->second;
+      entry = &cc.entries.emplace(key, make_primitive(a, b, batch, m, k, n, accumulate, bias != nullptr)).first->second;
     }
   }
   auto& engine = dnnl_engine();
@@ -232,6 +247,7 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
   memory mb(entry->b, engine, const_cast<void*>(b.data));
   memory mc(entry->c, engine, c);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(entry->bias, engine, const_cast<float*>(bias)));
   std::optional<PooledBuffer<uint8_t>> scratch;
   if (const size_t bytes = entry->scratchpad.get_size()) {
     scratch.emplace(bytes);

@@ -57,7 +57,8 @@ kernels::MatrixOperand as_operand(Tensor& t, const Shape& batch_shape, Tensor& k
 }
 
 // Raw batched product of >= 2-D tensors with broadcasting batch dims; f32 output.
-Tensor matmul_raw(Tensor a, Tensor b) {
+// bias (f32 [n]) is added to every row of the product, inside the GEMM.
+Tensor matmul_raw(Tensor a, Tensor b, const Tensor& bias = Tensor()) {
   const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1], n = b.shape()[b.dim() - 1];
   NABLA_CHECK(b.shape()[b.dim() - 2] == k, "matmul: inner dimensions differ: ", a.shape(), " @ ", b.shape(),
               " (", k, " vs ", b.shape()[b.dim() - 2], ")");
@@ -69,7 +70,9 @@ Tensor matmul_raw(Tensor a, Tensor b) {
   out_shape.push_back(m);
   out_shape.push_back(n);
   Tensor out = Tensor::empty(out_shape);
-  kernels::matmul(oa, ob, out.data<float>(), batch_shape.numel(), m, k, n);
+  const Tensor bp = bias.defined() ? bias.contiguous() : Tensor();
+  kernels::matmul(oa, ob, out.data<float>(), batch_shape.numel(), m, k, n, false,
+                  bp.defined() ? bp.data<float>() : nullptr);
   return out;
 }
 
@@ -142,18 +145,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor x2 = views::as_strided(packed, {rows, in_features}, {in_features, 1}, packed.offset());
   const bool low_precision = autocast_dtype() == DType::bf16;
   Tensor x_op = autocast_operand(x2, low_precision), w_op = autocast_operand(weight, low_precision);
-  Tensor y = matmul_raw(x_op, views::permute(w_op, {1, 0}));
-  if (bias.defined()) {
-    Tensor bp = bias.contiguous();
-    float* yp = y.data<float>();
-    const float* bv = bp.data<float>();
-    const int64_t rows = y.shape()[0];
-#pragma omp parallel for if (rows * out_features > (1 << 15)) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-#pragma omp simd
-      for (int64_t j = 0; j < out_features; ++j) yp[r * out_features + j] += bv[j];
-    }
-  }
+  Tensor y = matmul_raw(x_op, views::permute(w_op, {1, 0}), bias);
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Tensor out = views::as_strided(y, out_shape, contiguous_strides(out_shape), 0);
