@@ -195,18 +195,30 @@ TEST(Forward, FusedAttentionReadsStridedOperandsInPlace) {
             scaled_dot_product_attention(q, shared_k.contiguous(), v4).to_vector<float>());
 }
 
+// 130 positions: a whole 128-row backward tile (split in row halves where the causal diagonal
+// crosses it) and a ragged last one.
 TEST(Forward, FusedAttentionGradientsMatchTheUnfusedComposition) {
-  Tensor q = randn({1, 2, 100, 16}).requires_grad_(), k = randn({1, 2, 100, 16}).requires_grad_(),
-         v = randn({1, 2, 100, 16}).requires_grad_();
-  Tensor g = randn({1, 2, 100, 16});
-  sum(mul(scaled_dot_product_attention(q, k, v), g)).backward();
-  std::vector<Tensor> fused{q.grad(), k.grad(), v.grad()};
-  Tensor q2 = q.detach().clone().requires_grad_(), k2 = k.detach().clone().requires_grad_(),
-         v2 = v.detach().clone().requires_grad_();
-  sum(mul(matmul(softmax(mul(matmul(q2, k2.transpose(-1, -2)), 0.25), -1), v2), g)).backward();
-  expect_close(fused[0], q2.grad(), 1e-4f);
-  expect_close(fused[1], k2.grad(), 1e-4f);
-  expect_close(fused[2], v2.grad(), 1e-4f);
+  const int64_t t = 130;
+  for (bool causal : {false, true}) {
+    Tensor q = randn({1, 2, t, 16}).requires_grad_(), k = randn({1, 2, t, 16}).requires_grad_(),
+           v = randn({1, 2, t, 16}).requires_grad_();
+    Tensor g = randn({1, 2, t, 16});
+    sum(mul(scaled_dot_product_attention(q, k, v, Tensor(), causal), g)).backward();
+    std::vector<Tensor> fused{q.grad(), k.grad(), v.grad()};
+    Tensor q2 = q.detach().clone().requires_grad_(), k2 = k.detach().clone().requires_grad_(),
+           v2 = v.detach().clone().requires_grad_();
+    Tensor scores = mul(matmul(q2, k2.transpose(-1, -2)), 0.25);
+    if (causal) {
+      std::vector<float> mask(size_t(t * t));
+      for (int64_t i = 0; i < t; ++i)
+        for (int64_t j = 0; j < t; ++j) mask[size_t(i * t + j)] = j > i ? -INFINITY : 0.0f;
+      scores = add(scores, tensor(mask, {t, t}));
+    }
+    sum(mul(matmul(softmax(scores, -1), v2), g)).backward();
+    expect_close(fused[0], q2.grad(), 1e-4f);
+    expect_close(fused[1], k2.grad(), 1e-4f);
+    expect_close(fused[2], v2.grad(), 1e-4f);
+  }
 }
 
 TEST(Forward, CrossEntropyEqualsLogSoftmaxPlusNll) {

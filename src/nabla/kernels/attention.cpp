@@ -151,33 +151,47 @@ void attention_backward(const AttentionShape& a, const float* q, const float* k,
       zero_rows(dvh, a.s, a.dv, ldv);
       for (int64_t i = 0; i < a.t; ++i) scale_copy(qh + i * ldq, qs.data() + i * a.d, a.d, a.scale);
       output_gradient_dots(a, oh, doh, delta.data());
+      // One tile: query rows [i0, i0 + bq) against keys [j0, j0 + bk).
+      auto tile = [&](int64_t i0, int64_t bq, int64_t j0, int64_t bk) {
+        // P = exp(S - lse), recomputed from the scores instead of stored by the forward pass.
+        gemm('N', 'T', bq, bk, a.d, qs.data() + i0 * a.d, a.d, kh + j0 * ldk, ldk, 0, p.data(), bk);
+        mask_scores(a, h, i0, bq, j0, bk, p.data(), bk);
+        for (int64_t i = 0; i < bq; ++i) {
+          float* row = p.data() + i * bk;
+          // Causally hidden keys are exactly zero; the vectorised exp covers the visible ones.
+          const int64_t visible = a.causal ? std::clamp<int64_t>(i0 + i + 1 - j0, 0, bk) : bk;
+          row_exp_sum(row, row, visible, lh[i0 + i]);
+          std::fill(row + visible, row + bk, 0.0f);
+        }
+        // dV_j += P^T dO_i
+        gemm('T', 'N', bk, a.dv, bq, p.data(), bk, doh + i0 * ldo, ldo, 1, dvh + j0 * ldv, ldv);
+        // dP = dO_i V_j^T, then dS = P (dP - delta) * scale
+        gemm('N', 'T', bq, bk, a.dv, doh + i0 * ldo, ldo, vh + j0 * ldv, ldv, 0, dp.data(), bk);
+        for (int64_t i = 0; i < bq; ++i) {
+          const float di = delta[i0 + i];
+          float *prow = p.data() + i * bk, *drow = dp.data() + i * bk;
+#pragma omp simd
+          for (int64_t j = 0; j < bk; ++j) drow[j] = prow[j] * (drow[j] - di) * a.scale;
+        }
+        // dQ_i += dS K_j ; dK_j += dS^T Q_i
+        gemm('N', 'N', bq, a.d, bk, dp.data(), bk, kh + j0 * ldk, ldk, 1, dqh + i0 * ldq, ldq);
+        gemm('T', 'N', bk, a.d, bq, dp.data(), bk, qh + i0 * ldq, ldq, 1, dkh + j0 * ldk, ldk);
+      };
       for (int64_t i0 = 0; i0 < a.t; i0 += kBlock) {
         const int64_t bq = std::min(kBlock, a.t - i0);
         for (int64_t j0 = 0; j0 < key_limit(a, i0 + bq); j0 += kBlock) {
           const int64_t bk = std::min(kBlock, a.s - j0);
-          // P = exp(S - lse), recomputed from the scores instead of stored by the forward pass.
-          gemm('N', 'T', bq, bk, a.d, qs.data() + i0 * a.d, a.d, kh + j0 * ldk, ldk, 0, p.data(), bk);
-          mask_scores(a, h, i0, bq, j0, bk, p.data(), bk);
-          for (int64_t i = 0; i < bq; ++i) {
-            float* row = p.data() + i * bk;
-            // Causally hidden keys are exactly zero; the vectorised exp covers the visible ones.
-            const int64_t visible = a.causal ? std::clamp<int64_t>(i0 + i + 1 - j0, 0, bk) : bk;
-            row_exp_sum(row, row, visible, lh[i0 + i]);
-            std::fill(row + visible, row + bk, 0.0f);
+          if (!a.causal || j0 + bk <= i0 + 1 || bq <= kBlock / 2) {
+            tile(i0, bq, j0, bk);
+            continue;
           }
-          // dV_j += P^T dO_i
-          gemm('T', 'N', bk, a.dv, bq, p.data(), bk, doh + i0 * ldo, ldo, 1, dvh + j0 * ldv, ldv);
-          // dP = dO_i V_j^T, then dS = P (dP - delta) * scale
-          gemm('N', 'T', bq, bk, a.dv, doh + i0 * ldo, ldo, vh + j0 * ldv, ldv, 0, dp.data(), bk);
-          for (int64_t i = 0; i < bq; ++i) {
-            const float di = delta[i0 + i];
-            float *prow = p.data() + i * bk, *drow = dp.data() + i * bk;
-#pragma omp simd
-            for (int64_t j = 0; j < bk; ++j) drow[j] = prow[j] * (drow[j] - di) * a.scale;
-          }
-          // dQ_i += dS K_j ; dK_j += dS^T Q_i
-          gemm('N', 'N', bq, a.d, bk, dp.data(), bk, kh + j0 * ldk, ldk, 1, dqh + i0 * ldq, ldq);
-          gemm('T', 'N', bk, a.d, bq, dp.data(), bk, qh + i0 * ldq, ldq, 1, dkh + j0 * ldk, ldk);
+          // A tile the causal diagonal crosses runs as two row halves, each only up to its last
+          // visible key: the upper half skips the quarter of the tile that is all hidden. Old and
+          // new kernels alternating in one process: T128 (GPT small) 9-14% faster, T256 9-10%;
+          // four or eight strips were slower (more calls).
+          const int64_t half = bq / 2, upper_keys = std::min(bk, i0 + half - j0);
+          if (upper_keys > 0) tile(i0, half, j0, upper_keys);
+          tile(i0 + half, bq - half, j0, std::min(bk, i0 + bq - j0));
         }
       }
     }
