@@ -142,7 +142,9 @@ void ensure_backward_primitives(const ConvShape& s, Primitives& p, bool data, bo
     // With input channels not a multiple of 16, oneDNN 2.6's blocked weight-gradient kernel falls
     // back to AVX2 on 8-channel blocks; its channels-last kernel stays AVX-512 and measured 2-2.5x
     // faster (LeNet's 64x6x14x14 -> 16, 5x5: 180-195 vs 445-470 us; also 8, 12, 20, 24 channels).
-    const bool channels_last = s.c % 16 != 0;
+    // Not for a first layer's one to four channels (strided, else the direct kernels take it):
+    // there the blocked kernel has a first-layer form (one channel: 200-215 vs 315-330 us).
+    const bool channels_last = s.c > 4 && s.c % 16 != 0;
     const memory::desc x = channels_last ? memory::desc({s.n, s.c, s.h, s.w}, dt::f32, tag::nhwc) : any.x;
     const memory::desc y = channels_last ? memory::desc({s.n, s.o, s.ho, s.wo}, dt::f32, tag::nhwc) : any.y;
     p.backward_weights = dnnl::convolution_backward_weights::primitive_desc(
