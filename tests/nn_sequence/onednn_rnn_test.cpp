@@ -102,7 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(OnednnRecurrentChoice, FollowsTheMeasuredCrossovers) {
   using kernels::OnednnRecurrentShape;
   EXPECT_TRUE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::lstm, 28, 64, 256, 1024}));
-  EXPECT_TRUE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::gru, 28, 64, 256, 1024}));
+  EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::gru, 28, 64, 256, 1024}));
+  EXPECT_TRUE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::gru, 28, 64, 256, 2048}));
   EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::lstm, 100, 64, 64, 512}));
   EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::lstm, 100, 32, 128, 128}));
   EXPECT_FALSE(kernels::recurrent_uses_onednn(OnednnRecurrentShape{kernels::RecurrentCell::gru, 100, 32, 128, 512}));
