@@ -20,16 +20,7 @@ int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
   hi = _mm256_fmadd_ps(x, b1, hi);
 }
 
-#ifdef __AVX512F__
-[[gnu::always_inline]] inline void fma_row(const float* a_row, int64_t q, __m512 b0, __m512 b1, __m512& lo,
-                                           __m512& hi) {
-  const __m512 x = _mm512_set1_ps(a_row[q]);
-  lo = _mm512_fmadd_ps(x, b0, lo);
-  hi = _mm512_fmadd_ps(x, b1, hi);
-}
-#endif
-
-// The k loop both kernels share: each step broadcasts R rows' A values against two B vectors
+// The AVX2 kernel's k loop: each step broadcasts R rows' A values against two B vectors
 // (`load(q, b0, b1)`) into 2R accumulators, which stay in the caller's registers (named, not an
 // array). Rows past R are never read; they point at row 0 so no pointer leaves A.
 template <int R, typename Vec, typename Load>
@@ -85,42 +76,12 @@ void panel_kernel(const float* a, int64_t lda, const float* panel, int64_t k, fl
 }
 
 #ifdef __AVX512F__
-// With AVX-512 a panel row is one register, so R rows take two panels at once (32 columns): the
-// same 12 accumulators, loads and broadcasts per k as the AVX2 kernel, at twice the width. The
-// sums run in the same order, so the results are the AVX2 kernel's bit for bit. `width` (1..32)
-// is how many of the 32 columns exist; p1 is p0 again when there is no second panel.
-template <int R>
-void panel_pair_kernel(const float* a, int64_t lda, const float* p0, const float* p1, int64_t k, float* c, int64_t ldc,
-                       int64_t width, bool accumulate) {
-  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
-         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  rows_along_k<R>(
-      a, lda, k,
-      [p0, p1](int64_t q, __m512& b0, __m512& b1) {
-        b0 = _mm512_loadu_ps(p0 + q * kPanel);
-        b1 = _mm512_loadu_ps(p1 + q * kPanel);
-      },
-      c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-  const __m512 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  auto lanes = [](int64_t count) { return __mmask16(count >= 16 ? 0xFFFF : count > 0 ? (1u << count) - 1 : 0); };
-  const __mmask16 m0 = lanes(width), m1 = lanes(width - kPanel);
-  for (int r = 0; r < R; ++r) {
-    float* out = c + r * ldc;
-    __m512 lo = rows[r][0], hi = rows[r][1];
-    if (accumulate) {  // masked loads never touch the columns past width
-      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, out));
-      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, out + kPanel));
-    }
-    _mm512_mask_storeu_ps(out, m0, lo);
-    _mm512_mask_storeu_ps(out + kPanel, m1, hi);
-  }
-}
-
-// R rows times P panels (16 P columns), R x P accumulators in registers: P = 4 takes 4 loads and
-// R broadcasts per 4R multiply-adds along k, where the pair kernel takes 2 and R per 2R (GRU 512
-// step shapes, old and new kernel alternating in one process: 7-18% faster). Sums run in the
-// same order as the other kernels', so results are bit for bit theirs. Panels past the last
-// repeat it and are masked off.
+// With AVX-512 a panel row is one register, so R rows take P panels at once (16 P columns), R x P
+// accumulators in registers. P = 4 takes 4 loads and R broadcasts per 4R multiply-adds along k;
+// a pair (P = 2) has the AVX2 kernel's 12 accumulators, loads and broadcasts at twice the width
+// (GRU 512 step shapes, P = 4 against the pair, alternating in one process: 7-18% faster). Each
+// element sums over k in order, so results are the AVX2 kernel's bit for bit. Panels past the
+// last repeat it and are masked off, as are the columns past n.
 template <int R, int P>
 void panels_kernel(const float* a, int64_t lda, const float* panels, int64_t p, int64_t n, int64_t k, float* c,
                    int64_t ldc, bool accumulate) {
@@ -142,17 +103,15 @@ void panels_kernel(const float* a, int64_t lda, const float* panels, int64_t p, 
       for (int j = 0; j < P; ++j) acc[r][j] = _mm512_fmadd_ps(x, b[j], acc[r][j]);
     }
   }
-  const int64_t width = n - p * kPanel;
 #pragma GCC unroll 8
   for (int j = 0; j < P; ++j) {
-    const int64_t count = width - j * kPanel;
-    const __mmask16 mask = __mmask16(count >= 16 ? 0xFFFF : count > 0 ? (1u << count) - 1 : 0);
+    const int64_t count = std::clamp<int64_t>(n - (p + j) * kPanel, 0, kPanel);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       float* out = c + r * ldc + (p + j) * kPanel;
       __m512 v = acc[r][j];
-      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));  // masked: never past width
-      _mm512_mask_storeu_ps(out, mask, v);
+      if (accumulate) v = _mm512_add_ps(v, vec::load_first<__m512>(out, count));  // masked: never past n
+      vec::store_first(out, v, count);
     }
   }
 }
@@ -165,9 +124,7 @@ template <int R>
 void rows_times_panel_step(const float* a, int64_t lda, const float* panels, int64_t p, int64_t n, int64_t k, float* c,
                            int64_t ldc, bool accumulate) {
   if (panel_count(n) - p > 2) return panels_kernel<R, 4>(a, lda, panels, p, n, k, c, ldc, accumulate);
-  const float* p0 = panels + p * k * kPanel;
-  const float* p1 = p + 1 < panel_count(n) ? p0 + k * kPanel : p0;
-  panel_pair_kernel<R>(a, lda, p0, p1, k, c + p * kPanel, ldc, std::min(2 * kPanel, n - p * kPanel), accumulate);
+  panels_kernel<R, 2>(a, lda, panels, p, n, k, c, ldc, accumulate);
 }
 #else
 constexpr int64_t kPanelsPerStep = 1;

@@ -35,16 +35,11 @@ inline void keep_max8(__m256 v, __m256i i, __m256& best, __m256i& best_i) {
   best_i = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best_i), _mm256_castsi256_ps(i), take));
 }
 
-// Lanes below `count` set (masked loads and stores).
-inline __m256i first_lanes(int64_t count) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 // Columns 0, 2, ..., 14 and 1, 3, ..., 15 of the 16 floats at `row`; of only the first `count`
 // (< 16) when a row ends sooner: the others read as 0.
 inline void deinterleave16(const float* row, int64_t count, __m256& even, __m256& odd) {
-  const __m256 a = count >= 16 ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, first_lanes(count));
-  const __m256 b = count >= 16 ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, first_lanes(count - 8));
+  const __m256 a = count >= 16 ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, vec::first_lanes_mask(count));
+  const __m256 b = count >= 16 ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, vec::first_lanes_mask(count - 8));
   even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
                                                 _MM_SHUFFLE(3, 1, 2, 0)));
   odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
@@ -93,7 +88,7 @@ void max_pool2x2_forward(const PoolShape& s, const float* x, float* y, int32_t* 
           _mm256_storeu_ps(yo + ow, best);
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(ao + ow), best_i);
         } else {
-          const __m256i mask = first_lanes(windows);
+          const __m256i mask = vec::first_lanes_mask(windows);
           _mm256_maskstore_ps(yo + ow, mask, best);
           _mm256_maskstore_epi32(ao + ow, mask, best_i);
         }

@@ -236,7 +236,7 @@ bool recurrent_uses_onednn(const OnednnRecurrentShape& s) {
   // 512 (1.02x at one thread). At 1024, with the four-panel step GEMM, the two backends
   // alternating in one process (forward and backward of one layer): GRU 1024 fused 5-8% faster
   // (gru_lm's T28 B64, and T50 B32), LSTM 1024 T28 B64 oneDNN 6-7% faster.
-  return s.hidden >= (s.cell == RecurrentCell::gru ? 1025 : 1024);
+  return s.cell == RecurrentCell::gru ? s.hidden > 1024 : s.hidden >= 1024;
 }
 
 namespace {

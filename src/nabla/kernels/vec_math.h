@@ -33,6 +33,7 @@ inline __m256 load<__m256>(const float* p) { return _mm256_loadu_ps(p); }
 inline void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
 // The first `count` lanes only (0 <= count <= 8): masked, so a row's tail needs no bounce
 // buffer (whose partial reads stall store forwarding). load_first zeroes the other lanes.
+// first_lanes_mask: lanes below count set (none for count <= 0).
 inline __m256i first_lanes_mask(int64_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
