@@ -120,8 +120,9 @@ int64_t over_vectors(int64_t i, int64_t end, Body body) {
   return i;
 }
 
+// Always inlined: a masked tail's call would otherwise take every caller's loop out of line.
 template <typename V>
-V exp(V x) {
+[[gnu::always_inline]] inline V exp(V x) {
   constexpr float kLimit = 88.3762626647949f;
   x = min(splat<V>(kLimit), max(splat<V>(-kLimit), x));  // x second: NaN stays NaN
   // exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n ln2 split in two parts for accuracy.
