@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "../normal_floats.h"
 #include "nabla/kernels/softmax.h"
 #include "nabla/kernels/strided_copy.h"
 #include "nabla/kernels/tile_gemm.h"
@@ -18,13 +18,7 @@
 namespace nabla::kernels {
 namespace {
 
-std::vector<float> normal(size_t count, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist;
-  std::vector<float> v(count);
-  for (float& e : v) e = dist(gen);
-  return v;
-}
+using test_support::normal_floats;
 
 constexpr float kSentinel = 12345.0f;  // in the gaps a kernel must not write
 
@@ -36,15 +30,15 @@ TEST(TileGemm, MatchesADoubleProductForRowMajorAndTransposedA) {
           for (int64_t k : {1, 3, 64, 129}) {
             // A as [m][k] or stored transposed as [k][m], with rows padded by 3; C rows padded by 5.
             const int64_t lda = (transposed ? m : k) + 3, ldb = n + 7, ldc = n + 5;
-            const auto a = normal(size_t((transposed ? k : m) * lda), 1), b = normal(size_t(k * ldb), 2);
+            const auto a = normal_floats(size_t((transposed ? k : m) * lda), 1), b = normal_floats(size_t(k * ldb), 2);
             const int64_t a_row = transposed ? 1 : lda, a_col = transposed ? lda : 1;
             std::vector<float> c(size_t(m * ldc), kSentinel);
-            const auto c0 = normal(size_t(m * ldc), 3);
+            const auto c0 = normal_floats(size_t(m * ldc), 3);
             for (int64_t i = 0; i < m; ++i)
               for (int64_t j = 0; j < n; ++j) c[size_t(i * ldc + j)] = c0[size_t(i * ldc + j)];
             tile_gemm(m, n, k, a.data(), a_row, a_col, b.data(), ldb, c.data(), ldc, accumulate);
-            const std::string what = "m " + std::to_string(m) + " n " + std::to_string(n) + " k " +
-                                     std::to_string(k) + (transposed ? " A^T" : " A") + (accumulate ? " +=" : " =");
+            const std::string what = "m " + std::to_string(m) + " n " + std::to_string(n) + " k " + std::to_string(k) +
+                                     (transposed ? " A^T" : " A") + (accumulate ? " +=" : " =");
             for (int64_t i = 0; i < m; ++i) {
               for (int64_t j = 0; j < n; ++j) {
                 double sum = accumulate ? c0[size_t(i * ldc + j)] : 0.0, magnitude = std::fabs(sum);
@@ -55,7 +49,8 @@ TEST(TileGemm, MatchesADoubleProductForRowMajorAndTransposedA) {
                 }
                 ASSERT_NEAR(c[size_t(i * ldc + j)], sum, 1e-5 * magnitude + 1e-6) << what << " at " << i << ", " << j;
               }
-              for (int64_t j = n; j < ldc; ++j) ASSERT_EQ(c[size_t(i * ldc + j)], kSentinel) << what << ": wrote past n";
+              for (int64_t j = n; j < ldc; ++j)
+                ASSERT_EQ(c[size_t(i * ldc + j)], kSentinel) << what << ": wrote past n";
             }
           }
 }
@@ -64,7 +59,7 @@ TEST(StridedCopy, RowsAndTransposeMoveEveryElementAndNothingElse) {
   for (int64_t rows : {1, 7, 15, 16, 17, 33, 256})
     for (int64_t cols : {1, 8, 15, 16, 17, 64, 70}) {
       const int64_t ld = cols + 9, ldo_rows = cols + 2, ldo_cols = rows + 3;
-      const auto x = normal(size_t(rows * ld), 4);
+      const auto x = normal_floats(size_t(rows * ld), 4);
       std::vector<float> copied(size_t(rows * ldo_rows), kSentinel), transposed(size_t(cols * ldo_cols), kSentinel);
       copy_rows(x.data(), ld, rows, cols, copied.data(), ldo_rows);
       transpose(x.data(), ld, rows, cols, transposed.data(), ldo_cols);
@@ -82,7 +77,7 @@ TEST(StridedCopy, RowsAndTransposeMoveEveryElementAndNothingElse) {
 
 TEST(SoftmaxRows, MaxAndExpSumOnRowsOfEveryLength) {
   for (int64_t n = 1; n <= 70; ++n) {
-    auto x = normal(size_t(n), unsigned(n));
+    auto x = normal_floats(size_t(n), unsigned(n));
     // The maximum at every position, including the masked tail's lanes.
     for (int64_t at = 0; at < n; ++at) {
       auto y = x;

@@ -7,9 +7,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <vector>
+
+#include "../normal_floats.h"
 
 namespace nabla::kernels {
 namespace {
@@ -23,13 +24,7 @@ ConvShape shape_of(const Case& k) {
           k.w + 2 * k.pw - k.kw + 1};
 }
 
-std::vector<float> normal(size_t count, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist;
-  std::vector<float> v(count);
-  for (float& e : v) e = dist(gen);
-  return v;
-}
+using test_support::normal_floats;
 
 // A sum in double and the sum of its terms' magnitudes: f32 error is bounded by a small multiple
 // of the latter, while an indexing mistake is of the order of the sum itself.
@@ -50,8 +45,9 @@ class DirectConv : public ::testing::TestWithParam<Case> {};
 TEST_P(DirectConv, ForwardAndWeightGradientsMatchADoubleReference) {
   const ConvShape s = shape_of(GetParam());
   ASSERT_TRUE(direct_conv_applies(s));
-  const auto x = normal(size_t(s.n * s.c * s.h * s.w), 1), weight = normal(size_t(s.o * s.c * s.kh * s.kw), 2),
-             bias = normal(size_t(s.o), 3), dy = normal(size_t(s.n * s.o * s.ho * s.wo), 4);
+  const auto x = normal_floats(size_t(s.n * s.c * s.h * s.w), 1),
+             weight = normal_floats(size_t(s.o * s.c * s.kh * s.kw), 2), bias = normal_floats(size_t(s.o), 3),
+             dy = normal_floats(size_t(s.n * s.o * s.ho * s.wo), 4);
   auto input = [&](int64_t n, int64_t c, int64_t iy, int64_t ix) -> double {
     if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) return 0.0;
     return x[size_t(((n * s.c + c) * s.h + iy) * s.w + ix)];
