@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nabla/kernels/bf16_convert.h"
+#include "nabla/kernels/strided_copy.h"
 
 namespace nabla::kernels::amx {
 namespace {
@@ -124,11 +125,7 @@ NABLA_PACK_TARGET void convert_row(const float* x, int64_t n, float scale, uint1
 }
 
 // Rows of a [B, T, 3E] projection are kilobytes apart, one page each, where the hardware
-// prefetcher stops: fetch a few rows ahead.
-void prefetch_row(const float* x, int64_t n) {
-  for (int64_t c = 0; c < n; c += 16) _mm_prefetch(reinterpret_cast<const char*>(x + c), _MM_HINT_T0);
-}
-
+// prefetcher stops: fetch a few rows ahead (prefetch_row, strided_copy.h).
 constexpr int64_t kPrefetchRows = 4;
 
 }  // namespace

@@ -12,10 +12,6 @@ namespace {
 // Rows this far ahead are requested before they are read.
 constexpr int64_t kPrefetchRows = 8;
 
-void prefetch_row(const float* row, int64_t cols) {
-  for (int64_t c = 0; c < cols; c += 16) _mm_prefetch(reinterpret_cast<const char*>(row + c), _MM_HINT_T0);
-}
-
 #ifdef __AVX512F__
 using Row = __m512;
 constexpr int kBlock = 16;
@@ -76,6 +72,10 @@ void transpose_registers(Row (&r)[kBlock]) {
 #endif
 
 }  // namespace
+
+void prefetch_row(const float* row, int64_t cols) {
+  for (int64_t c = 0; c < cols; c += 16) _mm_prefetch(reinterpret_cast<const char*>(row + c), _MM_HINT_T0);
+}
 
 void copy_rows(const float* x, int64_t ld, int64_t rows, int64_t cols, float* out, int64_t ldo) {
   for (int64_t r = 0; r < rows; ++r) {

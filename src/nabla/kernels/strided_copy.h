@@ -8,6 +8,9 @@
 
 namespace nabla::kernels {
 
+// Asks for the cache lines of one row of cols floats (into L1), ahead of reading it.
+void prefetch_row(const float* row, int64_t cols);
+
 // out[r * ldo + c] = x[r * ld + c] for r < rows, c < cols.
 void copy_rows(const float* x, int64_t ld, int64_t rows, int64_t cols, float* out, int64_t ldo);
 
