@@ -36,18 +36,7 @@ double test_metric(const std::string& run_dir, const std::string& key) {
 
 std::string config(const std::string& name) { return std::string(NABLA_SOURCE_DIR "/tests/cli/") + name; }
 
-class Cli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("nabla_cli_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+using Cli = nabla::test_support::ScratchDirTest;
 
 }  // namespace
 

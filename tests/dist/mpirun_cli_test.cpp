@@ -38,18 +38,7 @@ size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
-class MpirunCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("nabla_mpirun_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+using MpirunCli = nabla::test_support::ScratchDirTest;
 
 // The pid of the process whose command line contains `marker` and whose environment says it is
 // MPI rank `rank`, or -1.

@@ -143,24 +143,24 @@ void step_product(const PackedWeight* packed, const float* a, int64_t lda, const
     matmul(plain(a, lda), transposed(b, k), c, 1, m, k, n, accumulate);
 }
 
-void sigmoid_span(float* x, int64_t n) {
+// x[i] = f(x[i]) in place: `vector_f` over whole vectors, `scalar_f` over the tail.
+template <typename VectorF, typename ScalarF>
+[[gnu::always_inline]] inline void map_span(float* x, int64_t n, [[maybe_unused]] VectorF vector_f, ScalarF scalar_f) {
   int64_t i = 0;
 #ifdef NABLA_AVX2
-  i = vec::over_vectors(0, n, [x](int64_t j, auto v) {
-    vec::store(x + j, vec::sigmoid(vec::load<decltype(v)>(x + j)));
+  i = vec::over_vectors(0, n, [x, vector_f](int64_t j, auto v) {
+    vec::store(x + j, vector_f(vec::load<decltype(v)>(x + j)));
   });
 #endif
-  for (; i < n; ++i) x[i] = vec::sigmoid_scalar(x[i]);
+  for (; i < n; ++i) x[i] = scalar_f(x[i]);
+}
+
+void sigmoid_span(float* x, int64_t n) {
+  map_span(x, n, [](auto v) { return vec::sigmoid(v); }, vec::sigmoid_scalar);
 }
 
 void tanh_span(float* x, int64_t n) {
-  int64_t i = 0;
-#ifdef NABLA_AVX2
-  i = vec::over_vectors(0, n, [x](int64_t j, auto v) {
-    vec::store(x + j, vec::tanh(vec::load<decltype(v)>(x + j)));
-  });
-#endif
-  for (; i < n; ++i) x[i] = vec::tanh_scalar(x[i]);
+  map_span(x, n, [](auto v) { return vec::tanh(v); }, vec::tanh_scalar);
 }
 
 // dst [cols, rows] = src [rows, cols] transposed, in tiles that stay in L1.
