@@ -178,7 +178,7 @@ def main():
     # swings by 20-40% within minutes, and one reading taken in a slow moment once made a model's
     # FLOPs utilisation read 82% where the machine's real peak put it near 60%.
     # A one-thread reading follows each one: the FMA loop's own scaling is what this host allows the
-    # thread-scaling rows (its second vCPU has given the loop 1.7-2.05x of the first).
+    # thread-scaling rows (its second vCPU has given the loop 1.5-2.3x of the first).
     peaks, peak_scaling = [], []
 
     def measure_peak():
