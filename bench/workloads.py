@@ -177,8 +177,8 @@ def main():
     # The FMA peak is measured before every workload and the highest reading kept: this host's speed
     # swings by 20-40% within minutes, and one reading taken in a slow moment once made a model's
     # FLOPs utilisation read 82% where the machine's real peak put it near 60%.
-    # A one-thread reading follows each one: the FMA loop's own scaling is what this host allows the
-    # thread-scaling rows (its second vCPU has given the loop 1.5-2.3x of the first).
+    # A one-thread reading follows each one: the FMA loop's own scaling is the yardstick for the
+    # thread-scaling rows (this host's second vCPU has given the loop 1.5-2.3x of the first).
     peaks, peak_scaling = [], []
 
     def measure_peak():
