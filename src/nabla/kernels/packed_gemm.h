@@ -24,7 +24,7 @@ class PackedWeight {
 
  private:
   int64_t n_, k_;
-  PooledBuffer<float> panels_;  // [ceil(n / 16)][k][16], zero past column n
+  PooledBuffer<float> panels_;  // [ceil(n / 64)][k][64], zero past column n
 };
 
 }  // namespace nabla::kernels

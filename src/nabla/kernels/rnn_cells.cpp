@@ -11,6 +11,7 @@
 #include "nabla/kernels/matmul.h"
 #include "nabla/kernels/packed_gemm.h"
 #include "nabla/kernels/parallel.h"
+#include "nabla/kernels/strided_copy.h"
 #include "nabla/kernels/vec_math.h"
 
 namespace nabla::kernels {
@@ -161,18 +162,6 @@ void sigmoid_span(float* x, int64_t n) {
 
 void tanh_span(float* x, int64_t n) {
   map_span(x, n, [](auto v) { return vec::tanh(v); }, vec::tanh_scalar);
-}
-
-// dst [cols, rows] = src [rows, cols] transposed, in tiles that stay in L1.
-void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
-  constexpr int64_t tile = 32;
-#pragma omp parallel for if (rows * cols > kParallelGrain) schedule(static)
-  for (int64_t r0 = 0; r0 < rows; r0 += tile)
-    for (int64_t c0 = 0; c0 < cols; c0 += tile) {
-      const int64_t r1 = std::min(r0 + tile, rows), c1 = std::min(c0 + tile, cols);
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
-    }
 }
 
 // Pre-activations: the step's input projection plus the recurrent projection plus b_hh.
@@ -369,7 +358,7 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
     profiler::add_flops(2.0 * double(T * B) * double(GH) * double(H));  // the slices' products
   } else {
     w_t_buffer = Tensor::empty({H, GH});
-    transpose(w_hh, GH, H, w_t_buffer.data<float>());
+    transpose(w_hh, H, GH, H, w_t_buffer.data<float>(), GH);
   }
   const float* w_t = w_t_buffer.defined() ? w_t_buffer.data<float>() : nullptr;
   // A unit slice's part of W_hh^T: the columns of its units.
