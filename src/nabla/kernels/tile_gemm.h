@@ -1,8 +1,8 @@
-// Products of attention's tiles (tens to a few hundred rows and columns) on the calling thread:
-// C[m, n] (+)= A[m, k] B[k, n]. Nothing is packed: B's rows are read in place and stay in L1
-// across the row groups, and A is read with any strides, so a tile and its transpose are both A
-// operands. A BLAS sgemm packs both operands on every call, which on these sizes costs about as
-// much as the arithmetic.
+// Small products on the calling thread: C[m, n] (+)= A[m, k] B[k, n], for attention's tiles (tens
+// to a few hundred rows and columns) and the recurrent step's panels (PackedWeight). Nothing is
+// packed here: B's rows are read in place and stay in L1 across the row groups, and A is read with
+// any strides, so a tile and its transpose are both A operands. A BLAS sgemm packs both operands
+// on every call, which on these sizes costs about as much as the arithmetic.
 #pragma once
 #include <cstdint>
 
