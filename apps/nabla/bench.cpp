@@ -8,7 +8,7 @@
 #include "nabla/dist/process_group.h"
 #include "nabla/io/config.h"
 #include "nabla/kernels/peak_flops.h"
-#include "nabla/models/run.h"
+#include "nabla/runs/runs.h"
 
 namespace nabla::cli {
 
@@ -18,7 +18,7 @@ struct BenchArgs {
   std::string config;
   std::vector<std::string> sets;
   std::string precision;
-  models::BenchOptions options;
+  runs::BenchOptions options;
   int threads = 0;
   bool json = false, peak = false;
 };
@@ -52,7 +52,7 @@ void run_bench(const BenchArgs& a) {
   io::json config = io::read_json_file(a.config);
   for (const std::string& s : a.sets) io::apply_override(config, s);
   apply_precision(a.precision, config);
-  io::json result = models::bench_run(config, a.options);
+  io::json result = runs::bench_run(config, a.options);
   if (dist::rank() != 0) return;  // under mpirun: one report for the job
   if (a.json)
     std::cout << result.dump() << "\n";

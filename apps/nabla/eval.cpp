@@ -1,10 +1,8 @@
 // nabla eval RUN_DIR: the trained model's metrics on its test set (or validation set).
-#include <cmath>
 #include <iostream>
 
 #include "commands.h"
-#include "nabla/core/error.h"
-#include "nabla/models/run.h"
+#include "nabla/runs/runs.h"
 #include "run_output.h"
 
 namespace nabla::cli {
@@ -13,20 +11,14 @@ namespace {
 
 void run_eval(const std::string& run_dir, const std::string& split, int threads) {
   apply_threads(threads);
-  models::LoadedRun run = models::load_run(run_dir);
-  models::TaskData data = models::load_run_data(run);
-  std::shared_ptr<const data::Dataset> set = split == "test" ? data.test : split == "validation" ? data.validation
-                                                                                                 : data.train;
-  NABLA_CHECK(set, run_dir, ": the run's data has no ", split, " set; try --split validation or --split train");
-  train::Logs logs = run.trainer->evaluate(*set, 256);
-  std::cout << run.model.type << " (" << run.checkpoint << ") on " << set->size() << " " << split << " examples:\n";
-  for (auto& [k, v] : logs) std::cout << "  " << k << ": " << v << "\n";
-  if (run.model.task == models::Task::language_model) {
-    std::cout << "  perplexity: " << std::exp(logs["loss"]) << "\n";
-    if (run.tokenizer && run.tokenizer->type() == "char")
-      std::cout << "  bits per character: " << logs["loss"] / std::log(2.0) << "\n";
-  }
-  write_confusion_matrix(run, *set, run_dir, std::cout);
+  runs::LoadedRun run = runs::load_run(run_dir);
+  const runs::EvalResult result = runs::eval_run(run, run_dir, split);
+  std::cout << run.model.type << " (" << run.checkpoint << ") on " << result.set->size() << " " << split
+            << " examples:\n";
+  for (auto& [k, v] : result.logs) std::cout << "  " << k << ": " << v << "\n";
+  if (result.perplexity) std::cout << "  perplexity: " << *result.perplexity << "\n";
+  if (result.bits_per_character) std::cout << "  bits per character: " << *result.bits_per_character << "\n";
+  write_confusion_matrix(run, *result.set, run_dir, std::cout);
 }
 
 }  // namespace

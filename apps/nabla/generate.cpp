@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "nabla/models/run.h"
+#include "nabla/runs/runs.h"
 #include "run_output.h"
 
 namespace nabla::cli {
@@ -19,7 +19,7 @@ struct GenerateArgs {
 
 void run_generate(const GenerateArgs& a) {
   apply_threads(a.threads);
-  models::LoadedRun run = models::load_run(a.run_dir);
+  runs::LoadedRun run = runs::load_run(a.run_dir);
   const io::json& g = run.info["config"].value("generate", io::json::object());
   auto pick = [&](auto given, const char* key, auto fallback) {
     return given >= 0 ? given : g.contains(key) ? g[key].get<decltype(given)>() : fallback;

@@ -11,7 +11,7 @@
 #include "nabla/data/image_file.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/text_datasets.h"
-#include "nabla/models/run.h"
+#include "nabla/runs/runs.h"
 #include "nabla/ops/activation.h"
 #include "nabla/ops/shape_ops.h"
 
@@ -20,7 +20,7 @@ namespace nabla::cli {
 namespace {
 
 // One line per example: the predicted class and its probability, or the regression value.
-void print_predictions(const models::LoadedRun& run, const Tensor& scores, const std::vector<std::string>& names) {
+void print_predictions(const runs::LoadedRun& run, const Tensor& scores, const std::vector<std::string>& names) {
   const bool binary = run.model.task == models::Task::binary, regression = run.model.task == models::Task::regression;
   Tensor probs = binary || regression ? scores.reshape({-1, 1}) : softmax(scores, 1);
   for (int64_t i = 0; i < probs.shape()[0]; ++i) {
@@ -47,7 +47,7 @@ void print_predictions(const models::LoadedRun& run, const Tensor& scores, const
 
 void run_predict(const std::string& run_dir, const std::vector<std::string>& inputs, int threads) {
   apply_threads(threads);
-  models::LoadedRun run = models::load_run(run_dir);
+  runs::LoadedRun run = runs::load_run(run_dir);
   NABLA_CHECK(run.model.task != models::Task::language_model, run_dir, " holds a language model (", run.model.type,
               "); use `nabla generate ", run_dir, " --prompt TEXT`");
   const io::json& shape = run.info["data_shape"];

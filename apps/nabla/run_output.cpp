@@ -21,7 +21,7 @@ void write_history_plots(const std::string& run_dir, std::ostream& out) {
   out << "\n";
 }
 
-void write_confusion_matrix(models::LoadedRun& run, const data::Dataset& test, const std::string& run_dir,
+void write_confusion_matrix(runs::LoadedRun& run, const data::Dataset& test, const std::string& run_dir,
                             std::ostream& out) {
   const int64_t classes = int64_t(run.class_names.size());
   if (classes < 2 || run.model.task == models::Task::regression || run.model.task == models::Task::language_model)
@@ -45,7 +45,7 @@ void write_confusion_matrix(models::LoadedRun& run, const data::Dataset& test, c
   out << "confusion matrix: " << path << ".png, " << path << ".svg\n";
 }
 
-std::string stream_sample(models::LoadedRun& run, const std::string& prompt, int64_t tokens,
+std::string stream_sample(runs::LoadedRun& run, const std::string& prompt, int64_t tokens,
                           const models::SamplingOptions& options, uint64_t seed, std::ostream& out) {
   auto* lm = dynamic_cast<models::LanguageModel*>(run.model.module.get());
   NABLA_CHECK(lm && run.tokenizer, "generate: this run's model (", run.model.type,

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "nabla/models/run.h"
+#include "nabla/runs/runs.h"
 #include "nabla/nn/sequential.h"
 
 namespace nabla::cli {
@@ -12,8 +12,8 @@ void add_summary(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("summary", "print a model's layers and parameter counts");
   cmd->add_option("config_or_run", *target, "a JSON config or a run directory")->required()->check(CLI::ExistingPath);
   cmd->callback([target] {
-    models::TaskData data;
-    models::BuiltModel built = models::build_for_summary(*target, &data);
+    runs::TaskData data;
+    models::BuiltModel built = runs::build_for_summary(*target, &data);
     std::cout << "model: " << built.type << "\n";
     if (auto* seq = dynamic_cast<nn::Sequential*>(built.module.get()); seq && data.shape.input.size() > 0) {
       Shape input = data.shape.input;

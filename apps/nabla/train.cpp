@@ -10,7 +10,7 @@
 #include "nabla/core/error.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/io/config.h"
-#include "nabla/models/run.h"
+#include "nabla/runs/runs.h"
 #include "nabla/ops/autocast.h"
 #include "run_output.h"
 
@@ -29,7 +29,7 @@ void run_train(const TrainArgs& a) {
   apply_threads(a.threads);
   NABLA_CHECK(!a.config.empty() || !a.resume.empty(), "train: give a CONFIG.json, or --resume RUN_DIR");
   io::json config;
-  models::TrainRunOptions options;
+  runs::TrainRunOptions options;
   options.verbose = a.verbose;
   // Overrides of the config (a new run's, or the saved one of a resumed run).
   std::vector<std::string> overrides = a.sets;
@@ -62,7 +62,7 @@ void run_train(const TrainArgs& a) {
   std::ofstream log_file;
   if (dist::rank() == 0) log_file.open(options.out_dir + "/log.txt", options.resume ? std::ios::app : std::ios::trunc);
   options.stop_on_signals = true;  // Ctrl-C or SIGTERM: finish the step, save, exit
-  models::TrainRunResult result = models::train_run(config, options, std::cout);
+  runs::TrainRunResult result = runs::train_run(config, options, std::cout);
   if (result.stop_signal) {
     if (dist::rank() == 0) {
       std::ostringstream note;
@@ -85,7 +85,7 @@ void run_train(const TrainArgs& a) {
     report << "\n";
   }
   write_history_plots(result.run_dir, report);
-  models::LoadedRun run = models::load_run(result.run_dir);
+  runs::LoadedRun run = runs::load_run(result.run_dir);
   if (result.test_set) write_confusion_matrix(run, *result.test_set, result.run_dir, report);
   std::cout << report.str();
   log_file << report.str();

@@ -60,7 +60,7 @@ Trained train_steps(const ModuleFactory& make, std::shared_ptr<const data::Datas
   if (optimizer == "adamw")
     opt = std::make_shared<optim::AdamW>(t.module->parameters(), optim::AdamWOptions{.lr = lr, .weight_decay = 0.1});
   else
-    opt = train::make_optimizer(optimizer, t.module->parameters(), lr);
+    opt = optim::make_optimizer(optimizer, t.module->parameters(), {.lr = lr});
   model.compile(opt, train::make_loss(loss), metrics, loss);
   model.distribute(distributed);
   train::FitOptions fit;

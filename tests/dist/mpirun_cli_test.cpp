@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string nabla_binary = NABLA_BINARY_DIR "/bin/nabla";
-const std::string tiny_cnn = NABLA_SOURCE_DIR "/tests/cli/tiny_cnn.json";
-const std::string tiny_gpt = NABLA_SOURCE_DIR "/tests/cli/tiny_gpt.json";
+const std::string tiny_cnn = NABLA_SOURCE_DIR "/tests/apps/tiny_cnn.json";
+const std::string tiny_gpt = NABLA_SOURCE_DIR "/tests/apps/tiny_gpt.json";
 const std::string mpirun = std::string(MPIRUN) + " --allow-run-as-root --oversubscribe -x NABLA_NUM_THREADS=1 ";
 
 using nabla::test_support::file_text;

@@ -90,7 +90,7 @@ def main():
                                          "vocabulary": ["<pad>", "<unk>", "the", "lord", ","]}).encode()
         + SEP + b"The LORD, the word.")
     put("tokenizer", "char_no_unk", json.dumps({"type": "char", "characters": ["x"], "unk": False}).encode() + SEP + b"xy")
-    if len(sys.argv) > 1:  # a run trained with a SentencePiece tokenizer (nabla train tests/cli/tiny_bpe.json)
+    if len(sys.argv) > 1:  # a run trained with a SentencePiece tokenizer (nabla train tests/apps/tiny_bpe.json)
         saved = json.load(open(os.path.join(sys.argv[1], "config.json")))["tokenizer"]
         put("tokenizer", "sentencepiece", json.dumps(saved).encode() + SEP + b"And the LORD said")
 

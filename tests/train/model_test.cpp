@@ -100,6 +100,38 @@ TEST(Model, CallbacksStopEarlyLogAndScheduleTheLearningRate) {
   EXPECT_TRUE(fs::exists(csv));
 }
 
+// The learning rates Keras' ReduceLROnPlateau sets for one series of val_loss values, from its
+// on_epoch_end run by hand (keras/src/callbacks/reduce_lr_on_plateau.py, min_delta 1e-4).
+TEST(Model, ReduceLROnPlateauCutsWhereKerasDoes) {
+  const std::vector<double> val_loss = {1.0, 0.9, 0.95, 0.96, 0.97, 0.89, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97};
+  struct Case {
+    int patience, cooldown;
+    double min_lr;
+    std::vector<double> lrs;
+  };
+  const Case cases[] = {
+      {2, 2, 0.1, {1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.1}},
+      {0, 0, 0.0, {1.0, 1.0, 0.5, 0.25, 0.125, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.001953125,
+                   0.0009765625, 0.00048828125}},
+      {3, 1, 0.2, {1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2}},
+  };
+  for (const Case& c : cases) {
+    Model model(small_mlp());
+    model.compile("sgd", "sparse_categorical_crossentropy", {}, 1.0);
+    ReduceLROnPlateau plateau("val_loss", 0.5, c.patience, "auto", 1e-4, c.cooldown, c.min_lr);
+    plateau.set_model(&model);
+    Logs begin;
+    plateau.on_train_begin(begin);
+    for (size_t e = 0; e < val_loss.size(); ++e) {
+      Logs logs = {{"val_loss", val_loss[e]}};
+      plateau.on_epoch_end(int(e), logs);
+      EXPECT_DOUBLE_EQ(model.learning_rate(), c.lrs[e]) << "patience " << c.patience << ", cooldown " << c.cooldown
+                                                        << ", epoch " << e + 1;
+      EXPECT_DOUBLE_EQ(logs["lr"], c.lrs[e]);
+    }
+  }
+}
+
 TEST(Model, TerminateOnNaNStopsTheRun) {
   auto [x, y] = toy_data(64, 6);
   Model model(small_mlp());

@@ -6,7 +6,7 @@
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
-#include "nabla/ops/elementwise.h"
+#include "nabla/kernels/elementwise.h"
 
 namespace nabla::autograd {
 namespace {
@@ -98,7 +98,7 @@ void run_graph(const Tensor& root, const Tensor& gradient) {
       if (!target) continue;
       if (i < input_grads.size() && input_grads[i].defined()) {
         auto [it, inserted] = grads.try_emplace(target, input_grads[i]);
-        if (!inserted) it->second = add(it->second, input_grads[i]);
+        if (!inserted) it->second = kernels::add(it->second, input_grads[i]);
       }
       if (--pending[target] == 0) ready.push_back(next[i]);
     }

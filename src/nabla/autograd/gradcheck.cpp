@@ -5,8 +5,6 @@
 
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
-#include "nabla/ops/elementwise.h"
-#include "nabla/ops/reduce.h"
 
 namespace nabla {
 namespace {
@@ -36,7 +34,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   Generator gen(1234);
   Tensor w = randn(out.shape(), gen);
   std::vector<float> weights = w.to_vector<float>();
-  sum(mul(out, w)).backward();
+  out.backward(w);  // the gradient of sum(out * w)
 
   for (size_t i = 0; i < leaves.size(); ++i) {
     if (!leaves[i].defined() || !leaves[i].requires_grad()) continue;

@@ -1,7 +1,7 @@
 #include "nabla/autograd/node.h"
 
 #include "nabla/autograd/grad_mode.h"
-#include "nabla/core/copy.h"
+#include "nabla/kernels/copy.h"
 
 namespace nabla::autograd {
 
@@ -41,7 +41,7 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
       leaf_impl->grad = grad_output.impl_ptr();
     } else {
       Tensor g = Tensor::empty(leaf.shape(), leaf.dtype());
-      copy_elements(grad_output, g);
+      kernels::copy_elements(grad_output, g);
       leaf_impl->grad = g.impl_ptr();
     }
   } else {

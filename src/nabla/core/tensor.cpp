@@ -2,8 +2,8 @@
 
 #include <cmath>
 #include <iomanip>
+#include <type_traits>
 
-#include "nabla/core/copy.h"
 
 namespace nabla {
 
@@ -80,12 +80,38 @@ T Tensor::at(std::initializer_list<int64_t> index) const {
   });
 }
 
+namespace {
+
+// One element converted as copy_elements converts it (kernels/copy.h).
+template <typename D, typename S>
+D convert_element(S s) {
+  if constexpr (std::is_same_v<S, D>) return s;
+  else if constexpr (std::is_same_v<D, bf16>) return bf16::from_float(float(to_double(s)));
+  else if constexpr (std::is_same_v<S, bf16>) return from_double<D>(s.to_float());
+  else if constexpr (std::is_same_v<D, bool>) return s != S(0);
+  else return D(s);
+}
+
+}  // namespace
+
+// Element by element on one thread: a reader's accessor for small tensors, not a kernel.
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor packed = Tensor::empty(shape(), dtype_of<T>());
-  copy_elements(*this, packed);
-  const T* p = packed.data<T>();
-  return std::vector<T>(p, p + numel());
+  std::vector<T> out;
+  out.reserve(size_t(numel()));
+  if (numel() == 0) return out;
+  dispatch_dtype(dtype(), [&](auto* tag) {
+    using S = std::remove_pointer_t<decltype(tag)>;
+    const S* base = data<S>();
+    std::vector<int64_t> index(size_t(dim()), 0);
+    for (int64_t n = 0, total = numel(); n < total; ++n) {
+      int64_t offset = 0;
+      for (int d = 0; d < dim(); ++d) offset += index[size_t(d)] * strides()[d];
+      out.push_back(convert_element<T>(base[offset]));
+      for (int d = dim() - 1; d >= 0 && ++index[size_t(d)] == shape()[d]; --d) index[size_t(d)] = 0;
+    }
+  });
+  return out;
 }
 
 #define NABLA_INSTANTIATE_ACCESS(T)                                  \

@@ -1,6 +1,5 @@
 #include "nabla/core/views.h"
 
-#include "nabla/core/copy.h"
 
 namespace nabla::views {
 
@@ -149,10 +148,30 @@ std::optional<Shape> view_strides(const Tensor& t, const Shape& shape) {
   return new_strides;
 }
 
-Tensor contiguous_copy(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
-  copy_elements(t, out);
-  return out;
+void coalesce_dims(Shape& shape, std::initializer_list<Shape*> strides) {
+  // Drop size-1 dims first: their strides do not matter.
+  for (int i = shape.size() - 1; i >= 0 && shape.size() > 1; --i) {
+    if (shape[i] == 1) {
+      shape.erase(i);
+      for (Shape* s : strides) s->erase(i);
+    }
+  }
+  for (int i = shape.size() - 2; i >= 0; --i) {
+    bool mergeable = true;
+    for (Shape* s : strides)
+      if ((*s)[i] != (*s)[i + 1] * shape[i + 1]) mergeable = false;
+    if (!mergeable) continue;
+    shape[i] *= shape[i + 1];
+    shape.erase(i + 1);
+    for (Shape* s : strides) {
+      (*s)[i] = (*s)[i + 1];
+      s->erase(i + 1);
+    }
+  }
+  if (shape.empty()) {
+    shape.push_back(1);
+    for (Shape* s : strides) s->push_back(1);
+  }
 }
 
 }  // namespace nabla::views

@@ -1,6 +1,7 @@
 // Raw view arithmetic: new shapes and strides over the same storage, no autograd. The
 // differentiable Tensor methods (nabla/ops/views.cpp) are thin wrappers over these.
 #pragma once
+#include <initializer_list>
 #include <optional>
 #include <vector>
 
@@ -19,6 +20,8 @@ Tensor squeeze(const Tensor& t, std::optional<int64_t> dim);
 std::optional<Shape> view_strides(const Tensor& t, const Shape& shape);
 // Resolves one -1 in a requested shape and checks the element count.
 Shape infer_shape(const Shape& requested, int64_t numel, const char* op);
-Tensor contiguous_copy(const Tensor& t);  // always copies into fresh packed storage
+// Merges adjacent dimensions that are contiguous in every one of the given stride sets, so loops
+// run over as few, as long dimensions as possible.
+void coalesce_dims(Shape& shape, std::initializer_list<Shape*> strides);
 
 }  // namespace nabla::views

@@ -10,7 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "nabla/core/copy.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/io/atomic_file.h"
 
 namespace nabla::io {

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <type_traits>
 
-#include "nabla/core/copy.h"
 #include "nabla/core/tensor.h"
+#include "nabla/core/views.h"
 #include "nabla/kernels/parallel.h"
 #include "nabla/kernels/vec_math.h"
 
@@ -170,7 +170,7 @@ void map_binary_strided(const Tensor& a, const Tensor& b, const Tensor& out, F f
     return;
   }
   Shape shape = out.shape(), sa = a.strides(), sb = b.strides(), so = out.strides();
-  coalesce_dims(shape, {&sa, &sb, &so});
+  views::coalesce_dims(shape, {&sa, &sb, &so});
   const int rank = shape.size();
   const int64_t inner = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1];
   const int64_t outer = n / inner;
@@ -203,5 +203,12 @@ void map_binary_strided(const Tensor& a, const Tensor& b, const Tensor& out, F f
     }
   }
 }
+
+// y[i] += a * x[i] over n contiguous floats (Tensor::add_).
+void axpy(float a, const float* x, float* y, int64_t n);
+
+// a + b for f32 tensors (broadcasting, any strides) into a fresh tensor, without autograd: how the
+// engine sums the gradients that reach one tensor along several paths.
+Tensor add(const Tensor& a, const Tensor& b);
 
 }  // namespace nabla::kernels

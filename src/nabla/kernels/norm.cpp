@@ -125,4 +125,78 @@ void layer_norm_backward(const float* x, const float* weight, const float* mean,
   }
 }
 
+void batch_norm_statistics(const float* x, const BatchNormShape& s, double eps, double momentum, float* mean,
+                           float* rstd, float* running_mean, float* running_var) {
+  const int64_t batch = s.batch, channels = s.channels, spatial = s.spatial, count = batch * spatial;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < channels; ++c) {
+    double sum = 0, sq = 0;
+    for (int64_t b = 0; b < batch; ++b) {
+      const float* p = x + (b * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) sum += p[i];
+    }
+    const double m = sum / double(count);
+    for (int64_t b = 0; b < batch; ++b) {
+      const float* p = x + (b * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) sq += (p[i] - m) * (p[i] - m);
+    }
+    const double biased = sq / double(count);
+    mean[c] = float(m);
+    rstd[c] = float(1.0 / std::sqrt(biased + eps));
+    if (running_mean) running_mean[c] = float((1 - momentum) * running_mean[c] + momentum * m);
+    if (running_var) running_var[c] = float((1 - momentum) * running_var[c] + momentum * sq / double(count - 1));
+  }
+}
+
+void batch_norm_running_statistics(const float* running_mean, const float* running_var, int64_t channels, double eps,
+                                   float* mean, float* rstd) {
+  for (int64_t c = 0; c < channels; ++c) {
+    mean[c] = running_mean[c];
+    rstd[c] = float(1.0 / std::sqrt(double(running_var[c]) + eps));
+  }
+}
+
+void batch_norm_forward(const float* x, const BatchNormShape& s, const float* mean, const float* rstd,
+                        const float* weight, const float* bias, float* y) {
+  const int64_t batch = s.batch, channels = s.channels, spatial = s.spatial;
+#pragma omp parallel for collapse(2) if (batch * channels * spatial > (1 << 15)) schedule(static)
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float scale = rstd[c] * (weight ? weight[c] : 1.0f), shift = (bias ? bias[c] : 0.0f) - mean[c] * scale;
+      const float* p = x + (b * channels + c) * spatial;
+      float* o = y + (b * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) o[i] = p[i] * scale + shift;
+    }
+}
+
+void batch_norm_backward(const float* x, const float* g, const BatchNormShape& s, const float* mean, const float* rstd,
+                         const float* weight, bool training, float* dx, float* dweight, float* dbias) {
+  const int64_t batch = s.batch, channels = s.channels, spatial = s.spatial, count = batch * spatial;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < channels; ++c) {
+    double sum_g = 0, sum_g_xhat = 0;
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t base = (b * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) {
+        sum_g += g[base + i];
+        sum_g_xhat += g[base + i] * (x[base + i] - mean[c]) * rstd[c];
+      }
+    }
+    dweight[c] = float(sum_g_xhat);
+    dbias[c] = float(sum_g);
+    const float w = weight ? weight[c] : 1.0f;
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t base = (b * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) {
+        if (training) {
+          const float xhat = (x[base + i] - mean[c]) * rstd[c];
+          dx[base + i] = w * rstd[c] * (g[base + i] - float(sum_g / count) - xhat * float(sum_g_xhat / count));
+        } else {
+          dx[base + i] = w * rstd[c] * g[base + i];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace nabla::kernels

@@ -1,5 +1,6 @@
 #include "nabla/kernels/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -85,6 +86,40 @@ void max_reduce(const float* x, float* values, int64_t* indices, int64_t outer, 
 }
 void min_reduce(const float* x, float* values, int64_t* indices, int64_t outer, int64_t reduce, int64_t inner) {
   extreme_reduce<false>(x, values, indices, outer, reduce, inner);
+}
+
+double norm_accumulate(const float* x, int64_t n, double p) {
+  double acc = 0;
+  if (std::isinf(p)) {
+#pragma omp parallel for reduction(max : acc) if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) acc = std::max(acc, double(std::abs(x[i])));
+  } else if (p == 2) {
+#pragma omp parallel for simd reduction(+ : acc) if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) acc += double(x[i]) * double(x[i]);
+  } else if (p == 1) {
+#pragma omp parallel for simd reduction(+ : acc) if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) acc += std::abs(double(x[i]));
+  } else {
+#pragma omp parallel for reduction(+ : acc) if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) acc += std::pow(std::abs(double(x[i])), p);
+  }
+  return acc;
+}
+
+bool all_finite(const float* x, int64_t n) {
+  bool finite = true;
+  for (int64_t i = 0; i < n; ++i) finite &= std::fabs(x[i]) <= 3.4028235e38f;  // false for NaN
+  return finite;
+}
+
+void scale_in_place(float* x, int64_t n, float factor) {
+#pragma omp parallel for simd if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) x[i] *= factor;
+}
+
+void clamp_in_place(float* x, int64_t n, float lo, float hi) {
+#pragma omp parallel for simd if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], lo), hi);
 }
 
 }  // namespace nabla::kernels

@@ -321,6 +321,80 @@ void recurrent_forward(const RecurrentShape& s, const float* x_gates, const floa
   });
 }
 
+namespace {
+
+// One step of backward through time, for one batch row and its units [u0, u0 + U) (pointers start
+// at u0; gate blocks are H apart): the gate gradients d from dL/dh (d_out plus the carried part),
+// and the carries updated for the step before.
+
+// LSTM: c = f c_prev + i g, h = o tanh(c).
+inline void lstm_row_backward(const float* gates, const float* c_prev, const float* tanh_c, const float* d_out,
+                              float* dh_carry, float* dc_carry, float* d, int64_t H, int64_t U) {
+  const float *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
+#pragma omp simd
+  for (int64_t j = 0; j < U; ++j) {
+    const float tc = tanh_c[j], dh = d_out[j] + dh_carry[j];
+    const float dc = dc_carry[j] + dh * go[j] * (1.0f - tc * tc);
+    d[j] = dc * gg[j] * gi[j] * (1.0f - gi[j]);
+    d[H + j] = dc * c_prev[j] * gf[j] * (1.0f - gf[j]);
+    d[2 * H + j] = dc * gi[j] * (1.0f - gg[j] * gg[j]);
+    d[3 * H + j] = dh * tc * go[j] * (1.0f - go[j]);
+    dc_carry[j] = dc * gf[j];
+  }
+}
+
+// GRU: n = tanh(x_n + r (W_hn h_prev + b_hn)), h = (1 - z) n + z h_prev. d_rec gets the gradients of
+// the recurrent pre-activations, where the reset gate scales the n block.
+inline void gru_row_backward(const float* gates, const float* hn, const float* h_prev, const float* d_out,
+                             float* dh_carry, float* d, float* d_rec, int64_t H, int64_t U) {
+  const float *gr = gates, *gz = gates + H, *gn = gates + 2 * H;
+#pragma omp simd
+  for (int64_t j = 0; j < U; ++j) {
+    const float dh = d_out[j] + dh_carry[j];
+    const float dn = dh * (1.0f - gz[j]) * (1.0f - gn[j] * gn[j]);
+    const float dz = dh * (h_prev[j] - gn[j]) * gz[j] * (1.0f - gz[j]);
+    const float drr = dn * hn[j] * gr[j] * (1.0f - gr[j]);
+    d[j] = drr;
+    d[H + j] = dz;
+    d[2 * H + j] = dn;
+    d_rec[j] = drr;
+    d_rec[H + j] = dz;
+    d_rec[2 * H + j] = dn * gr[j];
+    dh_carry[j] = dh * gz[j];  // the direct path to h_prev
+  }
+}
+
+// Elman RNN: h = tanh(pre) or relu(pre).
+inline void rnn_row_backward(const float* h, const float* d_out, const float* dh_carry, float* d, bool relu,
+                             int64_t U) {
+  if (relu) {
+#pragma omp simd
+    for (int64_t j = 0; j < U; ++j) d[j] = h[j] > 0.0f ? d_out[j] + dh_carry[j] : 0.0f;
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < U; ++j) d[j] = (d_out[j] + dh_carry[j]) * (1.0f - h[j] * h[j]);
+  }
+}
+
+// d_b_hh[j] = sum over the rows of d_hh[r, j].
+void column_sums(const float* d_hh, int64_t rows, int64_t GH, float* d_b_hh) {
+  constexpr int64_t block = 256;
+#pragma omp parallel for if (rows * GH > kParallelGrain) schedule(static)
+  for (int64_t j0 = 0; j0 < GH; j0 += block) {
+    const int64_t width = std::min(block, GH - j0);
+    float acc[block];
+    std::fill(acc, acc + width, 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = d_hh + r * GH + j0;
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) acc[j] += row[j];
+    }
+    std::memcpy(d_b_hh + j0, acc, size_t(width) * sizeof(float));
+  }
+}
+
+}  // namespace
+
 void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float* h0, const float* c0, const float* out,
                         const float* saved, const float* d_out, const float* d_c_n, float* d_x_gates, float* d_h0,
                         float* d_c0, float* d_w_hh, float* d_b_hh) {
@@ -381,22 +455,8 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
         const float* tanh_cs = extra + (T + t) * BH;  // tanh(c), kept by the forward pass
         const float* c_prev = step == 0 ? c0 : extra + t_prev * BH;
         each_row(slice, GH, [&](int64_t b) {
-          const float* g = gates + b * GH + u0;
-          const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H, *cp = c_prev + b * H + u0,
-                      *dob = dout_t + b * H + u0;
-          float* d = dx + b * GH + u0;
-          float *dhb = dh_carry + b * H + u0, *dcb = dc_carry + b * H + u0;
-          const float* tanh_c = tanh_cs + b * H + u0;
-#pragma omp simd
-          for (int64_t j = 0; j < U; ++j) {
-            const float tc = tanh_c[j], dh = dob[j] + dhb[j];
-            const float dc = dcb[j] + dh * go[j] * (1.0f - tc * tc);
-            d[j] = dc * gg[j] * gi[j] * (1.0f - gi[j]);
-            d[H + j] = dc * cp[j] * gf[j] * (1.0f - gf[j]);
-            d[2 * H + j] = dc * gi[j] * (1.0f - gg[j] * gg[j]);
-            d[3 * H + j] = dh * tc * go[j] * (1.0f - go[j]);
-            dcb[j] = dc * gf[j];
-          }
+          lstm_row_backward(gates + b * GH + u0, c_prev + b * H + u0, tanh_cs + b * H + u0, dout_t + b * H + u0,
+                            dh_carry + b * H + u0, dc_carry + b * H + u0, dx + b * GH + u0, H, U);
         });
         slice.step_done();
         carry_back(dx, false);
@@ -405,24 +465,8 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
         const float* hn = extra + t * BH;
         float* dr = d_hh + t * B * GH;
         each_row(slice, GH, [&](int64_t b) {
-          const float* g = gates + b * GH + u0;
-          const float *gr = g, *gz = g + H, *gn = g + 2 * H, *hnb = hn + b * H + u0, *hp = h_prev + b * H + u0,
-                      *dob = dout_t + b * H + u0;
-          float *d = dx + b * GH + u0, *drec = dr + b * GH + u0, *dhb = dh_carry + b * H + u0;
-#pragma omp simd
-          for (int64_t j = 0; j < U; ++j) {
-            const float dh = dob[j] + dhb[j];
-            const float dn = dh * (1.0f - gz[j]) * (1.0f - gn[j] * gn[j]);
-            const float dz = dh * (hp[j] - gn[j]) * gz[j] * (1.0f - gz[j]);
-            const float drr = dn * hnb[j] * gr[j] * (1.0f - gr[j]);
-            d[j] = drr;
-            d[H + j] = dz;
-            d[2 * H + j] = dn;
-            drec[j] = drr;
-            drec[H + j] = dz;
-            drec[2 * H + j] = dn * gr[j];
-            dhb[j] = dh * gz[j];  // h = (1 - z) n + z h_prev: the direct path to h_prev
-          }
+          gru_row_backward(gates + b * GH + u0, hn + b * H + u0, h_prev + b * H + u0, dout_t + b * H + u0,
+                           dh_carry + b * H + u0, dx + b * GH + u0, dr + b * GH + u0, H, U);
         });
         slice.step_done();
         carry_back(dr, /*accumulate=*/true);
@@ -430,15 +474,7 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
         const bool relu = s.cell == RecurrentCell::rnn_relu;
         const float* h = out + t * BH;
         each_row(slice, GH, [&](int64_t b) {
-          const float *hb = h + b * H + u0, *dob = dout_t + b * H + u0;
-          float *d = dx + b * H + u0, *dhb = dh_carry + b * H + u0;
-          if (relu) {
-#pragma omp simd
-            for (int64_t j = 0; j < U; ++j) d[j] = hb[j] > 0.0f ? dob[j] + dhb[j] : 0.0f;
-          } else {
-#pragma omp simd
-            for (int64_t j = 0; j < U; ++j) d[j] = (dob[j] + dhb[j]) * (1.0f - hb[j] * hb[j]);
-          }
+          rnn_row_backward(h + b * H + u0, dout_t + b * H + u0, dh_carry + b * H + u0, dx + b * H + u0, relu, U);
         });
         slice.step_done();
         carry_back(dx, false);
@@ -458,21 +494,7 @@ void recurrent_backward(const RecurrentShape& s, const float* w_hh, const float*
     }
     matmul(transposed(d_hh + first * B * GH, GH), plain(h0, H), d_w_hh, 1, GH, B, H, accumulate);
   }
-  if (d_b_hh) {
-    const int64_t rows = T * B, block = 256;
-#pragma omp parallel for if (rows * GH > kParallelGrain) schedule(static)
-    for (int64_t j0 = 0; j0 < GH; j0 += block) {
-      const int64_t width = std::min(block, GH - j0);
-      float acc[block];
-      std::fill(acc, acc + width, 0.0f);
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* row = d_hh + r * GH + j0;
-#pragma omp simd
-        for (int64_t j = 0; j < width; ++j) acc[j] += row[j];
-      }
-      std::memcpy(d_b_hh + j0, acc, size_t(width) * sizeof(float));
-    }
-  }
+  if (d_b_hh) column_sums(d_hh, T * B, GH, d_b_hh);
 }
 
 }  // namespace nabla::kernels

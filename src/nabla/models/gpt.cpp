@@ -6,10 +6,11 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
-#include "nabla/nn/checkpoint.h"
+#include "nabla/nn/activation_checkpointing.h"
 #include "nabla/nn/init.h"
 #include "nabla/ops/attention.h"
 #include "nabla/ops/elementwise.h"
+#include "nabla/optim/make_optimizer.h"
 #include "nabla/ops/linalg.h"
 #include "nabla/ops/nn_functional.h"
 #include "nabla/ops/shape_ops.h"
@@ -108,11 +109,7 @@ Tensor GPT::decode(const Tensor& tokens, DecodeState& state) {
 }
 
 std::vector<optim::ParamGroup> GPT::weight_decay_groups(double weight_decay) const {
-  optim::ParamGroup decay, no_decay;
-  decay.weight_decay = weight_decay;
-  no_decay.weight_decay = 0.0;
-  for (auto& [name, p] : named_parameters()) (p.dim() >= 2 ? decay : no_decay).params.push_back(p);
-  return {decay, no_decay};
+  return optim::decay_matrices_only(parameters(), weight_decay);
 }
 
 std::string GPT::extra_repr() const {

@@ -1,4 +1,4 @@
-// The models layer in one include: architectures, generation, the registry and runs.
+// The models layer in one include: architectures, their registry and generation.
 #pragma once
 
 #include "nabla/models/classifiers.h"
@@ -7,5 +7,3 @@
 #include "nabla/models/language_model.h"
 #include "nabla/models/recurrent_lm.h"
 #include "nabla/models/registry.h"
-#include "nabla/models/run.h"
-#include "nabla/models/task_data.h"

@@ -122,6 +122,7 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
     check_size(double(c.vocab_size + c.context) * d + 12.0 * d * d * double(c.n_layer), type, max_parameters);
     built.module = std::make_shared<GPT>(c);
     built.task = Task::language_model;
+    built.decay_matrices_only = true;
   }
   m.finish();
   if (built.task == Task::classification)

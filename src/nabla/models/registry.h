@@ -24,6 +24,7 @@ struct BuiltModel {
   std::shared_ptr<nn::Module> module;
   std::string type;
   Task task;
+  bool decay_matrices_only = false;  // AdamW should leave biases and norm gains undecayed (GPT, as nanoGPT)
 };
 
 // Reads model.* (type and its hyper-parameters; finish() is called here). A model whose training

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "nabla/autograd/grad_mode.h"
-#include "nabla/core/copy.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
 
 namespace nabla::nn::init {
@@ -13,7 +13,7 @@ namespace {
 // Writes freshly generated values into t (works for views and parameters alike).
 void assign(Tensor& t, const Tensor& values) {
   NoGradGuard no_grad;
-  copy_elements(values, t);
+  kernels::copy_elements(values, t);
   t.storage()->bump_version();
 }
 

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "nabla/autograd/grad_mode.h"
-#include "nabla/core/copy.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
 
 namespace nabla::nn {
@@ -141,7 +141,7 @@ Module::LoadResult Module::load_state_dict(const std::map<std::string, Tensor>& 
   for (auto& [name, t] : own) {
     auto it = state.find(name);
     if (it == state.end()) continue;
-    copy_elements(it->second.dtype() == t.dtype() ? it->second : it->second.to(t.dtype()), t);
+    kernels::copy_elements(it->second.dtype() == t.dtype() ? it->second : it->second.to(t.dtype()), t);
     t.storage()->bump_version();
   }
   return {missing, unexpected};

@@ -3,7 +3,7 @@
 
 #include "nabla/nn/activation.h"
 #include "nabla/nn/attention.h"
-#include "nabla/nn/checkpoint.h"
+#include "nabla/nn/activation_checkpointing.h"
 #include "nabla/nn/conv.h"
 #include "nabla/nn/embedding.h"
 #include "nabla/nn/init.h"

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "nabla/kernels/copy.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
@@ -20,7 +21,7 @@ namespace {
 
 Tensor packed_f32(const Tensor& x, const char* op) {
   detail::check_f32(x, op);
-  return x.is_contiguous() ? x : views::contiguous_copy(x);
+  return x.is_contiguous() ? x : kernels::contiguous_copy(x);
 }
 
 // Applies an element-wise activation; `vector_body` may be null for auto-vectorised ones.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "nabla/kernels/copy.h"
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
@@ -38,7 +39,7 @@ Tensor binary_f32(const Tensor& a, const Tensor& b, const char* op, F f) {
 template <typename F>
 Tensor unary_f32(const Tensor& x, const char* op, F f) {
   check_f32(x, op);
-  Tensor in = x.is_contiguous() ? x : views::contiguous_copy(x);
+  Tensor in = x.is_contiguous() ? x : kernels::contiguous_copy(x);
   Tensor out = Tensor::empty(x.shape());
   kernels::map_unary(in.data<float>(), out.data<float>(), out.numel(), f);
   return out;

@@ -1,5 +1,6 @@
 #include "nabla/ops/linalg.h"
 
+#include "nabla/kernels/copy.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
@@ -52,7 +53,7 @@ kernels::MatrixOperand as_operand(Tensor& t, const Shape& batch_shape, Tensor& k
     return kernels::MatrixOperand{v.raw_data(), v.dtype(), batch, stride, rs, cs};
   };
   if (auto op = describe(e)) return *op;
-  keep_alive = views::contiguous_copy(e);
+  keep_alive = kernels::contiguous_copy(e);
   return *describe(keep_alive);
 }
 
@@ -141,7 +142,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
   // x as a raw [rows, in] matrix (the graph edge is recorded on x itself below).
   const int64_t rows = in_features ? x.numel() / in_features : 0;
-  Tensor packed = x.is_contiguous() ? x : views::contiguous_copy(x);
+  Tensor packed = x.is_contiguous() ? x : kernels::contiguous_copy(x);
   Tensor x2 = views::as_strided(packed, {rows, in_features}, {in_features, 1}, packed.offset());
   const bool low_precision = autocast_dtype() == DType::bf16;
   Tensor x_op = autocast_operand(x2, low_precision), w_op = autocast_operand(weight, low_precision);

@@ -2,12 +2,14 @@
 
 #include <cmath>
 
+#include "nabla/kernels/copy.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/elementwise.h"
-#include "nabla/kernels/softmax.h"
+#include "nabla/kernels/binary_cross_entropy.h"
+#include "nabla/kernels/cross_entropy.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/op_utils.h"
 #include "nabla/ops/reduce.h"
@@ -33,26 +35,23 @@ void check_same_shape(const Tensor& input, const Tensor& target, const char* op)
               target.shape(), " must be equal");
 }
 
-// Element-wise loss of (input, target[, weight]) with hand-written d/d(input); the target and
+// Element-wise loss of (input, target[, weight]) by a forward and a backward kernel; the target and
 // weight are treated as constants, as PyTorch's BCE losses do for their gradient flow here.
-template <typename Loss, typename Grad>
-Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target, const Tensor& weight, Loss loss,
-                      Grad grad) {
+using PointwiseForward = void (*)(const float*, const float*, const float*, float*, int64_t);
+using PointwiseBackward = void (*)(const float*, const float*, const float*, const float*, float*, int64_t);
+
+Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target, const Tensor& weight,
+                      PointwiseForward forward, PointwiseBackward backward) {
   Tensor x = input.contiguous(), y = target.contiguous();
-  Tensor w = weight.defined() ? views::contiguous_copy(views::expand(weight, input.shape())) : Tensor();
+  Tensor w = weight.defined() ? kernels::contiguous_copy(views::expand(weight, input.shape())) : Tensor();
   Tensor out = Tensor::empty(input.shape());
-  const int64_t n = out.numel();
-  const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = detail::f32_or_null(w);
-  float* ov = out.data<float>();
-  for (int64_t i = 0; i < n; ++i) ov[i] = loss(xv[i], yv[i], wv ? wv[i] : 1.0f);
+  forward(x.data<float>(), y.data<float>(), detail::f32_or_null(w), out.data<float>(), out.numel());
   if (needs_grad({input})) {
-    record(op, out, {input}, [x, y, w, grad](const Tensor& g) {
+    record(op, out, {input}, [x, y, w, backward](const Tensor& g) {
       Tensor gp = g.contiguous();
       Tensor dx = Tensor::empty(x.shape());
-      const float *xv = x.data<float>(), *yv = y.data<float>(), *wv = detail::f32_or_null(w),
-                  *gv = gp.data<float>();
-      float* dv = dx.data<float>();
-      for (int64_t i = 0, n = dx.numel(); i < n; ++i) dv[i] = gv[i] * grad(xv[i], yv[i], wv ? wv[i] : 1.0f);
+      backward(x.data<float>(), y.data<float>(), detail::f32_or_null(w), gp.data<float>(), dx.data<float>(),
+               dx.numel());
       return std::vector<Tensor>{dx};
     });
   }
@@ -86,12 +85,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
                   "found ", xv[i], " at flat index ", i, "; apply sigmoid first or use binary_cross_entropy_with_logits");
   }
   // log is clamped at -100 like PyTorch, so p = 0 or 1 gives a finite loss.
-  Tensor per = pointwise_loss(
-      "binary_cross_entropy", input, target, weight,
-      [](float p, float y, float w) {
-        return -w * (y * std::max(std::log(p), -100.0f) + (1 - y) * std::max(std::log1p(-p), -100.0f));
-      },
-      [](float p, float y, float w) { return w * (p - y) / std::max((1 - p) * p, 1e-12f); });
+  Tensor per = pointwise_loss("binary_cross_entropy", input, target, weight, kernels::bce_forward,
+                              kernels::bce_backward);
   return reduce_loss(per, reduction);
 }
 
@@ -104,17 +99,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     detail::check_f32(pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
     broadcast_shapes(pos_weight.shape(), input.shape(), "binary_cross_entropy_with_logits (pos_weight)");
   }
-  // Stable form: (1 - y) x + (1 + (pw - 1) y) (log1p(exp(-|x|)) + max(-x, 0)).
-  Tensor per = pointwise_loss(
-      "binary_cross_entropy_with_logits", input, target, pos_weight,
-      [](float x, float y, float pw) {
-        float log_weight = 1 + (pw - 1) * y;
-        return (1 - y) * x + log_weight * (std::log1p(std::exp(-std::fabs(x))) + std::max(-x, 0.0f));
-      },
-      [](float x, float y, float pw) {
-        float log_weight = 1 + (pw - 1) * y;
-        return (1 - y) - log_weight / (1 + std::exp(x));
-      });
+  Tensor per = pointwise_loss("binary_cross_entropy_with_logits", input, target, pos_weight,
+                              kernels::bce_with_logits_forward, kernels::bce_with_logits_backward);
   return reduce_loss(per, reduction);
 }
 
@@ -126,7 +112,7 @@ Tensor rows_by_class(const Tensor& t) {
   std::vector<int64_t> order{0};
   for (int i = 2; i < t.dim(); ++i) order.push_back(i);
   order.push_back(1);
-  return views::contiguous_copy(views::permute(t, order)).reshape({-1, t.shape()[1]});
+  return kernels::contiguous_copy(views::permute(t, order)).reshape({-1, t.shape()[1]});
 }
 
 // The inverse of rows_by_class for a gradient.
@@ -137,7 +123,7 @@ Tensor restore_layout(const Tensor& rows, const Shape& shape) {
   permuted.push_back(shape[1]);
   std::vector<int64_t> order{0, int64_t(shape.size()) - 1};
   for (int i = 1; i < shape.size() - 1; ++i) order.push_back(i);
-  return views::contiguous_copy(views::permute(rows.reshape(permuted), order));
+  return kernels::contiguous_copy(views::permute(rows.reshape(permuted), order));
 }
 
 // Checks the class-index target against logits [N, C, d...] and returns it as packed i64 rows.
@@ -184,37 +170,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   Tensor x = rows_by_class(batched);
   const int64_t rows = x.shape()[0];
   Tensor lse = Tensor::empty({rows}), per_row = Tensor::empty({rows});
-  const float* xv = x.data<float>();
-  float *lv = lse.data<float>(), *pv = per_row.data<float>();
-  int64_t counted = 0;
-  {
-    std::vector<float> scratch(classes);
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* row = xv + r * classes;
-      const float m = kernels::row_max(row, classes);
-      lv[r] = m + std::log(kernels::row_exp_sum(row, scratch.data(), classes, m));
-      if (probabilities) {
-        const float* y = targets.data<float>() + r * classes;
-        float loss = 0;
-        for (int64_t c = 0; c < classes; ++c) loss -= ((1 - eps) * y[c] + eps / classes) * (row[c] - lv[r]);
-        pv[r] = loss;
-        ++counted;
-        continue;
-      }
-      const int64_t t = targets.data<int64_t>()[r];
-      if (t == options.ignore_index) {
-        pv[r] = 0;
-        continue;
-      }
-      float smooth = 0;
-      if (eps > 0) {
-        for (int64_t c = 0; c < classes; ++c) smooth += lv[r] - row[c];
-        smooth /= float(classes);
-      }
-      pv[r] = (1 - eps) * (lv[r] - row[t]) + eps * smooth;
-      ++counted;
-    }
-  }
+  const kernels::ClassRows in{x.data<float>(), rows, classes, probabilities ? nullptr : targets.data<int64_t>(),
+                              probabilities ? targets.data<float>() : nullptr, options.ignore_index, eps};
+  const kernels::RowLosses losses = kernels::cross_entropy_forward(in, lse.data<float>(), per_row.data<float>());
   Shape per_shape = target.shape();
   if (probabilities) {
     per_shape = Shape{batched.shape()[0]};
@@ -222,43 +180,17 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     if (unbatched) per_shape = Shape{};
   }
   Tensor out;
-  const float scale = options.reduction == "mean" ? 1.0f / float(std::max<int64_t>(counted, 1)) : 1.0f;
+  const float scale = options.reduction == "mean" ? 1.0f / float(std::max<int64_t>(losses.counted, 1)) : 1.0f;
   if (options.reduction == "none") out = per_row.reshape(per_shape);
-  else {
-    float total = 0;
-    for (int64_t r = 0; r < rows; ++r) total += pv[r];
-    out = scalar_tensor(counted == 0 && options.reduction == "mean" ? NAN : total * scale);
-  }
+  else out = scalar_tensor(losses.counted == 0 && options.reduction == "mean" ? NAN : losses.total * scale);
   if (needs_grad({logits})) {
-    const int64_t ignore = options.ignore_index;
     const bool none = options.reduction == "none";
     Shape logits_shape = logits.shape();
-    record(op, out, {logits}, [=](const Tensor& g) {
+    // `in` points into x and targets: the closure holds them.
+    record(op, out, {logits}, [=, held = std::vector<Tensor>{x, targets}](const Tensor& g) {
       Tensor gp = g.contiguous();
       Tensor dx = Tensor::empty({rows, classes});
-      const float *xv = x.data<float>(), *lv = lse.data<float>(), *gv = gp.data<float>();
-      float* dv = dx.data<float>();
-#pragma omp parallel for if (rows * classes > (1 << 15)) schedule(static)
-      for (int64_t r = 0; r < rows; ++r) {
-        const float upstream = (none ? gv[r] : gv[0]) * scale;
-        const float* row = xv + r * classes;
-        float* drow = dv + r * classes;
-        if (probabilities) {
-          const float* y = targets.data<float>() + r * classes;
-          float mass = 0;
-          for (int64_t c = 0; c < classes; ++c) mass += (1 - eps) * y[c] + eps / classes;
-          for (int64_t c = 0; c < classes; ++c)
-            drow[c] = upstream * (std::exp(row[c] - lv[r]) * mass - ((1 - eps) * y[c] + eps / classes));
-          continue;
-        }
-        const int64_t t = targets.data<int64_t>()[r];
-        if (t == ignore) {
-          for (int64_t c = 0; c < classes; ++c) drow[c] = 0;
-          continue;
-        }
-        for (int64_t c = 0; c < classes; ++c) drow[c] = upstream * (std::exp(row[c] - lv[r]) - eps / classes);
-        drow[t] -= upstream * (1 - eps);
-      }
+      kernels::cross_entropy_backward(in, lse.data<float>(), gp.data<float>(), none, scale, dx.data<float>());
       return std::vector<Tensor>{restore_layout(dx, logits_shape)};
     });
   }
@@ -276,30 +208,19 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_in
   Tensor x = rows_by_class(unbatched ? log_probs.unsqueeze(0) : log_probs);
   const int64_t rows = x.shape()[0], classes = x.shape()[1];
   Tensor per_row = Tensor::empty({rows});
-  int64_t counted = 0;
-  const int64_t* tv = targets.data<int64_t>();
-  for (int64_t r = 0; r < rows; ++r) {
-    bool ignored = tv[r] == ignore_index;
-    per_row.data<float>()[r] = ignored ? 0.0f : -x.data<float>()[r * classes + tv[r]];
-    counted += !ignored;
-  }
-  const float scale = reduction == "mean" ? 1.0f / float(std::max<int64_t>(counted, 1)) : 1.0f;
+  const kernels::ClassRows in{x.data<float>(), rows, classes, targets.data<int64_t>(), nullptr, ignore_index, 0.0f};
+  const kernels::RowLosses losses = kernels::nll_forward(in, per_row.data<float>());
+  const float scale = reduction == "mean" ? 1.0f / float(std::max<int64_t>(losses.counted, 1)) : 1.0f;
   Tensor out;
   if (reduction == "none") out = per_row.reshape(target.shape());
-  else {
-    float total = 0;
-    for (int64_t r = 0; r < rows; ++r) total += per_row.data<float>()[r];
-    out = scalar_tensor(counted == 0 && reduction == "mean" ? NAN : total * scale);
-  }
+  else out = scalar_tensor(losses.counted == 0 && reduction == "mean" ? NAN : losses.total * scale);
   if (needs_grad({log_probs})) {
     const bool none = reduction == "none";
     Shape shape = log_probs.shape();
-    record(op, out, {log_probs}, [=](const Tensor& g) {
+    record(op, out, {log_probs}, [=, held = std::vector<Tensor>{targets}](const Tensor& g) {
       Tensor gp = g.contiguous();
       Tensor dx = zeros({rows, classes});
-      const int64_t* tv = targets.data<int64_t>();
-      for (int64_t r = 0; r < rows; ++r)
-        if (tv[r] != ignore_index) dx.data<float>()[r * classes + tv[r]] = -(none ? gp.data<float>()[r] : gp.data<float>()[0]) * scale;
+      kernels::nll_backward(in, gp.data<float>(), none, scale, dx.data<float>());
       return std::vector<Tensor>{restore_layout(dx, shape)};
     });
   }

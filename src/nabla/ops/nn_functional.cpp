@@ -9,6 +9,7 @@
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
 #include "nabla/kernels/dropout.h"
+#include "nabla/kernels/embedding.h"
 #include "nabla/kernels/norm.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/op_utils.h"
@@ -36,26 +37,13 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
   Shape shape = indices.shape();
   shape.push_back(width);
   Tensor out = Tensor::empty(shape);
-  const float* wv = w.data<float>();
-  float* ov = out.data<float>();
-#pragma omp parallel for if (count * width > (1 << 15)) schedule(static)
-  for (int64_t i = 0; i < count; ++i) std::memcpy(ov + i * width, wv + ip[i] * width, width * sizeof(float));
+  kernels::embedding_forward(w.data<float>(), ip, count, width, out.data<float>());
   if (needs_grad({weight})) {
     const int64_t pad = padding_idx.value_or(-1);
     record("embedding", out, {weight}, [idx, num, width, pad](const Tensor& g) {
       Tensor gp = g.contiguous();
       Tensor dw = zeros({num, width});
-      const int64_t* ip = idx.data<int64_t>();
-      const float* gv = gp.data<float>();
-      float* dv = dw.data<float>();
-      // Rows accumulate: a token seen twice gets both gradients.
-      for (int64_t i = 0, n = idx.numel(); i < n; ++i) {
-        if (ip[i] == pad) continue;
-        float* row = dv + ip[i] * width;
-        const float* src = gv + i * width;
-#pragma omp simd
-        for (int64_t j = 0; j < width; ++j) row[j] += src[j];
-      }
+      kernels::embedding_backward(gp.data<float>(), idx.data<int64_t>(), idx.numel(), width, pad, dw.data<float>());
       return std::vector<Tensor>{dw};
     });
   }
@@ -144,89 +132,30 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   NABLA_CHECK(!training || count > 1, "batch_norm: training needs more than one value per channel, got input shape ",
               x.shape(), "; use a larger batch or eval()");
   Tensor xp = x.contiguous();
-  const float* xv = xp.data<float>();
   Tensor mean = Tensor::empty({channels}), rstd = Tensor::empty({channels});
-  float *mv = mean.data<float>(), *rv = rstd.data<float>();
+  const kernels::BatchNormShape shape{batch, channels, spatial};
   if (training) {
-#pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < channels; ++c) {
-      double s = 0, sq = 0;
-      for (int64_t b = 0; b < batch; ++b) {
-        const float* p = xv + (b * channels + c) * spatial;
-        for (int64_t i = 0; i < spatial; ++i) s += p[i];
-      }
-      const double m = s / double(count);
-      for (int64_t b = 0; b < batch; ++b) {
-        const float* p = xv + (b * channels + c) * spatial;
-        for (int64_t i = 0; i < spatial; ++i) sq += (p[i] - m) * (p[i] - m);
-      }
-      const double biased = sq / double(count);
-      mv[c] = float(m);
-      rv[c] = float(1.0 / std::sqrt(biased + eps));
-      if (running_mean.defined()) {
-        float* rm = running_mean.data<float>();
-        rm[c] = float((1 - momentum) * rm[c] + momentum * m);
-      }
-      if (running_var.defined()) {
-        float* rvar = running_var.data<float>();
-        rvar[c] = float((1 - momentum) * rvar[c] + momentum * sq / double(count - 1));
-      }
-    }
+    kernels::batch_norm_statistics(xp.data<float>(), shape, eps, momentum, mean.data<float>(), rstd.data<float>(),
+                                   detail::f32_or_null(running_mean), detail::f32_or_null(running_var));
     if (running_mean.defined()) running_mean.storage()->bump_version();
     if (running_var.defined()) running_var.storage()->bump_version();
   } else {
-    for (int64_t c = 0; c < channels; ++c) {
-      mv[c] = running_mean.data<float>()[c];
-      rv[c] = float(1.0 / std::sqrt(double(running_var.data<float>()[c]) + eps));
-    }
+    kernels::batch_norm_running_statistics(running_mean.data<float>(), running_var.data<float>(), channels, eps,
+                                           mean.data<float>(), rstd.data<float>());
   }
   Tensor out = Tensor::empty(x.shape());
-  float* ov = out.data<float>();
   Tensor wkeep = weight.defined() ? weight.contiguous() : Tensor(), bkeep = bias.defined() ? bias.contiguous() : Tensor();
-  const float* wv = detail::f32_or_null(wkeep);
-  const float* bv = detail::f32_or_null(bkeep);
-#pragma omp parallel for collapse(2) if (x.numel() > (1 << 15)) schedule(static)
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t c = 0; c < channels; ++c) {
-      const float scale = rv[c] * (wv ? wv[c] : 1.0f), shift = (bv ? bv[c] : 0.0f) - mv[c] * scale;
-      const float* p = xv + (b * channels + c) * spatial;
-      float* o = ov + (b * channels + c) * spatial;
-      for (int64_t i = 0; i < spatial; ++i) o[i] = p[i] * scale + shift;
-    }
+  kernels::batch_norm_forward(xp.data<float>(), shape, mean.data<float>(), rstd.data<float>(),
+                              detail::f32_or_null(wkeep), detail::f32_or_null(bkeep), out.data<float>());
   if (needs_grad({x, weight, bias})) {
     SavedTensor sx(xp, "batch_norm");
     bool gw = weight.defined() && weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
     record("batch_norm", out, {x, weight, bias}, [=](const Tensor& g) {
       Tensor gp = g.contiguous();
-      const float *xv = sx.get().data<float>(), *gv = gp.data<float>(), *mv = mean.data<float>(), *rv = rstd.data<float>();
-      const float* wv = detail::f32_or_null(wkeep);
       Tensor dx = Tensor::empty(xp.shape()), dw = Tensor::empty({channels}), db = Tensor::empty({channels});
-      float *dxv = dx.data<float>(), *dwv = dw.data<float>(), *dbv = db.data<float>();
-#pragma omp parallel for schedule(static)
-      for (int64_t c = 0; c < channels; ++c) {
-        double sum_g = 0, sum_g_xhat = 0;
-        for (int64_t b = 0; b < batch; ++b) {
-          const int64_t base = (b * channels + c) * spatial;
-          for (int64_t i = 0; i < spatial; ++i) {
-            sum_g += gv[base + i];
-            sum_g_xhat += gv[base + i] * (xv[base + i] - mv[c]) * rv[c];
-          }
-        }
-        dwv[c] = float(sum_g_xhat);
-        dbv[c] = float(sum_g);
-        const float w = wv ? wv[c] : 1.0f;
-        for (int64_t b = 0; b < batch; ++b) {
-          const int64_t base = (b * channels + c) * spatial;
-          for (int64_t i = 0; i < spatial; ++i) {
-            if (training) {
-              const float xhat = (xv[base + i] - mv[c]) * rv[c];
-              dxv[base + i] = w * rv[c] * (gv[base + i] - float(sum_g / count) - xhat * float(sum_g_xhat / count));
-            } else {
-              dxv[base + i] = w * rv[c] * gv[base + i];
-            }
-          }
-        }
-      }
+      kernels::batch_norm_backward(sx.get().data<float>(), gp.data<float>(), shape, mean.data<float>(),
+                                   rstd.data<float>(), detail::f32_or_null(wkeep), training, dx.data<float>(),
+                                   dw.data<float>(), db.data<float>());
       return std::vector<Tensor>{dx, gw ? dw : Tensor(), gb ? db : Tensor()};
     });
   }

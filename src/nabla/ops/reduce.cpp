@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nabla/kernels/copy.h"
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
@@ -51,7 +52,7 @@ ReductionPlan plan_reduction(const Tensor& x, const std::vector<int64_t>& dims, 
     return plan;
   }
   if (one_run) {
-    plan.block = x.is_contiguous() ? x : views::contiguous_copy(x);
+    plan.block = x.is_contiguous() ? x : kernels::contiguous_copy(x);
     for (int i = 0; i < first; ++i) plan.outer *= x.shape()[i];
     for (int i = first; i <= last; ++i) plan.reduce *= x.shape()[i];
     for (int i = last + 1; i < rank; ++i) plan.inner *= x.shape()[i];
@@ -68,7 +69,7 @@ ReductionPlan plan_reduction(const Tensor& x, const std::vector<int64_t>& dims, 
       order.push_back(i);
       plan.reduce *= x.shape()[i];
     }
-  plan.block = views::contiguous_copy(views::permute(x, order));
+  plan.block = kernels::contiguous_copy(views::permute(x, order));
   return plan;
 }
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "nabla/autograd/node.h"
-#include "nabla/core/copy.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
@@ -37,7 +37,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   int64_t at = 0;
   for (const Tensor& t : tensors) {
     offsets.push_back(at);
-    copy_elements(t, views::slice(out, d, at, at + t.shape()[d], 1));
+    kernels::copy_elements(t, views::slice(out, d, at, at + t.shape()[d], 1));
     at += t.shape()[d];
   }
   if (needs_grad(tensors)) {

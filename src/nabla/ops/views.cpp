@@ -3,10 +3,10 @@
 
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
-#include "nabla/core/copy.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/views.h"
-#include "nabla/kernels/parallel.h"
+#include "nabla/kernels/elementwise.h"
 #include "nabla/ops/activation.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/linalg.h"
@@ -21,7 +21,7 @@ namespace {
 // Gradient of a view that picked part of its input: scatter the gradient into zeros.
 Tensor scatter_into_zeros(const Tensor& grad, const Shape& input_shape, const std::function<Tensor(const Tensor&)>& pick) {
   Tensor full = zeros(input_shape, grad.dtype());
-  copy_elements(grad, pick(full));
+  kernels::copy_elements(grad, pick(full));
   return full;
 }
 }  // namespace
@@ -155,7 +155,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = views::contiguous_copy(*this);
+  Tensor out = kernels::contiguous_copy(*this);
   if (needs_grad({*this})) record("clone", out, {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
   return out;
 }
@@ -163,7 +163,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
   Tensor out = Tensor::empty(shape(), target);
-  copy_elements(*this, out);
+  kernels::copy_elements(*this, out);
   if (needs_grad({*this}) && is_floating(target)) {
     DType source = dtype();
     record("to", out, {*this}, [source](const Tensor& g) { return std::vector<Tensor>{g.to(source)}; });
@@ -184,7 +184,7 @@ Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::fill_(double value) {
   check_inplace(*this, "fill_");
-  copy_elements(views::expand(scalar_tensor(value, dtype()), shape()), *this);
+  kernels::copy_elements(views::expand(scalar_tensor(value, dtype()), shape()), *this);
   storage()->bump_version();
   return *this;
 }
@@ -192,7 +192,7 @@ Tensor& Tensor::fill_(double value) {
 Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace(*this, "copy_");
   broadcast_shapes(shape(), src.shape(), "copy_");
-  copy_elements(views::expand(src, shape()), *this);
+  kernels::copy_elements(views::expand(src, shape()), *this);
   storage()->bump_version();
   return *this;
 }
@@ -203,12 +203,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
               dtype_name(dtype()), " and ", dtype_name(other.dtype()));
   Tensor src = views::expand(other, shape());
   if (is_contiguous() && src.is_contiguous()) {
-    float* y = data<float>();
-    const float* x = src.data<float>();
-    const float a = float(alpha);
-    const int64_t n = numel();
-#pragma omp parallel for simd if (n > kParallelGrain) schedule(static)
-    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+    kernels::axpy(float(alpha), src.data<float>(), data<float>(), numel());
   } else {
     NoGradGuard no_grad;
     copy_(add(*this, mul(src, alpha)));
@@ -221,7 +216,7 @@ Tensor& Tensor::mul_(double factor) {
   check_inplace(*this, "mul_");
   NoGradGuard no_grad;
   Tensor scaled = mul(*this, factor);
-  copy_elements(scaled, *this);
+  kernels::copy_elements(scaled, *this);
   storage()->bump_version();
   return *this;
 }

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "nabla/autograd/grad_mode.h"
-#include "nabla/kernels/parallel.h"
+#include "nabla/kernels/reduce.h"
 
 namespace nabla::optim {
 namespace {
@@ -36,25 +36,6 @@ void modify_in_place(Tensor& g, F f) {
   g.copy_(copy);
 }
 
-// Sum of |x|^p (or max |x| for p = inf) in double.
-double norm_accumulate(const float* x, int64_t n, double p) {
-  double acc = 0;
-  if (std::isinf(p)) {
-#pragma omp parallel for reduction(max : acc) if (n > kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) acc = std::max(acc, double(std::abs(x[i])));
-  } else if (p == 2) {
-#pragma omp parallel for simd reduction(+ : acc) if (n > kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) acc += double(x[i]) * double(x[i]);
-  } else if (p == 1) {
-#pragma omp parallel for simd reduction(+ : acc) if (n > kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) acc += std::abs(double(x[i]));
-  } else {
-#pragma omp parallel for reduction(+ : acc) if (n > kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) acc += std::pow(std::abs(double(x[i])), p);
-  }
-  return acc;
-}
-
 }  // namespace
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type, bool error_if_nonfinite) {
@@ -67,7 +48,7 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   double acc = 0;
   for (const Tensor& g : grads) {
     Tensor c = g.contiguous();
-    const double part = norm_accumulate(c.data<float>(), c.numel(), norm_type);
+    const double part = kernels::norm_accumulate(c.data<float>(), c.numel(), norm_type);
     acc = std::isinf(norm_type) ? std::max(acc, part) : acc + part;
   }
   const double total_norm = std::isinf(norm_type) ? acc : std::pow(acc, 1.0 / norm_type);
@@ -82,10 +63,7 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   // (coef NaN) must still poison the gradients as it does there.
   if (!(coef >= 1.0f)) {
     for (Tensor& g : grads)
-      modify_in_place(g, [coef](float* x, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelGrain)
-        for (int64_t i = 0; i < n; ++i) x[i] *= coef;
-      });
+      modify_in_place(g, [coef](float* x, int64_t n) { kernels::scale_in_place(x, n, coef); });
   }
   return total_norm;
 }
@@ -95,10 +73,7 @@ void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
   NoGradGuard no_grad;
   const float hi = float(clip_value), lo = -hi;
   for (Tensor& g : gradients(params, "clip_grad_value_"))
-    modify_in_place(g, [lo, hi](float* x, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelGrain)
-      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], lo), hi);
-    });
+    modify_in_place(g, [lo, hi](float* x, int64_t n) { kernels::clamp_in_place(x, n, lo, hi); });
 }
 
 }  // namespace nabla::optim

@@ -1,6 +1,6 @@
 #include "nabla/optim/rmsprop.h"
 
-#include "nabla/optim/update_kernels.h"
+#include "nabla/kernels/optimizer_updates.h"
 
 namespace nabla::optim {
 namespace {

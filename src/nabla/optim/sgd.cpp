@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "nabla/optim/update_kernels.h"
+#include "nabla/kernels/optimizer_updates.h"
 
 namespace nabla::optim {
 namespace {

@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "nabla/kernels/copy.h"
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/views.h"
 #include "nabla/dist/process_group.h"
@@ -19,12 +20,15 @@ Model& Callback::model() const {
   return *model_;
 }
 
+std::string resolve_mode(const std::string& mode, const std::string& monitor) {
+  if (mode == "auto") return monitor.find("acc") != std::string::npos ? "max" : "min";
+  NABLA_CHECK(mode == "min" || mode == "max", "callback mode must be \"min\", \"max\" or \"auto\", got \"", mode, "\"");
+  return mode;
+}
+
 bool improved(const std::string& mode, const std::string& monitor, double current, double best, double min_delta) {
   if (std::isnan(best)) return !std::isnan(current);
-  std::string m = mode;
-  if (m == "auto") m = (monitor.find("acc") != std::string::npos) ? "max" : "min";
-  NABLA_CHECK(m == "min" || m == "max", "callback mode must be \"min\", \"max\" or \"auto\", got \"", mode, "\"");
-  return m == "min" ? current < best - min_delta : current > best + min_delta;
+  return resolve_mode(mode, monitor) == "min" ? current < best - min_delta : current > best + min_delta;
 }
 
 namespace {
@@ -58,7 +62,7 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
     wait_ = 0;
     if (restore_best_weights_) {
       best_weights_.clear();
-      for (auto& [name, t] : model().module().state_dict()) best_weights_[name] = views::contiguous_copy(t);
+      for (auto& [name, t] : model().module().state_dict()) best_weights_[name] = kernels::contiguous_copy(t);
     }
     return;
   }
@@ -116,28 +120,27 @@ void LearningRateScheduler::on_epoch_begin(int epoch, Logs& logs) {
 
 ReduceLROnPlateau::ReduceLROnPlateau(std::string monitor, double factor, int patience, std::string mode, double min_delta,
                                      int cooldown, double min_lr)
-    : monitor_(std::move(monitor)), mode_(std::move(mode)), factor_(factor), min_delta_(min_delta), min_lr_(min_lr),
-      patience_(patience), cooldown_(cooldown) {
+    : monitor_(std::move(monitor)) {
   NABLA_CHECK(factor > 0 && factor < 1, "ReduceLROnPlateau: factor must be in (0, 1), got ", factor);
+  NABLA_CHECK(patience >= 0 && cooldown >= 0, "ReduceLROnPlateau: patience and cooldown must be >= 0, got ", patience,
+              " and ", cooldown);
+  using O = optim::ReduceLROnPlateauOptions;
+  options_.mode = resolve_mode(mode, monitor_) == "max" ? O::Mode::max : O::Mode::min;
+  options_.factor = factor;
+  options_.patience = std::max(patience - 1, 0);
+  options_.threshold = std::fabs(min_delta);
+  options_.threshold_mode = O::ThresholdMode::abs;  // Keras compares with best -/+ min_delta
+  options_.cooldown = std::max(cooldown - 1, 0);
+  options_.min_lr = min_lr;
+  options_.eps = 0;  // Keras cuts whenever lr is above min_lr
 }
+
+void ReduceLROnPlateau::on_train_begin(Logs&) { scheduler_.reset(); }
 
 void ReduceLROnPlateau::on_epoch_end(int, Logs& logs) {
   const double current = monitored(logs, monitor_, "ReduceLROnPlateau");
-  if (cooldown_left_ > 0) {
-    --cooldown_left_;
-    wait_ = 0;
-  }
-  if (improved(mode_, monitor_, current, best_, min_delta_)) {
-    best_ = current;
-    wait_ = 0;
-    return;
-  }
-  if (cooldown_left_ == 0 && ++wait_ >= patience_) {
-    const double lr = std::max(model().learning_rate() * factor_, min_lr_);
-    model().set_learning_rate(lr);
-    cooldown_left_ = cooldown_;
-    wait_ = 0;
-  }
+  if (!scheduler_) scheduler_ = std::make_unique<optim::ReduceLROnPlateau>(model().optimizer(), options_);
+  scheduler_->step(current);
   logs["lr"] = model().learning_rate();
 }
 

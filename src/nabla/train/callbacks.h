@@ -7,6 +7,7 @@
 #include <string>
 
 #include "nabla/core/tensor.h"
+#include "nabla/optim/schedulers.h"
 #include "nabla/train/progress_bar.h"
 
 namespace nabla::train {
@@ -34,6 +35,7 @@ class Callback {
 using CallbackPtr = std::shared_ptr<Callback>;
 
 // "min" for losses, "max" for accuracies; "auto" picks from the name like Keras.
+std::string resolve_mode(const std::string& mode, const std::string& monitor);
 bool improved(const std::string& mode, const std::string& monitor, double current, double best, double min_delta);
 
 // Stops when `monitor` has not improved by min_delta for `patience` epochs.
@@ -80,17 +82,21 @@ class LearningRateScheduler : public Callback {
   std::function<double(int, double)> schedule_;
 };
 
-// Multiplies lr by `factor` after `patience` epochs without improvement.
+// Multiplies lr by `factor` after `patience` epochs without improvement, as Keras' callback does,
+// by driving optim::ReduceLROnPlateau once per epoch: Keras counts the epoch that triggers a cut
+// into `patience` and into `cooldown`, PyTorch does not, so they map to patience - 1 and
+// cooldown - 1 there. Starts afresh at each fit (Keras' on_train_begin).
 class ReduceLROnPlateau : public Callback {
  public:
   ReduceLROnPlateau(std::string monitor = "val_loss", double factor = 0.1, int patience = 10, std::string mode = "auto",
                     double min_delta = 1e-4, int cooldown = 0, double min_lr = 0);
+  void on_train_begin(Logs&) override;
   void on_epoch_end(int epoch, Logs& logs) override;
 
  private:
-  std::string monitor_, mode_;
-  double factor_, min_delta_, min_lr_, best_ = std::numeric_limits<double>::quiet_NaN();
-  int patience_, cooldown_, wait_ = 0, cooldown_left_ = 0;
+  std::string monitor_;
+  optim::ReduceLROnPlateauOptions options_;
+  std::unique_ptr<optim::ReduceLROnPlateau> scheduler_;
 };
 
 // Appends one row per epoch to a CSV file (header from the first epoch's keys).

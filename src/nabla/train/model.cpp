@@ -16,6 +16,7 @@
 #include "nabla/ops/reduce.h"
 #include "nabla/ops/shape_ops.h"
 #include "nabla/optim/optim.h"
+#include "nabla/train/fit_steps.h"
 #include "nabla/train/stop_signals.h"
 
 namespace nabla::train {
@@ -43,18 +44,6 @@ LossFn make_loss(const std::string& name) {
        "binary_crossentropy, binary_crossentropy_from_logits, mse, mae");
 }
 
-std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params, double lr) {
-  // Keras' default learning rates when none is given.
-  auto rate = [lr](double keras_default) { return lr > 0 ? lr : keras_default; };
-  if (name == "sgd") return std::make_shared<optim::SGD>(params, optim::SGDOptions{.lr = rate(0.01)});
-  if (name == "adam") return std::make_shared<optim::Adam>(params, optim::AdamOptions{.lr = rate(1e-3)});
-  if (name == "adamw") return std::make_shared<optim::AdamW>(params, optim::AdamWOptions{.lr = rate(1e-3)});
-  if (name == "rmsprop") return std::make_shared<optim::RMSprop>(params, optim::RMSpropOptions{.lr = rate(1e-3)});
-  if (name == "adagrad") return std::make_shared<optim::Adagrad>(params, optim::AdagradOptions{.lr = rate(1e-3)});
-  fail("unknown optimizer \"", name, "\"; known optimizers: sgd, adam, adamw, rmsprop, adagrad (or pass an "
-       "optim::Optimizer object to compile)");
-}
-
 Model::Model(std::shared_ptr<nn::Module> module) : module_(std::move(module)) {
   NABLA_CHECK(module_ != nullptr, "Model: the module is null");
 }
@@ -74,7 +63,8 @@ void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, co
 void Model::compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics,
                     double lr) {
   LossFn loss_fn = make_loss(loss);  // validate names before building anything
-  compile(make_optimizer(optimizer, module_->parameters(), lr), std::move(loss_fn), metrics, loss);
+  compile(optim::make_optimizer(optimizer, module_->parameters(), {.lr = lr > 0 ? lr : -1}), std::move(loss_fn), metrics,
+          loss);
 }
 
 void Model::check_compiled(const char* what) const {
@@ -107,22 +97,6 @@ bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
     if (dynamic_cast<const TerminateOnNaN*>(cb.get())) return true;
   return false;
 }
-
-// The name of the first parameter whose gradient holds a NaN or an infinity, or "".
-std::string first_nonfinite_gradient(const nn::Module& module) {
-  for (const auto& [name, p] : module.named_parameters()) {
-    const Tensor g = p.grad();
-    if (!g.defined() || g.dtype() != DType::f32) continue;
-    const Tensor c = g.contiguous();
-    const float* v = c.data<float>();
-    bool finite = true;
-    for (int64_t i = 0, n = c.numel(); i < n; ++i) finite &= std::fabs(v[i]) <= 3.4028235e38f;  // false for NaN
-    if (!finite) return name;
-  }
-  return "";
-}
-
-constexpr int kMaxSkippedInARow = 10;
 
 // Batches one epoch trains on: all of the loader's, or steps_per_epoch when that is fewer.
 int64_t steps_in_epoch(const nabla::data::DataLoader& loader, const FitOptions& options) {
@@ -159,17 +133,13 @@ Model::StepTotals Model::logs_over_ranks(double loss_sum, int64_t seen, bool fin
   return out;
 }
 
-Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
-                      dist::DistributedDataParallel* ddp) {
-  const int64_t steps = steps_in_epoch(loader, options);
+Model::EpochSums Model::start_epoch_sums() {
   for (auto& m : metrics_) m->reset();
-  double loss_sum = 0;
-  int64_t seen = 0;
+  EpochSums sums;
   // Resuming inside the epoch: rank 0 carries the sums of all ranks' steps so far.
-  const int64_t first = progress_.step;
-  if (first > 0 && dist::rank() == 0 && progress_.totals.size() >= 2) {
-    loss_sum = progress_.totals[0];
-    seen = int64_t(progress_.totals[1]);
+  if (progress_.step > 0 && dist::rank() == 0 && progress_.totals.size() >= 2) {
+    sums.loss = progress_.totals[0];
+    sums.seen = int64_t(progress_.totals[1]);
     size_t at = 2;
     for (auto& m : metrics_) {
       const size_t k = m->totals().size();
@@ -178,78 +148,77 @@ Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options
       at += k;
     }
   }
+  return sums;
+}
+
+Model::StepLoss Model::forward_step(const nabla::data::Batch& batch, dist::DistributedDataParallel* ddp,
+                                    EpochSums& sums) {
+  const int64_t real = batch.real_size();  // 0 for a distributed stand-in batch
+  if (ddp) ddp->set_sample_counts(real, batch.global_size);
+  AutocastGuard autocast(precision_);
+  Tensor prediction = module_->forward(batch.x);
+  StepLoss loss{loss_(prediction, batch.y), 0, true};
+  loss.value = loss.tensor.item<double>();
+  loss.finite_here = real == 0 || std::isfinite(loss.value);
+  if (real > 0 && std::isfinite(loss.value)) {  // a skipped NaN step must not poison the epoch's mean
+    sums.loss += loss.value * double(real);
+    sums.seen += real;
+    for (auto& m : metrics_) m->update(prediction.detach(), batch.y);
+  }
+  return loss;
+}
+
+std::string Model::backward_step(const StepLoss& loss, const StepPosition& at, const FitOptions& options,
+                                 dist::DistributedDataParallel* ddp, const NonFiniteGuard& guard) {
+  // Micro-batches: scale so accumulated gradients average like one large batch; in a distributed
+  // run only the last one's backward reduces across ranks.
+  const bool last_micro_batch = ends_accumulation(at.step, options.accumulation_steps, at.steps);
+  {
+    AutocastGuard autocast(precision_);
+    std::optional<dist::DistributedDataParallel::NoSync> local_only;
+    if (ddp && !last_micro_batch) local_only.emplace(*ddp);
+    const Tensor& l = loss.tensor;
+    (options.accumulation_steps > 1 ? mul(l, 1.0 / double(options.accumulation_steps)) : l).backward();
+  }
+  if (!last_micro_batch) return "";
+  std::string problem;
+  const std::string bad = first_nonfinite_gradient(*module_);
+  if (!bad.empty()) {
+    problem = guard.gradient_problem(bad, loss.value, at);
+  } else {
+    if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
+    optimizer_->step();
+  }
+  optimizer_->zero_grad();
+  return problem;
+}
+
+Logs Model::run_epoch(nabla::data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
+                      dist::DistributedDataParallel* ddp, NonFiniteGuard& guard) {
+  const int64_t steps = steps_in_epoch(loader, options);
+  EpochSums sums = start_epoch_sums();
   Logs logs;
   module_->train();
   optimizer_->zero_grad();
-  for (int64_t step = first; step < steps; ++step) {
+  for (int64_t step = progress_.step; step < steps; ++step) {
+    const StepPosition at{epoch, step, steps};
     // The loader built this batch on its worker thread while the previous step ran.
-    nabla::data::Batch batch = *loader.next();
-    const int64_t real = batch.real_size();  // 0 for a distributed stand-in batch
-    const Tensor &xb = batch.x, &yb = batch.y;
+    const nabla::data::Batch batch = *loader.next();
     Logs batch_logs;
     for (auto& cb : options.callbacks) cb->on_train_batch_begin(step, batch_logs);
-    if (ddp) ddp->set_sample_counts(real, batch.global_size);
-    AutocastGuard autocast(precision_);
-    Tensor prediction = module_->forward(xb);
-    Tensor loss = loss_(prediction, yb);
-    const double loss_value = loss.item<double>();
-    if (real > 0 && std::isfinite(loss_value)) {  // a skipped NaN step must not poison the epoch's mean
-      loss_sum += loss_value * double(real);
-      seen += real;
-      for (auto& m : metrics_) m->update(prediction.detach(), yb);
-    }
-    StepTotals reduced = logs_over_ranks(loss_sum, seen, real == 0 || std::isfinite(loss_value), stop_requested());
+    const StepLoss loss = forward_step(batch, ddp, sums);
+    const StepTotals reduced = logs_over_ranks(sums.loss, sums.seen, loss.finite_here, stop_requested());
     logs = reduced.logs;
-    const bool all_finite = reduced.all_finite;
-    const bool skip = options.on_nonfinite == FitOptions::NonFinite::skip;
-    // What went wrong this step, if anything: a non-finite loss (on any rank) or, after backward,
-    // a non-finite gradient (averaged across ranks, so every rank sees the same).
     std::string problem;
-    if (!all_finite) {
-      problem = std::string("the loss became ") +
-                (std::isfinite(loss_value) ? "non-finite on another rank" : std::to_string(loss_value));
-      if (!skip && !stops_on_nan(options.callbacks))
-        fail(dist::rank_prefix(), "fit: ", problem, " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
-             "; the weights were not updated with it. Lower the learning rate, check the inputs for NaN/Inf, clip "
-             "gradients (clip_grad_norm), set on_nonfinite to skip such steps, or add TerminateOnNaN to stop quietly");
-      optimizer_->zero_grad();  // drop what this accumulation cycle gathered: it is not applied
+    if (reduced.all_finite) {
+      problem = backward_step(loss, at, options, ddp, guard);
     } else {
-      // Micro-batches: scale so accumulated gradients average like one large batch; in a
-      // distributed run only the last one's backward reduces across ranks.
-      const bool last_micro_batch = (step + 1) % options.accumulation_steps == 0 || step + 1 == steps;
-      {
-        std::optional<dist::DistributedDataParallel::NoSync> local_only;
-        if (ddp && !last_micro_batch) local_only.emplace(*ddp);
-        (options.accumulation_steps > 1 ? mul(loss, 1.0 / double(options.accumulation_steps)) : loss).backward();
-      }
-      if (last_micro_batch) {
-        const std::string bad = first_nonfinite_gradient(*module_);
-        if (!bad.empty()) {
-          problem = "the gradient of " + bad + " became NaN/Inf (the loss, " + std::to_string(loss_value) +
-                    ", was finite)";
-          if (!skip)
-            fail(dist::rank_prefix(), "fit: ", problem, " at epoch ", epoch + 1, ", batch ", step + 1, " of ", steps,
-                 "; the weights were not updated with it. Lower the learning rate, clip gradients (clip_grad_norm), "
-                 "or set on_nonfinite to skip such steps");
-        } else {
-          if (options.clip_grad_norm > 0) optim::clip_grad_norm_(module_->parameters(), options.clip_grad_norm);
-          optimizer_->step();
-        }
-        optimizer_->zero_grad();
-      }
+      problem = guard.loss_problem(loss.value, at);
+      optimizer_->zero_grad();  // drop what this accumulation cycle gathered: it is not applied
     }
-    if (!problem.empty() && skip) {
-      if (dist::rank() == 0)
-        std::fprintf(stderr, "fit: skipped the step at epoch %d, batch %lld: %s\n", epoch + 1,
-                     static_cast<long long>(step + 1), problem.c_str());
-      NABLA_CHECK(++skipped_in_a_row_ < kMaxSkippedInARow, dist::rank_prefix(), "fit: ", kMaxSkippedInARow,
-                  " steps in a row had a non-finite loss or gradient (the last at epoch ", epoch + 1, ", batch ",
-                  step + 1, ": ", problem, "); stopping. Lower the learning rate or check the data");
-    } else if (problem.empty()) {
-      skipped_in_a_row_ = 0;
-    }
+    guard.after_step(problem, at);
     batch_logs = logs;
-    batch_logs["batch_loss"] = all_finite ? loss_value : std::nan("");
+    batch_logs["batch_loss"] = reduced.all_finite ? loss.value : std::nan("");
     for (auto& cb : options.callbacks) cb->on_train_batch_end(step, batch_logs);
     bar.update(step + 1, logs);
     progress_.step = step + 1;
@@ -297,8 +266,8 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
   }
   for (auto& cb : options.callbacks) cb->set_model(this);
   stop_training = false;
-  skipped_in_a_row_ = 0;
   interrupted_ = false;
+  NonFiniteGuard guard(options.on_nonfinite == FitOptions::NonFinite::skip, stops_on_nan(options.callbacks));
   std::optional<StopSignals> signals;
   if (options.stop_on_signals) signals.emplace();
   History history;
@@ -338,7 +307,7 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
     }
     loader.start_epoch(epoch, order, progress_.step);
     ProgressBar bar(steps_in_epoch(loader, options), verbose);
-    logs = run_epoch(loader, options, epoch, bar, ddp.get());
+    logs = run_epoch(loader, options, epoch, bar, ddp.get(), guard);
     if (interrupted_ && progress_.step > 0 && progress_.step < steps_in_epoch(loader, options)) break;
     progress_ = EpochProgress{epoch + 1, 0, {}, {}};  // the epoch is whole: checkpoints need no position
     if (validation) {

@@ -16,11 +16,13 @@
 #include "nabla/nn/module.h"
 #include "nabla/optim/optimizer.h"
 #include "nabla/train/callbacks.h"
+#include "nabla/train/fit_steps.h"
 #include "nabla/train/history.h"
 #include "nabla/train/metrics.h"
 
 namespace nabla::data {
 class DataLoader;
+struct Batch;
 }
 
 namespace nabla::train {
@@ -35,9 +37,6 @@ using LossFn = std::function<Tensor(const Tensor& prediction, const Tensor& targ
 // "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
 // "binary_crossentropy_from_logits", "mse"/"mean_squared_error", "mae"/"mean_absolute_error".
 LossFn make_loss(const std::string& name);
-// "sgd", "adam", "adamw", "rmsprop", "adagrad" with Keras' default learning rates unless lr > 0.
-std::shared_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params,
-                                                 double lr = -1);
 
 struct FitOptions {
   int epochs = 1;
@@ -78,6 +77,7 @@ class Model {
 
   void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, const std::vector<std::string>& metrics = {},
                const std::string& loss_name = "");
+  // An optimizer by name (optim::make_optimizer) with Keras' default learning rate unless lr > 0.
   void compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics = {},
                double lr = -1);
 
@@ -121,8 +121,27 @@ class Model {
   bool stop_training = false;
 
  private:
+  // One epoch of fit as a short loop over the steps below.
   Logs run_epoch(data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
-                 dist::DistributedDataParallel* ddp);
+                 dist::DistributedDataParallel* ddp, NonFiniteGuard& guard);
+  // This rank's loss sum and sample count over the epoch so far (the metrics keep their own).
+  struct EpochSums {
+    double loss = 0;
+    int64_t seen = 0;
+  };
+  // Zero, or the sums a checkpoint saved mid-epoch.
+  EpochSums start_epoch_sums();
+  struct StepLoss {
+    Tensor tensor;
+    double value;
+    bool finite_here;  // on this rank (a stand-in batch counts as finite)
+  };
+  // Forward and loss on one batch, added to the epoch's sums and metrics when finite.
+  StepLoss forward_step(const data::Batch& batch, dist::DistributedDataParallel* ddp, EpochSums& sums);
+  // Backward; at the end of an accumulation cycle, the gradient check and the optimizer step.
+  // Returns the step's problem ("" if none).
+  std::string backward_step(const StepLoss& loss, const StepPosition& at, const FitOptions& options,
+                            dist::DistributedDataParallel* ddp, const NonFiniteGuard& guard);
   // Loss and metrics from this rank's sums, summed over ranks when distributed, with whether every
   // rank's loss was finite and whether any rank was asked to stop.
   struct StepTotals {
@@ -142,7 +161,6 @@ class Model {
   std::vector<std::unique_ptr<Metric>> metrics_;
   DType precision_ = DType::f32;
   bool distributed_ = false;
-  int skipped_in_a_row_ = 0;  // non-finite steps dropped in a row (FitOptions::NonFinite::skip)
   EpochProgress progress_;
   bool interrupted_ = false;
   dist::DistributedDataParallelOptions ddp_options_;

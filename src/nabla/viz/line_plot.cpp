@@ -151,6 +151,164 @@ const std::vector<Rgb>& series_palette() {
   return palette;
 }
 
+namespace {
+
+// Where everything sits on the chart: the data window, ticks, tick labels and the y title's offset.
+struct Axes {
+  double x_lo, x_hi, y_lo, y_hi;
+  double x_tick, y_tick;
+  PLINT x_subticks = 0;
+  TickFormat tick_format;
+  bool own_log_labels;             // a short log axis labelled by hand at 1-2-5 steps
+  std::vector<double> log_labels;  // their values
+  double y_title_offset;           // in character heights
+};
+
+Axes plan_axes(const LinePlot& plot, Range x_range, Range y_range) {
+  Axes a{};
+  // Axis limits: a flat curve or a single point still gets a readable span.
+  const bool integer_x = all_integers(plot.series);
+  if (x_range.hi == x_range.lo) {
+    x_range.lo -= 1;
+    x_range.hi += 1;
+  }
+  if (y_range.hi == y_range.lo) {
+    const double v = y_range.lo;  // a constant learning rate of 1e-3 must not sit in a span of +-0.5
+    double half = plot.log_y ? 0.5 : (v != 0 ? 0.1 * std::abs(v) : 0.5);
+    y_range.lo -= half;
+    y_range.hi += half;
+  }
+  const double x_pad = 0.02 * (x_range.hi - x_range.lo), y_pad = 0.05 * (y_range.hi - y_range.lo);
+  a.x_lo = x_range.lo - x_pad, a.x_hi = x_range.hi + x_pad;
+  a.y_lo = y_range.lo - y_pad, a.y_hi = y_range.hi + y_pad;
+  a.x_tick = nice_step(x_range.hi - x_range.lo, 8);
+  if (integer_x) {  // epochs and steps: no tick at 2.5
+    a.x_tick = std::max(1.0, std::round(a.x_tick));
+    if (a.x_tick == 1) a.x_subticks = 1;
+  }
+  a.y_tick = plot.log_y ? 0 : nice_step(y_range.hi - y_range.lo, 6);
+  a.tick_format = TickFormat{decimals_for(a.x_tick, std::max(std::abs(a.x_lo), std::abs(a.x_hi))),
+                             decimals_for(a.y_tick, std::max(std::abs(a.y_lo), std::abs(a.y_hi)))};
+  a.own_log_labels = plot.log_y && a.y_hi - a.y_lo < 3;
+  if (a.own_log_labels) a.log_labels = log_axis_labels(a.y_lo, a.y_hi);
+
+  // The widest y tick label decides the left margin, so "0.0004" never runs into the axis title.
+  size_t y_label_chars = 5;  // PLplot's own log labels: "10^-3"
+  char text[64];
+  if (a.own_log_labels) {
+    y_label_chars = 1;
+    for (double v : a.log_labels)
+      y_label_chars = std::max(y_label_chars, size_t(std::snprintf(text, sizeof text, "%g", v)));
+  } else if (!plot.log_y) {
+    y_label_chars = 1;
+    const double first = std::ceil(a.y_lo / a.y_tick) * a.y_tick;
+    for (int i = 0; i < 100 && first + i * a.y_tick <= a.y_hi; ++i) {  // counted: v += tick can stall at 1e20
+      tick_label(PL_Y_AXIS, first + i * a.y_tick, text, sizeof text, &a.tick_format);
+      y_label_chars = std::max(y_label_chars, std::strlen(text));
+    }
+  }
+  a.y_title_offset = 0.8 * double(y_label_chars) + 1.6;  // digits are ~0.8 character heights wide
+  return a;
+}
+
+// Palette entries per series: explicit ones as asked, the rest in order, skipping taken ones.
+std::vector<int> series_colors(const LinePlot& plot, const std::vector<Rgb>& palette) {
+  std::vector<int> colors;
+  std::vector<bool> taken(palette.size(), false);
+  for (const auto& s : plot.series) {
+    if (s.color >= 0) taken[s.color] = true;
+  }
+  size_t next_free = 0;
+  for (const auto& s : plot.series) {
+    if (s.color >= 0) {
+      colors.push_back(s.color);
+      continue;
+    }
+    size_t tries = 0;
+    while (taken[next_free % palette.size()] && tries++ < palette.size()) ++next_free;
+    colors.push_back(int(next_free++ % palette.size()));
+  }
+  return colors;
+}
+
+// The viewport, grid, box, tick labels and titles.
+void draw_axes(plstream& pls, const LinePlot& plot, Axes& a) {
+  pls.adv(0);
+  PLFLT page_x0, page_x1, page_y0, page_y1, default_height, char_h;
+  pls.gspa(page_x0, page_x1, page_y0, page_y1);
+  pls.gchr(default_height, char_h);
+  // Margins in mm, measured in character heights: tick labels and titles decide them.
+  pls.svpa((a.y_title_offset + 1.6) * char_h, page_x1 - page_x0 - 2.5 * char_h, 4.8 * char_h,
+           page_y1 - page_y0 - 3.8 * char_h);
+  pls.wind(a.x_lo, a.x_hi, a.y_lo, a.y_hi);
+  pls.slabelfunc(tick_label, &a.tick_format);
+  const std::string x_options = "bcnsto";
+  // A short log axis is labelled (and gridded) by hand at 1-2-5 steps; PLplot still draws its ticks.
+  const std::string y_options = plot.log_y ? (a.own_log_labels ? "bcstl" : "bcnstvl") : "bcnstvo";
+  pls.col0(kGridLine);
+  if (a.own_log_labels) {
+    pls.box("g", a.x_tick, a.x_subticks, "", 0, 0);
+    for (double v : a.log_labels) pls.join(a.x_lo, std::log10(v), a.x_hi, std::log10(v));
+  } else {
+    pls.box("g", a.x_tick, a.x_subticks, plot.log_y ? "gl" : "g", a.y_tick, 0);
+  }
+  pls.col0(kInk);
+  pls.width(1);
+  pls.box(x_options.c_str(), a.x_tick, a.x_subticks, y_options.c_str(), a.y_tick, 0);
+  if (a.own_log_labels) {
+    char text[64];
+    for (double v : a.log_labels) {
+      std::snprintf(text, sizeof text, "%g", v);
+      pls.mtex("lv", 0.7, (std::log10(v) - a.y_lo) / (a.y_hi - a.y_lo), 1.0, text);
+    }
+  }
+  pls.mtex("b", 3.2, 0.5, 0.5, escape_plot_text(plot.x_label).c_str());
+  pls.mtex("l", a.y_title_offset, 0.5, 0.5, escape_plot_text(plot.y_label).c_str());
+  pls.schr(0, 1.25);
+  pls.mtex("t", 1.6, 0.5, 0.5, escape_plot_text(plot.title).c_str());
+  pls.schr(0, 1.0);
+}
+
+// Each series' line (and markers, when few), then the legend in the emptiest corner.
+void draw_series(plstream& pls, const LinePlot& plot, const std::vector<Points>& points_per_series,
+                 const std::vector<int>& colors, PLINT legend_corner) {
+  const auto& palette = series_palette();
+  const size_t n = plot.series.size();
+  std::vector<PLINT> options(n), slots(n), line_styles(n, 1), symbol_numbers(n, 1);
+  std::vector<PLFLT> line_widths(n, 2.0), symbol_scales(n, 1.0);
+  std::vector<std::string> labels(n);
+  std::vector<const char*> label_ptrs(n), symbols(n, kMarker);
+  std::vector<PLINT> text_colors(n, kInk);
+  for (size_t i = 0; i < n; ++i) {
+    const Series& s = plot.series[i];
+    const Rgb& rgb = palette[colors[i]];
+    slots[i] = kFirstFreeSlot + PLINT(i);
+    pls.scol0a(slots[i], rgb.r, rgb.g, rgb.b, std::clamp(s.opacity, 0.05, 1.0));
+    pls.col0(slots[i]);
+    pls.width(2.0);
+    std::vector<PLFLT> xs, ys;
+    for (const auto& [x, y] : points_per_series[i]) {
+      xs.push_back(x);
+      ys.push_back(y);
+    }
+    const bool markers = xs.size() <= kMarkerLimit;
+    if (xs.size() > 1) pls.line(PLINT(xs.size()), xs.data(), ys.data());
+    if (markers) pls.string(PLINT(xs.size()), xs.data(), ys.data(), kMarker);
+    options[i] = PL_LEGEND_LINE | (markers ? PL_LEGEND_SYMBOL : 0);
+    labels[i] = escape_plot_text(s.label);
+    label_ptrs[i] = labels[i].c_str();
+  }
+  pls.width(1);
+  PLFLT legend_width = 0, legend_height = 0;
+  pls.legend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             legend_corner | PL_POSITION_INSIDE, 0.015, 0.02, 0.08, kBackground, kGridLine, 1, 0, 0, PLINT(n),
+             options.data(), 1.0, 1.0, 1.8, 0.0, text_colors.data(), label_ptrs.data(), nullptr, nullptr, nullptr,
+             nullptr, slots.data(), line_styles.data(), line_widths.data(), slots.data(), symbol_scales.data(),
+             symbol_numbers.data(), symbols.data());
+}
+
+}  // namespace
+
 void save_line_plot(const LinePlot& plot, const std::string& path_without_extension) {
   const std::string where = "line plot \"" + plot.title + "\" (" + path_without_extension + ")";
   NABLA_CHECK(!plot.series.empty(), where, ": no series to draw");
@@ -172,140 +330,18 @@ void save_line_plot(const LinePlot& plot, const std::string& path_without_extens
   }
   NABLA_CHECK(!y_range.empty(), where, ": no series has a finite", plot.log_y ? ", positive" : "", " value to draw");
 
-  // Axis limits: a flat curve or a single point still gets a readable span.
-  const bool integer_x = all_integers(plot.series);
-  if (x_range.hi == x_range.lo) {
-    x_range.lo -= 1;
-    x_range.hi += 1;
-  }
-  if (y_range.hi == y_range.lo) {
-    const double v = y_range.lo;  // a constant learning rate of 1e-3 must not sit in a span of +-0.5
-    double half = plot.log_y ? 0.5 : (v != 0 ? 0.1 * std::abs(v) : 0.5);
-    y_range.lo -= half;
-    y_range.hi += half;
-  }
-  const double x_pad = 0.02 * (x_range.hi - x_range.lo), y_pad = 0.05 * (y_range.hi - y_range.lo);
-  const double x_lo = x_range.lo - x_pad, x_hi = x_range.hi + x_pad;
-  const double y_lo = y_range.lo - y_pad, y_hi = y_range.hi + y_pad;
-  double x_tick = nice_step(x_range.hi - x_range.lo, 8);
-  PLINT x_subticks = 0;
-  if (integer_x) {  // epochs and steps: no tick at 2.5
-    x_tick = std::max(1.0, std::round(x_tick));
-    if (x_tick == 1) x_subticks = 1;
-  }
-  const double y_tick = plot.log_y ? 0 : nice_step(y_range.hi - y_range.lo, 6);
-  const TickFormat tick_format{decimals_for(x_tick, std::max(std::abs(x_lo), std::abs(x_hi))),
-                               decimals_for(y_tick, std::max(std::abs(y_lo), std::abs(y_hi)))};
-  const bool own_log_labels = plot.log_y && y_hi - y_lo < 3;
-  const std::vector<double> log_labels = own_log_labels ? log_axis_labels(y_lo, y_hi) : std::vector<double>();
-
-  // The widest y tick label decides the left margin, so "0.0004" never runs into the axis title.
-  size_t y_label_chars = 5;  // PLplot's own log labels: "10^-3"
-  char text[64];
-  if (own_log_labels) {
-    y_label_chars = 1;
-    for (double v : log_labels)
-      y_label_chars = std::max(y_label_chars, size_t(std::snprintf(text, sizeof text, "%g", v)));
-  } else if (!plot.log_y) {
-    y_label_chars = 1;
-    const double first = std::ceil(y_lo / y_tick) * y_tick;
-    for (int i = 0; i < 100 && first + i * y_tick <= y_hi; ++i) {  // counted: v += tick can stall at 1e20
-      tick_label(PL_Y_AXIS, first + i * y_tick, text, sizeof text, const_cast<TickFormat*>(&tick_format));
-      y_label_chars = std::max(y_label_chars, std::strlen(text));
-    }
-  }
-  const double y_title_offset = 0.8 * double(y_label_chars) + 1.6;  // in character heights (digits ~0.8 wide)
-
-  // Colours: explicit ones as asked, the rest take palette entries in order, skipping taken ones.
-  std::vector<int> colors;
-  std::vector<bool> taken(palette.size(), false);
-  for (const auto& s : plot.series) {
-    if (s.color >= 0) taken[s.color] = true;
-  }
-  size_t next_free = 0;
-  for (const auto& s : plot.series) {
-    if (s.color >= 0) {
-      colors.push_back(s.color);
-      continue;
-    }
-    size_t tries = 0;
-    while (taken[next_free % palette.size()] && tries++ < palette.size()) ++next_free;
-    colors.push_back(int(next_free++ % palette.size()));
-  }
-
+  Axes axes = plan_axes(plot, x_range, y_range);
+  const std::vector<int> colors = series_colors(plot, palette);
   size_t longest_label = 0;
   for (const auto& s : plot.series) longest_label = std::max(longest_label, s.label.size());
   const double legend_w = 0.14 + 0.012 * double(longest_label);
   const double legend_h = 0.05 + 0.055 * double(plot.series.size());
-  const PLINT legend_corner = emptiest_corner(points_per_series, x_lo, x_hi, y_lo, y_hi, legend_w, legend_h);
+  const PLINT legend_corner =
+      emptiest_corner(points_per_series, axes.x_lo, axes.x_hi, axes.y_lo, axes.y_hi, legend_w, legend_h);
 
   render_png_and_svg(path_without_extension, {plot.width, plot.height}, [&](plstream& pls) {
-    pls.adv(0);
-    PLFLT page_x0, page_x1, page_y0, page_y1, default_height, char_h;
-    pls.gspa(page_x0, page_x1, page_y0, page_y1);
-    pls.gchr(default_height, char_h);
-    // Margins in mm, measured in character heights: tick labels and titles decide them.
-    pls.svpa((y_title_offset + 1.6) * char_h, page_x1 - page_x0 - 2.5 * char_h, 4.8 * char_h,
-             page_y1 - page_y0 - 3.8 * char_h);
-    pls.wind(x_lo, x_hi, y_lo, y_hi);
-    pls.slabelfunc(tick_label, const_cast<TickFormat*>(&tick_format));
-    const std::string x_options = "bcnsto";
-    // A short log axis is labelled (and gridded) by hand at 1-2-5 steps; PLplot still draws its ticks.
-    const std::string y_options = plot.log_y ? (own_log_labels ? "bcstl" : "bcnstvl") : "bcnstvo";
-    pls.col0(kGridLine);
-    if (own_log_labels) {
-      pls.box("g", x_tick, x_subticks, "", 0, 0);
-      for (double v : log_labels) pls.join(x_lo, std::log10(v), x_hi, std::log10(v));
-    } else {
-      pls.box("g", x_tick, x_subticks, plot.log_y ? "gl" : "g", y_tick, 0);
-    }
-    pls.col0(kInk);
-    pls.width(1);
-    pls.box(x_options.c_str(), x_tick, x_subticks, y_options.c_str(), y_tick, 0);
-    if (own_log_labels) {
-      for (double v : log_labels) {
-        std::snprintf(text, sizeof text, "%g", v);
-        pls.mtex("lv", 0.7, (std::log10(v) - y_lo) / (y_hi - y_lo), 1.0, text);
-      }
-    }
-    pls.mtex("b", 3.2, 0.5, 0.5, escape_plot_text(plot.x_label).c_str());
-    pls.mtex("l", y_title_offset, 0.5, 0.5, escape_plot_text(plot.y_label).c_str());
-    pls.schr(0, 1.25);
-    pls.mtex("t", 1.6, 0.5, 0.5, escape_plot_text(plot.title).c_str());
-    pls.schr(0, 1.0);
-
-    const size_t n = plot.series.size();
-    std::vector<PLINT> options(n), slots(n), line_styles(n, 1), symbol_numbers(n, 1);
-    std::vector<PLFLT> line_widths(n, 2.0), symbol_scales(n, 1.0);
-    std::vector<std::string> labels(n);
-    std::vector<const char*> label_ptrs(n), symbols(n, kMarker);
-    std::vector<PLINT> text_colors(n, kInk);
-    for (size_t i = 0; i < n; ++i) {
-      const Series& s = plot.series[i];
-      const Rgb& rgb = palette[colors[i]];
-      slots[i] = kFirstFreeSlot + PLINT(i);
-      pls.scol0a(slots[i], rgb.r, rgb.g, rgb.b, std::clamp(s.opacity, 0.05, 1.0));
-      pls.col0(slots[i]);
-      pls.width(2.0);
-      std::vector<PLFLT> xs, ys;
-      for (const auto& [x, y] : points_per_series[i]) {
-        xs.push_back(x);
-        ys.push_back(y);
-      }
-      const bool markers = xs.size() <= kMarkerLimit;
-      if (xs.size() > 1) pls.line(PLINT(xs.size()), xs.data(), ys.data());
-      if (markers) pls.string(PLINT(xs.size()), xs.data(), ys.data(), kMarker);
-      options[i] = PL_LEGEND_LINE | (markers ? PL_LEGEND_SYMBOL : 0);
-      labels[i] = escape_plot_text(s.label);
-      label_ptrs[i] = labels[i].c_str();
-    }
-    pls.width(1);
-    PLFLT legend_width = 0, legend_height = 0;
-    pls.legend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-               legend_corner | PL_POSITION_INSIDE, 0.015, 0.02, 0.08, kBackground, kGridLine, 1, 0, 0, PLINT(n),
-               options.data(), 1.0, 1.0, 1.8, 0.0, text_colors.data(), label_ptrs.data(), nullptr, nullptr, nullptr,
-               nullptr, slots.data(), line_styles.data(), line_widths.data(), slots.data(), symbol_scales.data(),
-               symbol_numbers.data(), symbols.data());
+    draw_axes(pls, plot, axes);
+    draw_series(pls, plot, points_per_series, colors, legend_corner);
   });
 }
 

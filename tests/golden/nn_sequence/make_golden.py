@@ -1,4 +1,4 @@
-"""Writes the PyTorch golden cases that tests/nn_sequence/golden_test.cpp checks nabla's RNN, LSTM,
+"""Writes the PyTorch golden cases that tests/nn/sequence_golden_test.cpp checks nabla's RNN, LSTM,
 GRU, MultiheadAttention and TransformerBlock against.
 
 Rerun from the repository root with

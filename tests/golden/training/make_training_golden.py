@@ -1,4 +1,4 @@
-"""Writes the PyTorch training runs that tests/training/training_parity_test.cpp repeats in nabla:
+"""Writes the PyTorch training runs that tests/train/training_parity_test.cpp repeats in nabla:
 whole training loops (forward, loss, backward, clipping, optimizer step) on three small models.
 
 Rerun from the repository root with

@@ -1,0 +1,96 @@
+#include "nabla/kernels/cross_entropy.h"
+
+#include <cmath>
+#include <vector>
+
+#include "nabla/kernels/softmax.h"
+
+namespace nabla::kernels {
+
+namespace {
+
+RowLosses summed(const float* per_row, int64_t rows, int64_t counted) {
+  RowLosses out{counted, 0.0f};
+  for (int64_t r = 0; r < rows; ++r) out.total += per_row[r];
+  return out;
+}
+
+}  // namespace
+
+RowLosses cross_entropy_forward(const ClassRows& in, float* lse, float* per_row) {
+  const int64_t classes = in.classes;
+  const float eps = in.label_smoothing;
+  int64_t counted = 0;
+  std::vector<float> scratch(static_cast<size_t>(classes));
+  for (int64_t r = 0; r < in.rows; ++r) {
+    const float* row = in.x + r * classes;
+    const float m = row_max(row, classes);
+    lse[r] = m + std::log(row_exp_sum(row, scratch.data(), classes, m));
+    if (!in.targets) {
+      const float* y = in.probabilities + r * classes;
+      float loss = 0;
+      for (int64_t c = 0; c < classes; ++c) loss -= ((1 - eps) * y[c] + eps / classes) * (row[c] - lse[r]);
+      per_row[r] = loss;
+      ++counted;
+      continue;
+    }
+    const int64_t t = in.targets[r];
+    if (t == in.ignore_index) {
+      per_row[r] = 0;
+      continue;
+    }
+    float smooth = 0;
+    if (eps > 0) {
+      for (int64_t c = 0; c < classes; ++c) smooth += lse[r] - row[c];
+      smooth /= float(classes);
+    }
+    per_row[r] = (1 - eps) * (lse[r] - row[t]) + eps * smooth;
+    ++counted;
+  }
+  return summed(per_row, in.rows, counted);
+}
+
+void cross_entropy_backward(const ClassRows& in, const float* lse, const float* upstream, bool each_row, float scale,
+                            float* dx) {
+  const int64_t rows = in.rows, classes = in.classes;
+  const float eps = in.label_smoothing;
+#pragma omp parallel for if (rows * classes > (1 << 15)) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float g = (each_row ? upstream[r] : upstream[0]) * scale;
+    const float* row = in.x + r * classes;
+    float* drow = dx + r * classes;
+    if (!in.targets) {
+      const float* y = in.probabilities + r * classes;
+      float mass = 0;
+      for (int64_t c = 0; c < classes; ++c) mass += (1 - eps) * y[c] + eps / classes;
+      for (int64_t c = 0; c < classes; ++c)
+        drow[c] = g * (std::exp(row[c] - lse[r]) * mass - ((1 - eps) * y[c] + eps / classes));
+      continue;
+    }
+    const int64_t t = in.targets[r];
+    if (t == in.ignore_index) {
+      for (int64_t c = 0; c < classes; ++c) drow[c] = 0;
+      continue;
+    }
+    for (int64_t c = 0; c < classes; ++c) drow[c] = g * (std::exp(row[c] - lse[r]) - eps / classes);
+    drow[t] -= g * (1 - eps);
+  }
+}
+
+RowLosses nll_forward(const ClassRows& in, float* per_row) {
+  int64_t counted = 0;
+  for (int64_t r = 0; r < in.rows; ++r) {
+    const bool ignored = in.targets[r] == in.ignore_index;
+    per_row[r] = ignored ? 0.0f : -in.x[r * in.classes + in.targets[r]];
+    counted += !ignored;
+  }
+  return summed(per_row, in.rows, counted);
+}
+
+void nll_backward(const ClassRows& in, const float* upstream, bool each_row, float scale, float* dx) {
+  for (int64_t r = 0; r < in.rows; ++r)
+    if (in.targets[r] != in.ignore_index)
+      dx[r * in.classes + in.targets[r]] = -(each_row ? upstream[r] : upstream[0]) * scale;
+}
+
+}  // namespace nabla::kernels

@@ -1,0 +1,251 @@
+// train_run: config -> data -> model -> Model::fit with checkpoints, history, step log and schedules.
+#include "nabla/runs/train_run.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "nabla/core/error.h"
+#include "nabla/core/random.h"
+#include "nabla/data/tokenizer.h"
+#include "nabla/dist/process_group.h"
+#include "nabla/io/atomic_file.h"
+#include "nabla/io/checkpoint.h"
+#include "nabla/runs/run_optimizer.h"
+#include "nabla/runs/task_data.h"
+#include "nabla/ops/autocast.h"
+#include "nabla/optim/optim.h"
+#include "nabla/train/stop_signals.h"
+
+namespace nabla::runs {
+
+namespace fs = std::filesystem;
+using io::ConfigReader;
+using models::BuiltModel;
+using models::DataShape;
+
+namespace {
+
+// One row per optimizer step: step, epoch, loss (of that batch), lr.
+class StepLog : public train::Callback {
+ public:
+  StepLog(std::string path, bool append, int64_t first_step) : path_(std::move(path)), step_(first_step) {
+    if (!append || !fs::exists(path_)) std::ofstream(path_, std::ios::trunc) << "step,epoch,loss,lr\n";
+  }
+  void on_epoch_begin(int epoch, train::Logs&) override { epoch_ = epoch; }
+  void on_train_batch_end(int64_t, train::Logs& logs) override {
+    std::ofstream out(path_, std::ios::app);
+    out << ++step_ << "," << epoch_ + 1 << "," << logs["batch_loss"] << "," << model().learning_rate() << "\n";
+  }
+
+ private:
+  std::string path_;
+  int64_t step_;
+  int epoch_ = 0;
+};
+
+// Keeps the header and the rows whose first column (epoch or step) is at most `last`: rows a run
+// logged after its last checkpoint, before it was killed, are redone when it resumes.
+void drop_rows_after(const std::string& path, int64_t last) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  for (bool header = true; std::getline(in, line); header = false) {
+    if (!header && !line.empty() && std::stoll(line.substr(0, line.find(','))) > last) continue;
+    kept += line + "\n";
+  }
+  io::write_file_atomically(path, [&](int fd) { io::write_all(fd, kept.data(), kept.size(), path); });
+}
+
+// Linear warmup then cosine decay, stepped once per optimizer step (GPT's schedule).
+class CosineSchedule : public train::Callback {
+ public:
+  CosineSchedule(optim::Optimizer& optimizer, int64_t warmup, int64_t total, double min_lr, int64_t done,
+                 int64_t accumulation)
+      : scheduler_(optimizer, warmup, total, min_lr), accumulation_(accumulation) {
+    for (int64_t i = 0; i < done; ++i) scheduler_.step();  // resuming: catch up to the saved step
+  }
+  void on_train_batch_end(int64_t batch, train::Logs&) override {
+    if ((batch + 1) % accumulation_ == 0) scheduler_.step();
+  }
+
+ private:
+  optim::CosineWithWarmup scheduler_;
+  int64_t accumulation_;
+};
+
+// done_epochs whole epochs and done_in_epoch batches of the next one are already trained.
+std::vector<train::CallbackPtr> schedule_callbacks(ConfigReader s, train::Model& model, int64_t steps_per_epoch,
+                                                   int epochs, int done_epochs, int64_t done_in_epoch,
+                                                   int64_t accumulation) {
+  const std::string type = s.string("type", "none", {"none", "cosine", "step", "exponential", "plateau"});
+  std::vector<train::CallbackPtr> result;
+  if (type == "cosine") {
+    const int64_t optimizer_steps = std::max<int64_t>(1, steps_per_epoch / accumulation);
+    const int64_t total = optimizer_steps * epochs;
+    const int64_t warmup = s.integer("warmup_steps", std::min<int64_t>(100, total / 10), 0, total);
+    result.push_back(std::make_shared<CosineSchedule>(model.optimizer(), warmup, total,
+                                                      s.number("min_lr", 0.0, 0),
+                                                      optimizer_steps * done_epochs + done_in_epoch / accumulation,
+                                                      accumulation));
+  } else if (type == "step" || type == "exponential") {
+    const double gamma = s.number("gamma", type == "step" ? 0.1 : 0.95, 0, 1, true);
+    const int64_t step_size = type == "step" ? s.integer("step_size", 10, 1) : 1;
+    const double base = model.learning_rate();
+    result.push_back(std::make_shared<train::LearningRateScheduler>(
+        [=](int epoch, double) { return base * std::pow(gamma, double(epoch / step_size)); }));
+  } else if (type == "plateau") {
+    result.push_back(std::make_shared<train::ReduceLROnPlateau>("val_loss", s.number("factor", 0.1, 0, 1, true),
+                                                                int(s.integer("patience", 2, 0))));
+  }
+  s.finish();
+  return result;
+}
+
+io::json shape_json(const DataShape& s) {
+  return {{"input", std::vector<int64_t>(s.input.begin(), s.input.end())},
+          {"input_dtype", std::string(dtype_name(s.input_dtype))},
+          {"classes", s.classes},
+          {"vocab_size", s.vocab_size}};
+}
+
+}  // namespace
+
+TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, std::ostream& rank_log) {
+  NABLA_CHECK(!options.out_dir.empty(), "train: no run directory given (--out)");
+  // Data-parallel under mpirun: every rank trains its shard; rank 0 alone prints and writes files.
+  const int world = dist::world_size();
+  const bool writer = dist::rank() == 0;
+  std::ostream null_log(nullptr);
+  std::ostream& log = writer ? rank_log : null_log;
+  io::json config = given;
+  std::shared_ptr<const data::Tokenizer> tokenizer;
+  const std::string info_path = options.out_dir + "/config.json", last = options.out_dir + "/checkpoints/last";
+  if (options.resume) {
+    NABLA_CHECK(fs::exists(info_path) && io::checkpoint_exists(last), "--resume ", options.out_dir,
+                ": not a run directory with checkpoints/last (start it with `nabla train CONFIG --out DIR`)");
+    io::json info = io::load_json(info_path);
+    config = info.at("config");
+    for (const std::string& assignment : options.resume_overrides) io::apply_override(config, assignment);
+    if (info.contains("tokenizer") && !info["tokenizer"].is_null()) tokenizer = data::make_tokenizer(info["tokenizer"]);
+  }
+
+  dist::check_same_on_all_ranks(io::config_lines(config) + "run directory = " + options.out_dir, "the config");
+  ConfigReader root(config);
+  root.string("name", "run");
+  root.string("description", "");
+  const uint64_t seed = uint64_t(root.integer("seed", 42, 0));
+  manual_seed(seed);
+  ConfigReader data_cfg = root.object("data");
+  TaskData data = load_task_data(data_cfg, seed, tokenizer);
+  ConfigReader model_cfg = root.object("model");
+  BuiltModel built = models::build_model(model_cfg, data.shape);
+
+  ConfigReader t = root.object("training");
+  train::FitOptions fit;
+  fit.epochs = int(t.integer("epochs", 10, 1));
+  fit.batch_size = t.integer("batch_size", 32, 1);
+  fit.clip_grad_norm = t.number("clip_grad_norm", 0.0, 0);
+  fit.on_nonfinite = t.string("on_nonfinite", "stop", {"stop", "skip"}) == "skip" ? train::FitOptions::NonFinite::skip
+                                                                                  : train::FitOptions::NonFinite::stop;
+  fit.accumulation_steps = t.integer("accumulation_steps", 1, 1);
+  fit.steps_per_epoch = t.integer("steps_per_epoch", 0, 0);
+  fit.verbose = options.verbose;
+  fit.shuffle = t.boolean("shuffle", true);
+  fit.validation_dataset = data.validation;
+  const std::string loss = t.string("loss", loss_for(built.task));
+  const std::vector<std::string> metrics = t.strings("metrics", metrics_for(built.task));
+  // checkpoints/best keeps the epoch with the best value of this (val_* needs a validation set).
+  const std::string monitor = t.string("checkpoint_monitor", data.validation ? "val_loss" : "loss");
+  train::Model model(built.module);
+  model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
+  model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
+  model.distribute(world > 1);
+  if (!data.tokenizer) root.object("generate").finish();
+  else {  // defaults for `nabla generate`, recorded with the run
+    ConfigReader g = root.object("generate");
+    g.string("prompt", data.prompt);
+    g.integer("tokens", 400, 1);
+    g.number("temperature", 0.8, 0);
+    g.integer("top_k", 0, 0);
+    g.number("top_p", 0.95, 0, 1, true);
+    g.finish();
+  }
+
+  fs::create_directories(options.out_dir + "/checkpoints");
+  const int64_t step_samples = fit.batch_size * world;  // each step: batch_size on every rank
+  const int64_t all_batches = (data.train->size() + step_samples - 1) / step_samples;
+  const int64_t batches = fit.steps_per_epoch > 0 ? std::min(fit.steps_per_epoch, all_batches) : all_batches;
+  int done_epochs = 0;
+  if (options.resume) {
+    // The saved optimizer state holds the schedule's lr at the save; the schedule below must start
+    // from the configured lr (its base) and catch up, or a resumed run would scale lr down.
+    std::vector<double> configured;
+    for (const auto& group : model.optimizer().param_groups()) configured.push_back(group.lr);
+    done_epochs = model.load(last);
+    for (size_t g = 0; g < configured.size(); ++g) model.optimizer().param_groups()[g].lr = configured[g];
+  }
+  // Steps already trained: whole epochs, plus those of an epoch interrupted in the middle.
+  const int64_t done_steps = int64_t(done_epochs) * batches + model.progress().step;
+  if (options.resume && writer) {
+    drop_rows_after(options.out_dir + "/history.csv", done_epochs);
+    drop_rows_after(options.out_dir + "/steps.csv", done_steps);
+  }
+  fit.callbacks = schedule_callbacks(t.object("schedule"), model, batches, fit.epochs, done_epochs,
+                                     model.progress().step, fit.accumulation_steps);
+  fit.stop_on_signals = options.stop_on_signals;
+  t.finish();
+  root.finish();  // every key is known: only now start the work
+  NABLA_CHECK(done_epochs < fit.epochs, "--resume ", options.out_dir, ": all ", fit.epochs,
+              " epochs are done already; raise training.epochs with --set training.epochs=N");
+  fit.initial_epoch = done_epochs;
+
+  io::json info = {{"config", root.resolved()},
+                   {"tokenizer", data.tokenizer ? data.tokenizer->to_json() : io::json()},
+                   {"data_shape", shape_json(data.shape)},
+                   {"model_type", built.type},
+                   {"task", loss_for(built.task)},
+                   {"class_names", data.class_names}};
+  if (writer) io::save_json(info_path, info);
+
+  const bool has_validation = data.validation != nullptr;
+  fit.callbacks.push_back(std::make_shared<train::CSVLogger>(options.out_dir + "/history.csv", options.resume));
+  if (writer)
+    fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume, done_steps));
+  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
+      options.out_dir + "/checkpoints/best", monitor, true));
+  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
+  if (model.precision() == DType::bf16 && !bf16_native())
+    log << "warning: this CPU has no native bf16 matrix instructions (AVX512_BF16 or AMX), so bf16 is emulated: "
+           "the numerics of bf16 mixed precision, but no speed-up over fp32 (use --precision fp32 for speed)\n";
+  log << built.module->summary() << "\n";
+  log << "training " << built.type << " on " << data.train->size() << " examples"
+      << (has_validation ? ", validating on " + std::to_string(data.validation->size()) : std::string()) << ", "
+      << fit.epochs - done_epochs << " epoch(s)"
+      << (world > 1 ? ", on " + std::to_string(world) + " ranks x " + std::to_string(fit.batch_size) +
+                          " = " + std::to_string(step_samples) + " samples per step"
+                    : std::string())
+      << "\n";
+
+  TrainRunResult result;
+  result.run_dir = options.out_dir;
+  result.test_set = data.test;
+  result.history = model.fit(data.train, fit);
+  if (model.interrupted()) {  // a signal: keep the position (mid-epoch) and stop here
+    if (model.progress().step > 0) model.save(last, model.progress().epoch);
+    result.stop_signal = train::stop_signal();
+    result.stopped_at = model.progress();
+    dist::barrier();
+    return result;
+  }
+  dist::barrier();  // rank 0 has written the checkpoints the others load next
+  if (data.test) {
+    model.load(options.out_dir + "/checkpoints/best");
+    result.test = model.evaluate(*data.test, std::max<int64_t>(fit.batch_size, 256));
+    io::json test = io::json::object();
+    for (auto& [k, v] : result.test) test[k] = v;
+    if (writer) io::save_json(options.out_dir + "/results.json", {{"test", test}, {"checkpoint", "best"}});
+  }
+  return result;
+}
+
+}  // namespace nabla::runs

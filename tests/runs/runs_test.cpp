@@ -1,0 +1,101 @@
+// The runs layer in process: a config trained into a run directory, loaded back, evaluated and
+// benchmarked, and the optimizer a config names.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "../error_message.h"
+#include "nabla/nabla.h"
+
+using namespace nabla;
+using test_support::error_of;
+namespace fs = std::filesystem;
+
+namespace {
+
+io::json neuron_config(int epochs) {
+  return {{"name", "neuron"},
+          {"seed", 1},
+          {"data", {{"dataset", "neuron_toy"}}},
+          {"model", {{"type", "neuron"}}},
+          {"training",
+           {{"epochs", epochs},
+            {"batch_size", 4},
+            {"loss", "mse"},
+            {"metrics", io::json::array()},
+            {"optimizer", {{"name", "sgd"}, {"lr", 1.0}}}}}};
+}
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / "nabla_runs_test" / name;
+  fs::remove_all(dir);
+  return dir;
+}
+
+runs::TrainRunOptions quiet_run(const fs::path& dir) {
+  runs::TrainRunOptions options;
+  options.out_dir = dir.string();
+  options.verbose = 0;
+  return options;
+}
+
+}  // namespace
+
+TEST(Runs, TrainRunWritesARunThatLoadRunAndEvalRunReadBack) {
+  const fs::path dir = fresh_dir("neuron");
+  std::ostringstream log;
+  runs::TrainRunResult result = runs::train_run(neuron_config(200), quiet_run(dir), log);
+  for (const char* file : {"config.json", "history.csv", "steps.csv", "results.json", "checkpoints/best/model.safetensors",
+                           "checkpoints/last/model.safetensors"})
+    EXPECT_TRUE(fs::exists(dir / file)) << file;
+  ASSERT_EQ(result.history.epochs.size(), 200u);
+  EXPECT_LT(result.history["loss"].back(), 0.5 * result.history["loss"].front()) << "the neuron did not learn";
+  EXPECT_NE(log.str().find("training neuron on 4 examples"), std::string::npos) << log.str();
+
+  runs::LoadedRun run = runs::load_run(dir.string());
+  EXPECT_EQ(run.model.type, "neuron");
+  EXPECT_EQ(run.checkpoint, (dir / "checkpoints" / "best").string());
+  const runs::EvalResult eval = runs::eval_run(run, dir.string(), "test");
+  EXPECT_EQ(eval.set->size(), 2);
+  EXPECT_NEAR(eval.logs.at("loss"), result.test.at("loss"), 1e-6);  // the same best checkpoint, the same test set
+  EXPECT_FALSE(eval.perplexity.has_value());
+  EXPECT_NE(error_of([&] { runs::eval_run(run, dir.string(), "validation"); }).find("has no validation set"),
+            std::string::npos);
+}
+
+TEST(Runs, AnUnknownConfigKeyIsAnErrorNamingIt) {
+  io::json config = neuron_config(1);
+  config["training"]["epoch"] = 3;  // a typo of epochs
+  const std::string message = error_of([&] { runs::train_run(config, quiet_run(fresh_dir("typo")), std::cout); });
+  EXPECT_NE(message.find("training.epoch"), std::string::npos) << message;
+}
+
+TEST(Runs, AdamWLeavesGptBiasesAndNormGainsUndecayed) {
+  io::json gpt = {{"type", "gpt"}, {"context", 8}, {"n_layer", 1}, {"n_head", 2}, {"n_embd", 8}};
+  io::ConfigReader gpt_reader(gpt, "model");
+  models::BuiltModel built = models::build_model(gpt_reader, {{8}, DType::i64, 0, 11});
+  io::json adamw = {{"name", "adamw"}, {"lr", 0.01}, {"weight_decay", 0.1}};
+  auto optimizer = runs::build_optimizer(io::ConfigReader(adamw, "training.optimizer"), built);
+  ASSERT_EQ(optimizer->param_groups().size(), 2u);
+  EXPECT_DOUBLE_EQ(optimizer->param_groups()[0].weight_decay, 0.1);
+  EXPECT_DOUBLE_EQ(optimizer->param_groups()[1].weight_decay, 0.0);
+  for (const Tensor& p : optimizer->param_groups()[0].params) EXPECT_GE(p.dim(), 2);
+  for (const Tensor& p : optimizer->param_groups()[1].params) EXPECT_EQ(p.dim(), 1);
+
+  // Any other model: one group, every parameter decayed.
+  io::json mlp = {{"type", "mlp"}};
+  io::ConfigReader mlp_reader(mlp, "model");
+  models::BuiltModel classifier = models::build_model(mlp_reader, {{1, 28, 28}, DType::f32, 10, 0});
+  auto plain = runs::build_optimizer(io::ConfigReader(adamw, "training.optimizer"), classifier);
+  ASSERT_EQ(plain->param_groups().size(), 1u);
+  EXPECT_DOUBLE_EQ(plain->param_groups()[0].weight_decay, 0.1);
+}
+
+TEST(Runs, BenchRunTimesTheConfigsModel) {
+  io::json result = runs::bench_run(neuron_config(1), {.steps = 3, .warmup = 1});
+  EXPECT_EQ(result.at("model"), "neuron");
+  EXPECT_EQ(result.at("parameters"), 4);
+  EXPECT_GT(result.at("median_s").get<double>(), 0.0);
+  EXPECT_GT(result.at("samples_per_s").get<double>(), 0.0);
+}
