@@ -103,7 +103,8 @@ void attention_bench(benchmark::State& state) {
 
 // The GRU/LSTM 256 -> 1024 over 28 steps, the lstm_text model's 128 -> 128 over 100, and
 // the char GRU's second layer, 512 -> 512 over 128.
-const std::vector<RecurrentBenchShape> kRecurrentShapes = {{28, 64, 256, 1024}, {100, 32, 128, 128}, {128, 32, 512, 512}};
+const std::vector<RecurrentBenchShape> kRecurrentShapes = {
+    {28, 64, 256, 1024}, {100, 32, 128, 128}, {128, 32, 512, 512}};
 
 // One training step of a batch-first, single-layer LSTM/GRU: all outputs, backward from a random
 // upstream gradient into the weights and the input.
@@ -167,7 +168,8 @@ void register_all() {
   benchmark::RegisterBenchmark("adamw_step/10M", adamw_bench)->UseRealTime();
   benchmark::RegisterBenchmark("overhead/add_1elem", overhead_bench)->UseRealTime();
   for (auto& s : kMatmulShapes)
-    benchmark::RegisterBenchmark(("matmul_f32_over_dnnl_raw/" + shape_name(s)).c_str(), matmul_over_raw_dnnl, s)->UseRealTime();
+    benchmark::RegisterBenchmark(("matmul_f32_over_dnnl_raw/" + shape_name(s)).c_str(), matmul_over_raw_dnnl, s)
+        ->UseRealTime();
   for (auto cell : {kernels::RecurrentCell::lstm, kernels::RecurrentCell::gru})
     for (auto& s : kRecurrentShapes)
       benchmark::RegisterBenchmark((cell_prefix(cell) + "_dnnl_raw/" + s.name()).c_str(), raw_dnnl_recurrent, cell, s)

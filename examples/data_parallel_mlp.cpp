@@ -16,14 +16,14 @@ int main(int argc, char** argv) {
     manual_seed(0);  // the same seed everywhere; DDP also copies rank 0's weights to all ranks
     data::FashionMnist train = data::load_fashion_mnist("train", data::default_fashion_mnist_dir());
     data::FashionMnist test = data::load_fashion_mnist("test", data::default_fashion_mnist_dir());
-    auto net = std::make_shared<nn::Sequential>(std::initializer_list<nn::ModulePtr>{
-        std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(784, 256), std::make_shared<nn::ReLU>(),
-        std::make_shared<nn::Linear>(256, 10)});
+    auto net = std::make_shared<nn::Sequential>(
+        std::initializer_list<nn::ModulePtr>{std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(784, 256),
+                                             std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(256, 10)});
     dist::DistributedDataParallel ddp(net);
     optim::SGD opt(net->parameters(), {.lr = 0.05, .momentum = 0.9});
-    data::DataLoader loader(std::make_shared<data::TensorDataset>(train.images, train.labels),
-                            {.batch_size = 64, .shuffle = true, .seed = 1,
-                             .num_replicas = dist::world_size(), .rank = dist::rank()});
+    data::DataLoader loader(
+        std::make_shared<data::TensorDataset>(train.images, train.labels),
+        {.batch_size = 64, .shuffle = true, .seed = 1, .num_replicas = dist::world_size(), .rank = dist::rank()});
     for (int epoch = 0; epoch < epochs; ++epoch) {
       std::vector<double> loss_and_count = {0, 0};
       for (data::Batch& batch : loader.epoch(epoch)) {
@@ -37,8 +37,7 @@ int main(int argc, char** argv) {
       }
       dist::all_reduce(loss_and_count);  // the epoch's loss over every rank's samples
       NoGradGuard no_grad;
-      const double accuracy =
-          mean(eq(argmax(net->forward(test.images), 1), test.labels).to(DType::f32)).item<double>();
+      const double accuracy = mean(eq(argmax(net->forward(test.images), 1), test.labels).to(DType::f32)).item<double>();
       if (dist::rank() == 0)
         std::printf("epoch %d on %d rank(s): train loss %.4f, test accuracy %.4f\n", epoch + 1, dist::world_size(),
                     loss_and_count[0] / loss_and_count[1], accuracy);

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   const std::string dir = argc > 2 ? argv[2] : data::default_fashion_mnist_dir();
   try {
     manual_seed(42);
-    data::FashionMnist train_set = data::load_fashion_mnist("train", dir), test_set = data::load_fashion_mnist("test", dir);
+    data::FashionMnist train_set = data::load_fashion_mnist("train", dir),
+                       test_set = data::load_fashion_mnist("test", dir);
     auto network = std::make_shared<nn::Sequential>(std::initializer_list<nn::ModulePtr>{
         std::make_shared<nn::Conv2d>(1, 32, 3), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),
         std::make_shared<nn::Conv2d>(32, 64, 3), std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2),

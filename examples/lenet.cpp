@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
       int64_t steps = 0;
       for (int64_t s = 0; s + batch <= n; s += batch, ++steps) {
         Tensor idx = order.narrow(0, s, batch);
-        Tensor loss = cross_entropy(net.forward(index_select(train.images, 0, idx)), index_select(train.labels, 0, idx));
+        Tensor loss =
+            cross_entropy(net.forward(index_select(train.images, 0, idx)), index_select(train.labels, 0, idx));
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();

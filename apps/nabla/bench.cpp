@@ -24,11 +24,12 @@ struct BenchArgs {
 };
 
 void print(const io::json& r) {
-  std::cout << std::setprecision(4) << r["name"].get<std::string>() << " " << r["mode"].get<std::string>()
-            << ": batch " << r["batch"] << (r["ranks"].get<int>() > 1 ? " per rank x " + std::to_string(r["ranks"].get<int>()) + " ranks" : "")
-            << ", " << r["threads"] << " thread(s), median "
-            << r["median_s"].get<double>() * 1e3 << " ms (" << r["min_s"].get<double>() * 1e3 << "-"
-            << r["max_s"].get<double>() * 1e3 << "), " << r["samples_per_s"].get<double>() << " samples/s";
+  std::cout << std::setprecision(4) << r["name"].get<std::string>() << " " << r["mode"].get<std::string>() << ": batch "
+            << r["batch"]
+            << (r["ranks"].get<int>() > 1 ? " per rank x " + std::to_string(r["ranks"].get<int>()) + " ranks" : "")
+            << ", " << r["threads"] << " thread(s), median " << r["median_s"].get<double>() * 1e3 << " ms ("
+            << r["min_s"].get<double>() * 1e3 << "-" << r["max_s"].get<double>() * 1e3 << "), "
+            << r["samples_per_s"].get<double>() << " samples/s";
   if (r.contains("tokens_per_s")) std::cout << ", " << r["tokens_per_s"].get<double>() << " tokens/s";
   std::cout << ", peak resident " << r["peak_rss_mb"].get<double>() << " MB";
   if (r.contains("comm_wait_s_per_step"))

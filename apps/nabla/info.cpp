@@ -20,12 +20,14 @@ void run_info(const std::string& target) {
     std::string checkpoint = target;
     if (fs::exists(target + "/config.json") && fs::exists(target + "/checkpoints")) {
       run_config = target + "/config.json";
-      checkpoint = fs::exists(target + "/checkpoints/best") ? target + "/checkpoints/best" : target + "/checkpoints/last";
+      checkpoint =
+          fs::exists(target + "/checkpoints/best") ? target + "/checkpoints/best" : target + "/checkpoints/last";
     } else if (fs::exists(fs::path(target).parent_path().parent_path() / "config.json")) {
       run_config = (fs::path(target).parent_path().parent_path() / "config.json").string();
     }
     file = checkpoint + "/model.safetensors";
-    NABLA_CHECK(fs::exists(file), target, ": no model.safetensors here; pass a run directory, a checkpoint "
+    NABLA_CHECK(fs::exists(file), target,
+                ": no model.safetensors here; pass a run directory, a checkpoint "
                 "directory or a .safetensors file");
   }
   io::SafetensorsFile weights = io::load_safetensors(file);

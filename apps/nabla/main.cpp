@@ -35,10 +35,11 @@ void apply_precision(const std::string& precision, nlohmann::json& config) {
 }  // namespace nabla::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"nabla: define, train, evaluate and run neural networks.\n"
-               "  nabla train configs/fashion_cnn.json --out runs/cnn\n"
-               "  nabla eval runs/cnn;  nabla plot runs/cnn;  nabla generate runs/gpt --prompt \"And God\"",
-               "nabla"};
+  CLI::App app{
+      "nabla: define, train, evaluate and run neural networks.\n"
+      "  nabla train configs/fashion_cnn.json --out runs/cnn\n"
+      "  nabla eval runs/cnn;  nabla plot runs/cnn;  nabla generate runs/gpt --prompt \"And God\"",
+      "nabla"};
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::help);
   nabla::cli::add_train(app);

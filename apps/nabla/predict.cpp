@@ -11,9 +11,9 @@
 #include "nabla/data/image_file.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/text_datasets.h"
-#include "nabla/runs/runs.h"
 #include "nabla/ops/activation.h"
 #include "nabla/ops/shape_ops.h"
+#include "nabla/runs/runs.h"
 
 namespace nabla::cli {
 
@@ -39,8 +39,8 @@ void print_predictions(const runs::LoadedRun& run, const Tensor& scores, const s
         if (p[c] > p[size_t(best)]) best = int64_t(c);
       confidence = p[size_t(best)];
     }
-    const std::string label = size_t(best) < run.class_names.size() ? run.class_names[size_t(best)]
-                                                                    : "class " + std::to_string(best);
+    const std::string label =
+        size_t(best) < run.class_names.size() ? run.class_names[size_t(best)] : "class " + std::to_string(best);
     std::cout << label << "\t" << std::fixed << std::setprecision(4) << confidence << "\n";
   }
 }
@@ -97,8 +97,7 @@ void add_predict(CLI::App& app) {
   auto threads = std::make_shared<int>(0);
   CLI::App* cmd = app.add_subcommand("predict", "run a trained classifier or regressor on new inputs");
   cmd->add_option("run_dir", *run_dir, "the run directory written by `nabla train`")->required();
-  cmd->add_option("inputs", *inputs, "PNG/PGM images, a text file of lines (- for stdin), or a CSV file")
-      ->required();
+  cmd->add_option("inputs", *inputs, "PNG/PGM images, a text file of lines (- for stdin), or a CSV file")->required();
   add_threads_option(*cmd, *threads);
   cmd->callback([=] { run_predict(*run_dir, *inputs, *threads); });
 }

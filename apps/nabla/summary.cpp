@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "commands.h"
-#include "nabla/runs/runs.h"
 #include "nabla/nn/sequential.h"
+#include "nabla/runs/runs.h"
 
 namespace nabla::cli {
 

@@ -1,17 +1,17 @@
 // nabla train CONFIG.json [--set key=value ...] [--out RUN_DIR] [--resume RUN_DIR]; under
 // `mpirun -np N` it trains data-parallel on N ranks.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <cstdlib>
 #include <sstream>
 
 #include "commands.h"
 #include "nabla/core/error.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/io/config.h"
-#include "nabla/runs/runs.h"
 #include "nabla/ops/autocast.h"
+#include "nabla/runs/runs.h"
 #include "run_output.h"
 
 namespace nabla::cli {
@@ -35,12 +35,13 @@ void run_train(const TrainArgs& a) {
   std::vector<std::string> overrides = a.sets;
   if (!a.precision.empty()) {
     parse_precision(a.precision);  // an unsupported value fails here, naming the choices
-    overrides.push_back("training.precision=" + std::string(parse_precision(a.precision) == DType::bf16 ? "bf16" : "fp32"));
+    overrides.push_back("training.precision=" +
+                        std::string(parse_precision(a.precision) == DType::bf16 ? "bf16" : "fp32"));
   }
   if (a.global_batch > 0) {  // the samples of one step over all ranks, kept as ranks change
     const int ranks = dist::world_size();
-    NABLA_CHECK(a.global_batch % ranks == 0, "train: --global-batch ", a.global_batch, " does not divide among ",
-                ranks, " ranks; use a multiple of ", ranks);
+    NABLA_CHECK(a.global_batch % ranks == 0, "train: --global-batch ", a.global_batch, " does not divide among ", ranks,
+                " ranks; use a multiple of ", ranks);
     overrides.push_back("training.batch_size=" + std::to_string(a.global_batch / ranks));
   }
   if (a.seed >= 0) overrides.push_back("seed=" + std::to_string(a.seed));
@@ -52,8 +53,8 @@ void run_train(const TrainArgs& a) {
   } else {
     config = io::read_json_file(a.config);
     for (const std::string& s : overrides) io::apply_override(config, s);
-    options.out_dir = !a.out.empty() ? a.out
-                                     : "runs/" + config.value("name", std::filesystem::path(a.config).stem().string());
+    options.out_dir =
+        !a.out.empty() ? a.out : "runs/" + config.value("name", std::filesystem::path(a.config).stem().string());
   }
   std::error_code error;
   std::filesystem::create_directories(options.out_dir + "/checkpoints", error);
@@ -67,7 +68,8 @@ void run_train(const TrainArgs& a) {
     if (dist::rank() == 0) {
       std::ostringstream note;
       note << "stopped by signal " << result.stop_signal << " at epoch " << result.stopped_at.epoch + 1 << ", step "
-           << result.stopped_at.step << "; saved " << options.out_dir << "/checkpoints/last. Continue with: nabla train "
+           << result.stopped_at.step << "; saved " << options.out_dir
+           << "/checkpoints/last. Continue with: nabla train "
            << "--resume " << options.out_dir << "\n";
       std::cout << note.str();
       log_file << note.str();

@@ -25,6 +25,6 @@
 #include "nabla/ops/recurrent.h"
 #include "nabla/ops/reduce.h"
 #include "nabla/ops/shape_ops.h"
-#include "nabla/train/model.h"
 #include "nabla/optim/optim.h"
 #include "nabla/runs/runs.h"
+#include "nabla/train/model.h"

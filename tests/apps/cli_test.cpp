@@ -1,7 +1,6 @@
 // The `nabla` command line end to end on tiny configs and the real datasets:
 // train -> eval -> generate -> plot -> info -> summary -> predict, and its errors.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,9 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "../run_command.h"
 
@@ -44,9 +42,9 @@ TEST_F(Cli, GptTrainsEvaluatesGeneratesAndPlots) {
   const std::string out = path("gpt");
   Result train = run("train " + config("tiny_gpt.json") + " --out " + out + " --verbose 2 --threads 2");
   ASSERT_EQ(train.status, 0) << train.output;
-  for (const char* file : {"config.json", "history.csv", "steps.csv", "log.txt", "results.json",
-                           "checkpoints/best/model.safetensors", "checkpoints/last/optimizer.safetensors",
-                           "plots/loss.png", "plots/loss.svg", "plots/steps_loss.png"})
+  for (const char* file :
+       {"config.json", "history.csv", "steps.csv", "log.txt", "results.json", "checkpoints/best/model.safetensors",
+        "checkpoints/last/optimizer.safetensors", "plots/loss.png", "plots/loss.svg", "plots/steps_loss.png"})
     EXPECT_TRUE(fs::exists(out + "/" + file)) << file << "\n" << train.output;
   EXPECT_LT(test_metric(out, "loss"), 3.3);  // a uniform guess over ~70 characters costs 4.2 nats
 
@@ -141,8 +139,10 @@ TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
   EXPECT_NE(not_json.status, 0);
   EXPECT_NE(not_json.output.find("not valid JSON"), std::string::npos) << not_json.output;
 
-  Result huge = run("train " + config("tiny_gpt.json") + " --set model.n_embd=65536 --set model.n_head=64 --set "
-                    "model.n_layer=96 --out " + path("huge"));
+  Result huge = run("train " + config("tiny_gpt.json") +
+                    " --set model.n_embd=65536 --set model.n_head=64 --set "
+                    "model.n_layer=96 --out " +
+                    path("huge"));
   EXPECT_NE(huge.status, 0);
   EXPECT_NE(huge.output.find("GB to train (weights, gradients, Adam state); this machine has"), std::string::npos)
       << huge.output;
@@ -174,8 +174,8 @@ int64_t line_count(const std::string& file) {
 int train_until_signalled(const std::string& args, const std::string& out_dir, int64_t lines, int signal_number) {
   const pid_t child = fork();
   if (child == 0) {
-    const std::string command = "exec " NABLA_BINARY_DIR "/bin/nabla train " + args + " --out " + out_dir +
-                                " > " + out_dir + ".log 2>&1";
+    const std::string command =
+        "exec " NABLA_BINARY_DIR "/bin/nabla train " + args + " --out " + out_dir + " > " + out_dir + ".log 2>&1";
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -267,8 +267,8 @@ TEST_F(Cli, SummaryPrintsLayersAndParameterCounts) {
 
 TEST_F(Cli, BenchTimesTrainingInferenceAndGeneration) {
   for (const char* mode : {"train", "infer", "generate"}) {
-    Result r = run("bench " + config("tiny_gpt.json") + " --json --steps 2 --warmup 1 --tokens 8 --threads 1 --mode " +
-                   mode);
+    Result r =
+        run("bench " + config("tiny_gpt.json") + " --json --steps 2 --warmup 1 --tokens 8 --threads 1 --mode " + mode);
     ASSERT_EQ(r.status, 0) << r.output;
     const nlohmann::json j = nlohmann::json::parse(r.output.substr(r.output.rfind("{")));
     EXPECT_EQ(j.at("mode"), mode);
@@ -290,12 +290,13 @@ TEST_F(Cli, BenchTimesTrainingInferenceAndGeneration) {
   const double conv1 = 2.0 * 8 * 32 * 26 * 26 * 9, conv2 = 2.0 * 8 * 64 * 11 * 11 * 288,
                dense = 2.0 * 8 * (1600 * 128 + 128 * 10);
   for (const char* mode : {"train", "infer"}) {
-    Result r = run("bench " + config("tiny_cnn.json") + " --json --batch 8 --steps 1 --warmup 0 --threads 1 --mode " +
-                   mode);
+    Result r =
+        run("bench " + config("tiny_cnn.json") + " --json --batch 8 --steps 1 --warmup 0 --threads 1 --mode " + mode);
     ASSERT_EQ(r.status, 0) << r.output;
     const double expected = std::string(mode) == "train" ? 2 * conv1 + 3 * conv2 + 3 * dense : conv1 + conv2 + dense;
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.output.substr(r.output.rfind("{"))).at("step_flops").get<double>(),
-                     expected) << mode;
+                     expected)
+        << mode;
   }
 
   Result not_lm = run("bench " + config("tiny_cnn.json") + " --mode generate --steps 1");

@@ -73,7 +73,7 @@ TEST(Autograd, GraphIsFreedAfterBackward) {
 
 TEST(Autograd, InPlaceChangeOfASavedTensorIsCaught) {
   Tensor x = tensor({1.0f, 2.0f}).requires_grad_();
-  Tensor y = exp(x);        // saves its output
+  Tensor y = exp(x);  // saves its output
   Tensor z = y.sum();
   {
     NoGradGuard no_grad;

@@ -1,11 +1,12 @@
 // The built-in profiler: forward ops and backward nodes timed separately with self time, GEMM
 // FLOPs credited to the op that ran them, and the allocator and GEMM cache lines in the report.
+#include "nabla/core/profiler.h"
+
 #include <gtest/gtest.h>
 
 #include <regex>
 #include <string>
 
-#include "nabla/core/profiler.h"
 #include "nabla/kernels/rnn_onednn.h"
 #include "nabla/nabla.h"
 

@@ -9,10 +9,10 @@
 #include <fstream>
 #include <set>
 
+#include "../error_message.h"
 #include "nabla/core/error.h"
 #include "nabla/data/split.h"
 #include "nabla/data/utf8.h"
-#include "../error_message.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
@@ -28,7 +28,8 @@ std::string write_file(const std::string& name, const std::string& bytes) {
   std::string path = (temp_dir() / name).string();
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
-}}  // namespace
+}
+}  // namespace
 
 TEST(Kjv, LoadsEveryVerseWithTestaments) {
   // scripts/setup.sh always exports the file, so its absence is a failure, not a skip.

@@ -3,12 +3,12 @@
 
 #include <chrono>
 
+#include "../error_message.h"
 #include "nabla/core/error.h"
 #include "nabla/data/char_tokenizer.h"
 #include "nabla/data/sentencepiece_tokenizer.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/word_tokenizer.h"
-#include "../error_message.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
@@ -27,7 +27,8 @@ std::string kjv_text() {
   std::string text;
   for (const auto& v : kjv()) text += v.text + "\n";
   return text;
-}}  // namespace
+}
+}  // namespace
 
 TEST(CharTokenizer, RoundTripsTheWholeKjvWithSortedIds) {
   const std::string text = kjv_text();

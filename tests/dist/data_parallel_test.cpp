@@ -27,7 +27,8 @@ void expect_same_parameters(nn::Module& a, nn::Module& b, double rtol, double at
   auto pa = a.named_parameters(), pb = b.named_parameters();
   ASSERT_EQ(pa.size(), pb.size());
   for (size_t i = 0; i < pa.size(); ++i) {
-    std::vector<float> x = pa[i].second.contiguous().to_vector<float>(), y = pb[i].second.contiguous().to_vector<float>();
+    std::vector<float> x = pa[i].second.contiguous().to_vector<float>(),
+                       y = pb[i].second.contiguous().to_vector<float>();
     double diff = 0, norm = 0, worst = 0;
     int reported = 0;
     for (size_t j = 0; j < x.size(); ++j) {
@@ -73,9 +74,9 @@ Trained train_steps(const ModuleFactory& make, std::shared_ptr<const data::Datas
   return t;
 }
 
-void expect_equivalent(const ModuleFactory& make, std::shared_ptr<const data::Dataset> data, const std::string& optimizer,
-                       double lr, double clip, const std::string& loss, std::vector<std::string> metrics,
-                       double tolerance) {
+void expect_equivalent(const ModuleFactory& make, std::shared_ptr<const data::Dataset> data,
+                       const std::string& optimizer, double lr, double clip, const std::string& loss,
+                       std::vector<std::string> metrics, double tolerance) {
   ASSERT_EQ(dist::world_size(), 2) << "run under mpirun -np 2";
   Trained alone = train_steps(make, data, false, 32, optimizer, lr, clip, loss, metrics);
   Trained ranks = train_steps(make, data, true, 16, optimizer, lr, clip, loss, metrics);
@@ -94,8 +95,11 @@ std::shared_ptr<const data::Dataset> fashion_subset(int64_t n) {
 }  // namespace
 
 TEST(Equivalence, MlpTwoRanksOfSixteenMatchOneProcessOfThirtyTwo) {
-  expect_equivalent([] { return models::make_mlp(784, {256, 256}, 10, 0.0); }, fashion_subset(640), "adam", 1e-3, 0,
-                    "sparse_categorical_crossentropy", {"accuracy"}, 1e-5);
+  expect_equivalent(
+      [] {
+        return models::make_mlp(784, {256, 256}, 10, 0.0);
+      },
+      fashion_subset(640), "adam", 1e-3, 0, "sparse_categorical_crossentropy", {"accuracy"}, 1e-5);
 }
 
 TEST(Equivalence, FashionCnnTwoRanksOfSixteenMatchOneProcessOfThirtyTwo) {
@@ -118,8 +122,8 @@ TEST(Equivalence, GptSmallTwoRanksOfSixteenMatchOneProcessOfThirtyTwo) {
   const int64_t vocab = tokenizer.vocab_size();
   expect_equivalent(
       [vocab] {
-        return std::make_shared<models::GPT>(
-            models::GPTConfig{.vocab_size = vocab, .context = 128, .n_layer = 4, .n_head = 4, .n_embd = 256, .dropout = 0});
+        return std::make_shared<models::GPT>(models::GPTConfig{
+            .vocab_size = vocab, .context = 128, .n_layer = 4, .n_head = 4, .n_embd = 256, .dropout = 0});
       },
       std::make_shared<data::TensorDataset>(x, y), "adamw", 1e-3, 1.0, "sparse_categorical_crossentropy", {}, 1e-5);
 }

@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <iostream>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <thread>
 
@@ -65,8 +65,8 @@ TEST_F(MpirunCli, TrainsOnTwoRanksWithOneReportThenResumesOnOneProcess) {
   EXPECT_NE(two.output.find("on 2 ranks x 32 = 64 samples per step"), std::string::npos) << two.output;
   EXPECT_EQ(count(two.output, "Epoch 1/1"), 1u) << "only rank 0 reports:\n" << two.output;
   EXPECT_EQ(count(two.output, "test:"), 1u) << two.output;
-  for (const char* file : {"config.json", "history.csv", "steps.csv", "results.json", "checkpoints/last/model.safetensors",
-                           "plots/loss.png", "plots/confusion_matrix.png"})
+  for (const char* file : {"config.json", "history.csv", "steps.csv", "results.json",
+                           "checkpoints/last/model.safetensors", "plots/loss.png", "plots/confusion_matrix.png"})
     EXPECT_TRUE(fs::exists(out + "/" + file)) << file;
   const std::string history = file_text(out + "/history.csv");
   EXPECT_EQ(count(history, "\n"), 2u) << "a header and one epoch, written once:\n" << history;
@@ -146,12 +146,14 @@ TEST_F(MpirunCli, AKilledRankEndsTheJobWithinSecondsWithAClearError) {
 TEST_F(MpirunCli, ASignalStopsEveryRankAtOneStepAndTheJobResumesBitIdentically) {
   // 1200 steps, signalled after 50: mpirun passes the signal on only after a second, and the job
   // must still be running then (at 600 steps, signalled after 250, it sometimes had finished).
-  const std::string args = " train " + tiny_gpt + " --set training.epochs=6 --set training.steps_per_epoch=200 --verbose 0";
+  const std::string args =
+      " train " + tiny_gpt + " --set training.epochs=6 --set training.steps_per_epoch=200 --verbose 0";
   const std::string whole = path("whole"), stopped = path("stopped"), log = path("stopped.log");
   Result reference = run(mpirun + "-np 2 " + nabla_binary + args + " --out " + whole);
   ASSERT_EQ(reference.status, 0) << reference.output;
 
-  const std::string command = "exec " + mpirun + "-np 2 " + nabla_binary + args + " --out " + stopped + " > " + log + " 2>&1";
+  const std::string command =
+      "exec " + mpirun + "-np 2 " + nabla_binary + args + " --out " + stopped + " > " + log + " 2>&1";
   const pid_t launcher = fork();
   ASSERT_GE(launcher, 0);
   if (launcher == 0) {

@@ -39,7 +39,8 @@ const fs::path& scratch() {
 
 std::string write(const std::string& name, const uint8_t* data, size_t size) {
   const fs::path path = scratch() / name;
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), std::streamsize(size));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), std::streamsize(size));
   return path.string();
 }
 
@@ -166,10 +167,15 @@ void image(const uint8_t* data, size_t size) {
 }  // namespace
 
 const std::vector<NamedTarget>& targets() {
-  static const std::vector<NamedTarget> all = {
-      {"safetensors", safetensors}, {"checkpoint", checkpoint}, {"config", config}, {"set_override", set_override},
-      {"idx", idx},                 {"csv", csv},               {"text", text},     {"tokenizer", tokenizer},
-      {"image", image}};
+  static const std::vector<NamedTarget> all = {{"safetensors", safetensors},
+                                               {"checkpoint", checkpoint},
+                                               {"config", config},
+                                               {"set_override", set_override},
+                                               {"idx", idx},
+                                               {"csv", csv},
+                                               {"text", text},
+                                               {"tokenizer", tokenizer},
+                                               {"image", image}};
   return all;
 }
 

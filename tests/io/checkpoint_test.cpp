@@ -1,11 +1,12 @@
 // Checkpoint directories: round trip, checksums catch corruption, and an interrupted save
 // (at each point of the rename swap) still leaves a loadable checkpoint.
+#include "nabla/io/checkpoint.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "nabla/io/checkpoint.h"
 #include "nabla/nabla.h"
 
 using namespace nabla;

@@ -1,10 +1,11 @@
 // Strict config reading: defaults are resolved, and wrong types, out-of-range values and unknown
 // keys are errors naming the full key path.
+#include "nabla/io/config.h"
+
 #include <gtest/gtest.h>
 
-#include "nabla/core/error.h"
-#include "nabla/io/config.h"
 #include "../error_message.h"
+#include "nabla/core/error.h"
 
 using namespace nabla;
 using nabla::io::ConfigReader;
@@ -38,8 +39,7 @@ TEST(Config, ErrorsNameTheKeyPathAndWhatWasExpected) {
   EXPECT_EQ(error_of([&] { training.integer("epochs", 1, 1); }),
             "training.epochs: expected an integer in [1, inf), got 0");
   EXPECT_EQ(error_of([&] { optimizer.string("name", "adam", {"adam", "sgd"}); }), "(no error)");
-  EXPECT_EQ(error_of([&] { optimizer.finish(); }),
-            "training.optimizer.nmae: unknown key; known keys here: lr, name");
+  EXPECT_EQ(error_of([&] { optimizer.finish(); }), "training.optimizer.nmae: unknown key; known keys here: lr, name");
   EXPECT_EQ(error_of([&] { ConfigReader(json::parse(R"({"a": {"b": 1}})")).object("a").string("b", "x"); }),
             "a.b: expected a string, got 1");
   EXPECT_EQ(error_of([&] { ConfigReader(json::parse("{}")).integer("epochs", std::nullopt); }),

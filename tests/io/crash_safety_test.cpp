@@ -101,7 +101,8 @@ TEST(CrashSafety, ADiskFullSaveIsAClearErrorAndKeepsThePreviousCheckpoint) {
   const fs::path dir = fresh("full") / "last";
   io::save_checkpoint(dir.string(), sample(1, 10));
   // The file-size limit makes writes fail as a full disk does (EFBIG instead of ENOSPC).
-  struct sigaction ignore {}, previous {};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGXFSZ, &ignore, &previous);
   rlimit old_limit{};
@@ -150,6 +151,8 @@ TEST(CrashSafety, AReadOnlyOutputDirectoryIsAClearErrorAndKeepsThePreviousCheckp
   EXPECT_NE(message.find(mount_point.string()), std::string::npos) << message;
   EXPECT_NE(message.find("writable"), std::string::npos) << message;
   EXPECT_EQ(io::load_checkpoint(dir.string()).state.at("epoch").get<int>(), 1);
-  if (root) umount(mount_point.c_str());
-  else fs::permissions(mount_point, fs::perms::owner_all);
+  if (root)
+    umount(mount_point.c_str());
+  else
+    fs::permissions(mount_point, fs::perms::owner_all);
 }

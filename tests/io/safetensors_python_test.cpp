@@ -22,16 +22,17 @@ TEST(SafetensorsPython, NablaFilesLoadWithTheReferencePackage) {
   io::save_safetensors(file, {{"w", w}, {"t", w.t()}, {"i", tensor_i64({-3, 7})}, {"b", w.to(DType::bf16)}},
                        {{"note", "written by nabla"}});
   const std::string script = (dir / "check.py").string(), report = (dir / "report.txt").string();
-  std::ofstream(script) << "import sys, torch\n"
-                           "from safetensors import safe_open\n"
-                           "from safetensors.torch import load_file\n"
-                           "t = load_file(sys.argv[1])\n"
-                           "w = torch.arange(12, dtype=torch.float32).reshape(3, 4) * 0.5\n"
-                           "ok = torch.equal(t['w'], w) and torch.equal(t['t'], w.t().contiguous())\n"
-                           "ok = ok and t['i'].tolist() == [-3, 7] and t['b'].dtype == torch.bfloat16\n"
-                           "ok = ok and torch.equal(t['b'].float(), w)\n"
-                           "with safe_open(sys.argv[1], 'pt') as f: ok = ok and f.metadata()['note'] == 'written by nabla'\n"
-                           "open(sys.argv[2], 'w').write('ok' if ok else 'mismatch')\n";
+  std::ofstream(script)
+      << "import sys, torch\n"
+         "from safetensors import safe_open\n"
+         "from safetensors.torch import load_file\n"
+         "t = load_file(sys.argv[1])\n"
+         "w = torch.arange(12, dtype=torch.float32).reshape(3, 4) * 0.5\n"
+         "ok = torch.equal(t['w'], w) and torch.equal(t['t'], w.t().contiguous())\n"
+         "ok = ok and t['i'].tolist() == [-3, 7] and t['b'].dtype == torch.bfloat16\n"
+         "ok = ok and torch.equal(t['b'].float(), w)\n"
+         "with safe_open(sys.argv[1], 'pt') as f: ok = ok and f.metadata()['note'] == 'written by nabla'\n"
+         "open(sys.argv[2], 'w').write('ok' if ok else 'mismatch')\n";
   ASSERT_EQ(std::system(("python3 " + script + " " + file + " " + report).c_str()), 0);
   std::string verdict;
   std::ifstream(report) >> verdict;

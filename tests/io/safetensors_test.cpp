@@ -15,9 +15,7 @@ std::string temp_path(const std::string& name) {
   fs::create_directories(dir);
   return (dir / name).string();
 }
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 std::string with_header(const std::string& json, const std::string& data) {
   std::string out(8, '\0');
   uint64_t n = json.size();

@@ -20,7 +20,21 @@ struct Case {
 };
 
 ConvShape shape_of(const Case& k) {
-  return {k.n, k.c, k.h, k.w, k.o, k.kh, k.kw, 1, 1, k.ph, k.pw, 1, 1, 1, k.h + 2 * k.ph - k.kh + 1,
+  return {k.n,
+          k.c,
+          k.h,
+          k.w,
+          k.o,
+          k.kh,
+          k.kw,
+          1,
+          1,
+          k.ph,
+          k.pw,
+          1,
+          1,
+          1,
+          k.h + 2 * k.ph - k.kh + 1,
           k.w + 2 * k.pw - k.kw + 1};
 }
 
@@ -67,7 +81,8 @@ TEST_P(DirectConv, ForwardAndWeightGradientsMatchADoubleReference) {
           for (int64_t c = 0; c < s.c; ++c)
             for (int64_t i = 0; i < s.kh; ++i)
               for (int64_t j = 0; j < s.kw; ++j)
-                sum.add(input(n, c, oy - s.ph + i, ox - s.pw + j) * weight[size_t(((o * s.c + c) * s.kh + i) * s.kw + j)]);
+                sum.add(input(n, c, oy - s.ph + i, ox - s.pw + j) *
+                        weight[size_t(((o * s.c + c) * s.kh + i) * s.kw + j)]);
           const size_t at = size_t(((n * s.o + o) * s.ho + oy) * s.wo + ox);
           const std::string where = "y[" + std::to_string(n) + "," + std::to_string(o) + "," + std::to_string(oy) +
                                     "," + std::to_string(ox) + "]";
@@ -87,34 +102,35 @@ TEST_P(DirectConv, ForwardAndWeightGradientsMatchADoubleReference) {
           for (int64_t n = 0; n < s.n; ++n)
             for (int64_t oy = 0; oy < s.ho; ++oy)
               for (int64_t ox = 0; ox < s.wo; ++ox)
-                sum.add(dy[size_t(((n * s.o + o) * s.ho + oy) * s.wo + ox)] * input(n, c, oy - s.ph + i, ox - s.pw + j));
+                sum.add(dy[size_t(((n * s.o + o) * s.ho + oy) * s.wo + ox)] *
+                        input(n, c, oy - s.ph + i, ox - s.pw + j));
           const size_t at = size_t(((o * s.c + c) * s.kh + i) * s.kw + j);
-          const std::string where = "dweight[" + std::to_string(o) + "," + std::to_string(c) + "," +
-                                    std::to_string(i) + "," + std::to_string(j) + "]";
+          const std::string where = "dweight[" + std::to_string(o) + "," + std::to_string(c) + "," + std::to_string(i) +
+                                    "," + std::to_string(j) + "]";
           expect_near(dweight[at], sum, where);
           EXPECT_EQ(dweight_alone[at], dweight[at]) << where << " computed without dbias";
         }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, DirectConv,
-    ::testing::Values(Case{3, 1, 28, 28, 6, 5, 5, 2, 2},    // LeNet's first layer
-                      Case{2, 1, 28, 28, 32, 3, 3, 0, 0},   // the Keras-style CNN's first layer
-                      Case{2, 3, 9, 33, 5, 3, 3, 1, 1},     // RGB; rows of 33 cross two vector widths
-                      Case{1, 4, 5, 17, 13, 7, 7, 3, 3},    // 13 filters fill no register block evenly
-                      Case{2, 2, 6, 1, 8, 1, 1, 0, 0},      // 1x1 kernel on one-pixel rows
-                      Case{3, 1, 4, 40, 1, 2, 2, 0, 1},     // one filter, even kernel
-                      Case{2, 3, 8, 7, 10, 3, 5, 2, 1},     // non-square kernel, wider than tall
-                      Case{2, 2, 7, 16, 24, 4, 6, 1, 2},    // even, non-square kernel
-                      Case{1, 1, 3, 3, 4, 3, 3, 3, 3}),     // padding beyond the kernel's reach
-    [](const ::testing::TestParamInfo<Case>& info) {
-      const Case& k = info.param;
-      char name[96];
-      std::snprintf(name, sizeof name, "c%ld_%ldx%ld_o%ld_k%ldx%ld_p%ld%ld", long(k.c), long(k.h), long(k.w),
-                    long(k.o), long(k.kh), long(k.kw), long(k.ph), long(k.pw));
-      return std::string(name);
-    });
+INSTANTIATE_TEST_SUITE_P(Shapes, DirectConv,
+                         ::testing::Values(Case{3, 1, 28, 28, 6, 5, 5, 2, 2},   // LeNet's first layer
+                                           Case{2, 1, 28, 28, 32, 3, 3, 0, 0},  // the Keras-style CNN's first layer
+                                           Case{2, 3, 9, 33, 5, 3, 3, 1, 1},  // RGB; rows of 33 cross two vector widths
+                                           Case{1, 4, 5, 17, 13, 7, 7, 3,
+                                                3},                          // 13 filters fill no register block evenly
+                                           Case{2, 2, 6, 1, 8, 1, 1, 0, 0},  // 1x1 kernel on one-pixel rows
+                                           Case{3, 1, 4, 40, 1, 2, 2, 0, 1},   // one filter, even kernel
+                                           Case{2, 3, 8, 7, 10, 3, 5, 2, 1},   // non-square kernel, wider than tall
+                                           Case{2, 2, 7, 16, 24, 4, 6, 1, 2},  // even, non-square kernel
+                                           Case{1, 1, 3, 3, 4, 3, 3, 3, 3}),   // padding beyond the kernel's reach
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           const Case& k = info.param;
+                           char name[96];
+                           std::snprintf(name, sizeof name, "c%ld_%ldx%ld_o%ld_k%ldx%ld_p%ld%ld", long(k.c), long(k.h),
+                                         long(k.w), long(k.o), long(k.kh), long(k.kw), long(k.ph), long(k.pw));
+                           return std::string(name);
+                         });
 
 TEST(DirectConv, AppliesOnlyToFewChannelsAtStrideOne) {
   const ConvShape lenet = shape_of({64, 1, 28, 28, 6, 5, 5, 2, 2});

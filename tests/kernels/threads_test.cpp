@@ -3,7 +3,6 @@
 // by several threads at once once shared one scratchpad between them, and GPT training at 2
 // threads turned NaN now and then.
 #include <gtest/gtest.h>
-
 #include <omp.h>
 
 #include <cmath>

@@ -3,6 +3,8 @@
 // 8-lane results bit for bit, so kernels may use either width without changing a result. GELU's
 // width-generic vector bodies (both approximations, value and derivative) against their scalar
 // formulas on a tensor long enough to run them.
+#include "nabla/kernels/vec_math.h"
+
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -11,7 +13,6 @@
 #include <limits>
 #include <vector>
 
-#include "nabla/kernels/vec_math.h"
 #include "nabla/nabla.h"
 
 namespace vec = nabla::vec;
@@ -20,8 +21,8 @@ namespace vec = nabla::vec;
 namespace {
 
 std::vector<float> inputs() {
-  std::vector<float> x = {0.0f, -0.0f, 1e-40f, -1e-40f, 1e-6f, -1e-6f, 0.625f, -0.625f, 0.6249999f, 88.0f, -88.0f,
-                          89.0f, -104.0f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN};
+  std::vector<float> x = {0.0f,  -0.0f,  1e-40f, -1e-40f, 1e-6f, -1e-6f, 0.625f,   -0.625f,   0.6249999f,
+                          88.0f, -88.0f, 89.0f,  -104.0f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN};
   for (int i = -2000; i <= 2000; ++i) x.push_back(float(i) * 0.013f);
   while (x.size() % 16) x.push_back(0.5f);
   return x;
@@ -51,13 +52,15 @@ void expect_close_to_libm(const std::vector<float>& x, const std::vector<float>&
 TEST(VecMath, ExpSigmoidAndTanhFollowLibmOnEveryKindOfInput) {
   const std::vector<float> x = inputs();
   // exp saturates above 88.38 (the largest finite result) and gives 0 for denormal results.
-  expect_close_to_libm(x, eight_wide(x, [](__m256 v) { return vec::exp(v); }),
-                       [](float v) { return std::isnan(v) ? v : std::exp(std::fmin(v, 88.3762626647949f)); }, "exp");
-  expect_close_to_libm(x, eight_wide(x, [](__m256 v) { return vec::sigmoid(v); }),
-                       [](float v) { return std::isnan(v) ? v : 1.0f / (1.0f + std::exp(std::fmin(-v, 88.3762626647949f))); },
-                       "sigmoid");
-  expect_close_to_libm(x, eight_wide(x, [](__m256 v) { return vec::tanh(v); }), [](float v) { return std::tanh(v); },
-                       "tanh");
+  expect_close_to_libm(
+      x, eight_wide(x, [](__m256 v) { return vec::exp(v); }),
+      [](float v) { return std::isnan(v) ? v : std::exp(std::fmin(v, 88.3762626647949f)); }, "exp");
+  expect_close_to_libm(
+      x, eight_wide(x, [](__m256 v) { return vec::sigmoid(v); }),
+      [](float v) { return std::isnan(v) ? v : 1.0f / (1.0f + std::exp(std::fmin(-v, 88.3762626647949f))); },
+      "sigmoid");
+  expect_close_to_libm(
+      x, eight_wide(x, [](__m256 v) { return vec::tanh(v); }), [](float v) { return std::tanh(v); }, "tanh");
 }
 
 #ifdef __AVX512F__
@@ -94,9 +97,10 @@ TEST(VecMath, GeluVectorBodiesMatchTheScalarFormulas) {
     for (size_t i = 0; i < values.size(); ++i) {
       const double v = values[i], k = std::sqrt(2.0 / M_PI), u = k * (v + 0.044715 * v * v * v);
       const double want = exact ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))) : 0.5 * v * (1 + std::tanh(u));
-      const double slope = exact ? 0.5 * (1 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI)
-                                 : 0.5 * (1 + std::tanh(u)) +
-                                       0.5 * v * (1 - std::tanh(u) * std::tanh(u)) * k * (1 + 3 * 0.044715 * v * v);
+      const double slope =
+          exact
+              ? 0.5 * (1 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI)
+              : 0.5 * (1 + std::tanh(u)) + 0.5 * v * (1 - std::tanh(u) * std::tanh(u)) * k * (1 + 3 * 0.044715 * v * v);
       EXPECT_NEAR(out[i], want, 1e-6 * (1 + std::fabs(want))) << approximate << " gelu(" << v << ")";
       EXPECT_NEAR(grad[i], slope, 2e-6 * (1 + std::fabs(slope))) << approximate << " gelu'(" << v << ")";
     }

@@ -1,11 +1,12 @@
 // GPT against its PyTorch oracle (logits, loss and every gradient, as llm.c's test_gpt2), and
 // incremental decoding (KV cache, recurrent state) against the full forward pass.
+#include "nabla/models/gpt.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "nabla/models/generation.h"
-#include "nabla/models/gpt.h"
 #include "nabla/models/recurrent_lm.h"
 #include "nabla/nabla.h"
 
@@ -82,8 +83,8 @@ TEST(GPT, WeightDecayGroupsSplitMatricesFromVectors) {
 TEST(RecurrentLM, DecodingCarriesTheStateLikeTheFullForward) {
   for (const char* cell : {"gru", "lstm"}) {
     manual_seed(5);
-    RecurrentLM model(RecurrentLMConfig{.vocab_size = 13, .cell = cell, .embedding_dim = 6, .hidden_size = 10,
-                                        .num_layers = 2});
+    RecurrentLM model(
+        RecurrentLMConfig{.vocab_size = 13, .cell = cell, .embedding_dim = 6, .hidden_size = 10, .num_layers = 2});
     model.eval();
     Tensor tokens = randint(0, 13, {3, 7});
     Tensor full;
@@ -118,8 +119,7 @@ TEST(Generation, RunsPastTheContextWithASlidingWindow) {
   GPT model(GPTConfig{.vocab_size = 7, .context = 8, .n_layer = 1, .n_head = 1, .n_embd = 8});
   Generator gen(1);
   std::vector<int64_t> streamed;
-  std::vector<int64_t> out =
-      generate(model, {1, 2, 3}, 30, {}, gen, [&](int64_t id) { streamed.push_back(id); });
+  std::vector<int64_t> out = generate(model, {1, 2, 3}, 30, {}, gen, [&](int64_t id) { streamed.push_back(id); });
   EXPECT_EQ(out.size(), 30u);
   EXPECT_EQ(out, streamed);
   for (int64_t id : out) EXPECT_TRUE(id >= 0 && id < 7);

@@ -20,7 +20,12 @@ struct StepResult {
 
 StepResult train_step(bool checkpointing) {
   manual_seed(21);
-  models::GPT model({.vocab_size = 50, .context = 64, .n_layer = 3, .n_head = 4, .n_embd = 64, .dropout = 0.1,
+  models::GPT model({.vocab_size = 50,
+                     .context = 64,
+                     .n_layer = 3,
+                     .n_head = 4,
+                     .n_embd = 64,
+                     .dropout = 0.1,
                      .activation_checkpointing = checkpointing});
   Tensor tokens = randint(0, 50, {8, 64}), targets = randint(0, 50, {8, 64});
   StepResult run;

@@ -671,7 +671,8 @@ TEST(DefaultInit, SameSeedSameModel) {
 
 TEST(ModuleTransfer, NonStrictLoadTakesTheBodyAndReportsTheRest) {
   // A pretrained 2-layer body, loaded into a model whose head has a different width.
-  nabla::nn::Sequential pretrained({std::make_shared<nabla::nn::Linear>(4, 8), std::make_shared<nabla::nn::Linear>(8, 3)});
+  nabla::nn::Sequential pretrained(
+      {std::make_shared<nabla::nn::Linear>(4, 8), std::make_shared<nabla::nn::Linear>(8, 3)});
   nabla::nn::Sequential fresh({std::make_shared<nabla::nn::Linear>(4, 8)});
   fresh.add(std::make_shared<nabla::nn::ReLU>());
   fresh.add(std::make_shared<nabla::nn::Linear>(8, 5));
@@ -681,7 +682,8 @@ TEST(ModuleTransfer, NonStrictLoadTakesTheBodyAndReportsTheRest) {
   auto result = fresh.load_state_dict(state, /*strict=*/false);
   EXPECT_EQ(result.missing_keys, std::vector<std::string>({"2.bias", "2.weight"}));
   EXPECT_TRUE(result.unexpected_keys.empty());
-  EXPECT_EQ(fresh.state_dict().at("0.weight").to_vector<float>(), pretrained.state_dict().at("0.weight").to_vector<float>());
+  EXPECT_EQ(fresh.state_dict().at("0.weight").to_vector<float>(),
+            pretrained.state_dict().at("0.weight").to_vector<float>());
   // A mis-shaped key is an error even when not strict.
   auto wrong = pretrained.state_dict();
   EXPECT_THROW(fresh.load_state_dict({{"2.weight", wrong.at("1.weight")}}, false), nabla::Error);

@@ -87,17 +87,16 @@ TEST_P(OnednnRecurrent, MatchesFusedKernels) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, OnednnRecurrent,
-    ::testing::Values(Case{"lstm_long", true, 64, 2, 8, 16, 1, false, true, true},
-                      Case{"gru_long", false, 64, 2, 8, 16, 1, false, true, true},
-                      Case{"lstm_wide", true, 12, 5, 33, 520, 1, false, true, false},
-                      Case{"gru_wide", false, 12, 5, 33, 520, 1, false, true, false},
-                      Case{"lstm_2layer_bidirectional", true, 9, 3, 6, 24, 2, true, true, true},
-                      Case{"gru_2layer_bidirectional", false, 9, 3, 6, 24, 2, true, true, true},
-                      Case{"gru_no_bias", false, 7, 4, 5, 12, 1, false, false, true},
-                      Case{"lstm_one_step", true, 1, 3, 4, 8, 1, false, true, true}),
-    [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Shapes, OnednnRecurrent,
+                         ::testing::Values(Case{"lstm_long", true, 64, 2, 8, 16, 1, false, true, true},
+                                           Case{"gru_long", false, 64, 2, 8, 16, 1, false, true, true},
+                                           Case{"lstm_wide", true, 12, 5, 33, 520, 1, false, true, false},
+                                           Case{"gru_wide", false, 12, 5, 33, 520, 1, false, true, false},
+                                           Case{"lstm_2layer_bidirectional", true, 9, 3, 6, 24, 2, true, true, true},
+                                           Case{"gru_2layer_bidirectional", false, 9, 3, 6, 24, 2, true, true, true},
+                                           Case{"gru_no_bias", false, 7, 4, 5, 12, 1, false, false, true},
+                                           Case{"lstm_one_step", true, 1, 3, 4, 8, 1, false, true, true}),
+                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 TEST(OnednnRecurrentChoice, FollowsTheMeasuredCrossovers) {
   using kernels::OnednnRecurrentShape;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "nabla/nabla.h"
 #include "../error_message.h"
+#include "nabla/nabla.h"
 
 namespace nabla {
 using test_support::error_of;

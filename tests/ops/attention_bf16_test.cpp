@@ -79,7 +79,7 @@ TEST(AmxOperands, PackedLayoutsHoldTheRoundedValuesAndZeroPadding) {
   std::vector<bf16> a(rp * cp), at_t(cp * rp), pairs(rp * cp), pairs_t(cp * rp);
   amx::pack_rows(x.data(), ld, rows, cols, 0.5f, a.data(), rp, cp);
   amx::pack_rows_transposed(x.data(), ld, rows, cols, at_t.data(), cp, rp);
-  amx::pack_pairs(x.data(), ld, rows, cols, pairs.data(), rp, cp);               // B[k = r][n = c]
+  amx::pack_pairs(x.data(), ld, rows, cols, pairs.data(), rp, cp);                     // B[k = r][n = c]
   amx::pack_pairs_transposed(x.data(), ld, rows, cols, 2.0f, pairs_t.data(), cp, rp);  // B[k = c][n = r]
   int64_t wrong = 0;
   for (int64_t r = 0; r < rp; ++r)
@@ -131,7 +131,8 @@ TEST(AttentionBf16, StaysWithinBf16RoundingOfF32ForwardAndBackward) {
                         {{1, 2, 200, 64}, {1, 2, 200, 64}, 64, true},
                         {{2, 2, 64, 32}, {2, 2, 150, 32}, 32, false}};
   for (const Case& c : cases) {
-    const Result f32 = attend(c.q, c.k, c.dv, c.causal, DType::f32), mixed = attend(c.q, c.k, c.dv, c.causal, DType::bf16);
+    const Result f32 = attend(c.q, c.k, c.dv, c.causal, DType::f32),
+                 mixed = attend(c.q, c.k, c.dv, c.causal, DType::bf16);
     const std::string what = "T " + std::to_string(c.q[2]) + " S " + std::to_string(c.k[2]);
     if (!amx::available()) {
       EXPECT_TRUE(identical(mixed.out, f32.out) && identical(mixed.dq, f32.dq) && identical(mixed.dk, f32.dk) &&

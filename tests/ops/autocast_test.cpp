@@ -33,7 +33,8 @@ std::vector<double> product(const std::vector<float>& a, const std::vector<float
 void expect_matches(const Tensor& actual, const std::vector<double>& expected, const std::string& what) {
   std::vector<float> a = actual.contiguous().to_vector<float>();
   ASSERT_EQ(a.size(), expected.size()) << what;
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], expected[i], 2e-5 * (1 + std::fabs(expected[i]))) << what << "[" << i << "]";
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], expected[i], 2e-5 * (1 + std::fabs(expected[i]))) << what << "[" << i << "]";
 }
 
 double max_difference(const Tensor& a, const Tensor& b) {
@@ -55,7 +56,8 @@ std::vector<float> transposed(const std::vector<float>& v, int64_t rows, int64_t
 TEST(Autocast, LinearMultipliesBf16InputsWithF32AccumulationForwardAndBackward) {
   manual_seed(1);
   const int64_t rows = 7, in = 33, out = 5;
-  Tensor x = randn({rows, in}).requires_grad_(), w = randn({out, in}).requires_grad_(), b = randn({out}).requires_grad_();
+  Tensor x = randn({rows, in}).requires_grad_(), w = randn({out, in}).requires_grad_(),
+         b = randn({out}).requires_grad_();
   Tensor upstream = randn({rows, out});
   Tensor y;
   {
@@ -154,8 +156,8 @@ TEST(Autocast, RoundingIsNearestEvenAndKeepsSpecialValues) {
   Tensor x = tensor({1.0f, 1.00390625f, 1.01171875f, -2.5f, INFINITY, -INFINITY, NAN, 3.4e38f, 1e-40f});
   std::vector<float> r = detail::round_to_bf16(x).to_vector<float>();
   EXPECT_EQ(r[0], 1.0f);
-  EXPECT_EQ(r[1], 1.0f);          // exactly half an ulp above 1: ties go to the even mantissa
-  EXPECT_EQ(r[2], 1.015625f);     // 1 + 1.5 ulp: ties to even rounds up
+  EXPECT_EQ(r[1], 1.0f);       // exactly half an ulp above 1: ties go to the even mantissa
+  EXPECT_EQ(r[2], 1.015625f);  // 1 + 1.5 ulp: ties to even rounds up
   EXPECT_EQ(r[3], -2.5f);
   EXPECT_EQ(r[4], INFINITY);
   EXPECT_EQ(r[5], -INFINITY);

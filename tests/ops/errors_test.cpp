@@ -27,8 +27,11 @@ TEST(Errors, ShapeMismatchesNameTheOpAndShapes) {
   expect_error([] { cat({zeros({2, 3}), zeros({3, 3})}, 1); }, {"cat", "dimension 0"});
   expect_error([] { layer_norm(zeros({2, 3}), {4}); }, {"layer_norm", "normalized_shape"});
   expect_error([] { mse_loss(zeros({2}), zeros({3})); }, {"mse_loss", "[2]", "[3]"});
-  expect_error([] { scaled_dot_product_attention(zeros({2, 4, 8}), zeros({2, 5, 7}), zeros({2, 5, 8})); },
-               {"scaled_dot_product_attention"});
+  expect_error(
+      [] {
+        scaled_dot_product_attention(zeros({2, 4, 8}), zeros({2, 5, 7}), zeros({2, 5, 8}));
+      },
+      {"scaled_dot_product_attention"});
 }
 
 TEST(Errors, OutOfRangeIndicesAreCaught) {

@@ -131,7 +131,8 @@ TEST(Forward, MatmulWithHalfAliasedStrideMatchesNaiveProduct) {
 // along k (a transposed weight) or along n; ragged column counts, accumulation, and sizes on both
 // sides of the threading grain must all give the plain product.
 TEST(Forward, MatrixVectorProductsMatchNaiveProduct) {
-  for (auto [m, k, n] : {std::tuple{1, 384, 1539}, std::tuple{3, 100, 70}, std::tuple{4, 1536, 389}, std::tuple{2, 33, 2050}})
+  for (auto [m, k, n] :
+       {std::tuple{1, 384, 1539}, std::tuple{3, 100, 70}, std::tuple{4, 1536, 389}, std::tuple{2, 33, 2050}})
     for (const bool transposed_b : {true, false})
       for (const bool accumulate : {false, true}) {
         Tensor a = randn({m, k}), b = transposed_b ? randn({n, k}) : randn({k, n}), c0 = randn({m, n});
@@ -144,7 +145,8 @@ TEST(Forward, MatrixVectorProductsMatchNaiveProduct) {
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) {
             double ref = accumulate ? before[i * n + j] : 0.0;
-            for (int64_t q = 0; q < k; ++q) ref += double(av[i * k + q]) * (transposed_b ? bv[j * k + q] : bv[q * n + j]);
+            for (int64_t q = 0; q < k; ++q)
+              ref += double(av[i * k + q]) * (transposed_b ? bv[j * k + q] : bv[q * n + j]);
             ASSERT_NEAR(out[i * n + j], ref, 1e-4 * (1 + std::fabs(ref)))
                 << m << "x" << k << "x" << n << " at " << i << "," << j << (transposed_b ? " B^T" : " B")
                 << (accumulate ? " accumulate" : "");
@@ -329,8 +331,8 @@ TEST(Forward, SplitChunkCatAndIndexing) {
 // the 8-lane vector bodies and the scalar tails both see a NaN.
 TEST(Forward, NaNPropagatesThroughActivationsAndReductions) {
   std::vector<float> values(37, 0.5f);
-  values[3] = NAN;    // in a vector body
-  values[36] = NAN;   // in the scalar tail
+  values[3] = NAN;   // in a vector body
+  values[36] = NAN;  // in the scalar tail
   const Tensor x = tensor(values, {37});
   auto expect_nan_at = [](const Tensor& y, const char* op) {
     std::vector<float> v = y.to_vector<float>();
@@ -370,13 +372,13 @@ TEST(Forward, MaxPool2x2WideRowsMatchBruteForce) {
   const int64_t planes = 6, h = 6, w = 37, ho = 3, wo = 18;
   Tensor x = randn({2, 3, h, w});
   float* d = x.data<float>();
-  d[0 * w + 2] = d[0 * w + 3] = d[1 * w + 2] = d[1 * w + 3] = 0.5f;    // a 4-way tie
-  d[2 * w + 10] = d[3 * w + 11] = 2.5f;                                  // a 2-way tie across rows
-  for (int64_t c : {4, 5}) d[c] = d[w + c] = -1.0f;                      // all negative
-  for (int64_t c : {6, 7}) d[2 * w + c] = d[3 * w + c] = 0.0f;            // all zero
-  d[h * w + 4 * w + 12] = NAN;                                           // plane 1
-  d[2 * h * w + 1 * w + 30] = NAN;                                       // plane 2, in the scalar tail
-  d[3 * h * w + 0 * w + 20] = NAN, d[3 * h * w + 1 * w + 21] = NAN;      // two NaNs in one window
+  d[0 * w + 2] = d[0 * w + 3] = d[1 * w + 2] = d[1 * w + 3] = 0.5f;  // a 4-way tie
+  d[2 * w + 10] = d[3 * w + 11] = 2.5f;                              // a 2-way tie across rows
+  for (int64_t c : {4, 5}) d[c] = d[w + c] = -1.0f;                  // all negative
+  for (int64_t c : {6, 7}) d[2 * w + c] = d[3 * w + c] = 0.0f;       // all zero
+  d[h * w + 4 * w + 12] = NAN;                                       // plane 1
+  d[2 * h * w + 1 * w + 30] = NAN;                                   // plane 2, in the scalar tail
+  d[3 * h * w + 0 * w + 20] = NAN, d[3 * h * w + 1 * w + 21] = NAN;  // two NaNs in one window
   for (bool fuse_relu : {false, true}) {
     Tensor xa = x.detach();
     xa.requires_grad_();
@@ -401,7 +403,8 @@ TEST(Forward, MaxPool2x2WideRowsMatchBruteForce) {
           const float value = fuse_relu && !(best > 0) && !std::isnan(best) ? 0.0f : best;
           const int64_t o = (p * ho + oh) * wo + ow;
           const std::string where = std::string(fuse_relu ? "relu_" : "") + "max_pool2d window " + std::to_string(o);
-          EXPECT_TRUE(out[o] == value || (std::isnan(out[o]) && std::isnan(value))) << where << ": " << out[o] << " vs " << value;
+          EXPECT_TRUE(out[o] == value || (std::isnan(out[o]) && std::isnan(value)))
+              << where << ": " << out[o] << " vs " << value;
           if (flows && !std::isnan(best)) expected_grad[size_t(best_at)] += wt[o];
           if (std::isnan(best) && !fuse_relu) expected_grad[size_t(best_at)] += wt[o];
         }
@@ -440,8 +443,8 @@ TEST(Forward, ReluMaxPoolMatchesReluThenMaxPool) {
 TEST(Forward, LinearBiasInsideTheGemmEqualsAddingItAfter) {
   Generator gen(11);
   for (const auto& [rows, in, out] : {std::tuple<int64_t, int64_t, int64_t>{3, 5, 4},  // small: inline loops
-                                      {2, 300, 70},                                      // two rows: matrix-vector
-                                      {96, 128, 200},                                    // oneDNN primitive
+                                      {2, 300, 70},                                    // two rows: matrix-vector
+                                      {96, 128, 200},                                  // oneDNN primitive
                                       {5, 33, 17}}) {
     Tensor x = randn({rows, in}, gen), w = randn({out, in}, gen), b = randn({out}, gen);
     expect_close(linear(x, w, b), add(matmul(x, w.transpose(0, 1)), b));

@@ -119,10 +119,9 @@ std::string format_index(int64_t flat, const Shape& shape) {
     }
   }
   if (mismatches == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << ": " << mismatches << " of " << e.size()
-                                       << " elements differ (rtol " << tol.rtol << ", atol " << tol.atol
-                                       << "); max abs diff " << max_abs_diff << "; worst at "
-                                       << format_index(worst, expected.shape()) << ": " << a[worst]
+  return ::testing::AssertionFailure() << what << ": " << mismatches << " of " << e.size() << " elements differ (rtol "
+                                       << tol.rtol << ", atol " << tol.atol << "); max abs diff " << max_abs_diff
+                                       << "; worst at " << format_index(worst, expected.shape()) << ": " << a[worst]
                                        << " vs expected " << e[worst];
 }
 
@@ -155,13 +154,15 @@ std::vector<Tensor> stored_inputs(const io::SafetensorsFile& file) {
 std::string view_of(const OpCase& c, size_t i) { return i < c.views.size() ? c.views[i] : ""; }
 
 bool takes_gradient(const OpEntry& e, size_t i, const Tensor& input) {
-  if (!e.grad_inputs.empty()) return std::find(e.grad_inputs.begin(), e.grad_inputs.end(), int(i)) != e.grad_inputs.end();
+  if (!e.grad_inputs.empty())
+    return std::find(e.grad_inputs.begin(), e.grad_inputs.end(), int(i)) != e.grad_inputs.end();
   return input.dtype() == DType::f32;
 }
 
 bool carries_gradient(const OpEntry& e, size_t j) {
   if (!e.differentiable) return false;
-  return e.grad_outputs.empty() || std::find(e.grad_outputs.begin(), e.grad_outputs.end(), int(j)) != e.grad_outputs.end();
+  return e.grad_outputs.empty() ||
+         std::find(e.grad_outputs.begin(), e.grad_outputs.end(), int(j)) != e.grad_outputs.end();
 }
 
 void PrintTo(const Check& c, std::ostream* out) { *out << c.c->name; }

@@ -58,8 +58,7 @@ void add_unary(std::vector<OpEntry>& r) {
                  .nabla = [f](const Inputs& x, const json&) { return one(f(x.at(0))); },
                  .cases = std::move(cases)});
   };
-  unary("neg", "torch.neg(x[0])", nabla::neg,
-        {{"neg_basic", {"randn(3, 5)"}}, {"neg_scalar", {"randn()"}}});
+  unary("neg", "torch.neg(x[0])", nabla::neg, {{"neg_basic", {"randn(3, 5)"}}, {"neg_scalar", {"randn()"}}});
   unary("exp", "torch.exp(x[0])", nabla::exp,
         {{"exp_basic", {"randn(4, 7)"}}, {"exp_transpose", {"randn(3, 5)"}, "{}", {"transpose"}}});
   unary("log", "torch.log(x[0])", nabla::log, {{"log_basic", {"positive(3, 7, low=0.1, high=5.0)"}}});
@@ -87,12 +86,13 @@ void add_unary(std::vector<OpEntry>& r) {
                            const json& a) { return one(leaky_relu(x.at(0), a.at("negative_slope").get<double>())); },
                .cases = {{"leaky_relu_basic", {"away_from_zero(5, 6)"}, R"({"negative_slope": 0.2})"},
                          {"leaky_relu_default_slope", {"away_from_zero(3, 3, 3)"}, R"({"negative_slope": 0.01})"}}});
-  r.push_back({.op = "pow_scalar",
-               .torch = "torch.pow(x[0], a['exponent'])",
-               .nabla = [](const Inputs& x, const json& a) { return one(pow(x.at(0), a.at("exponent").get<double>())); },
-               .cases = {{"pow_scalar_2_5", {"positive(3, 5, low=0.2, high=2.0)"}, R"({"exponent": 2.5})"},
-                         {"pow_scalar_neg_half", {"positive(7, low=0.2, high=2.0)"}, R"({"exponent": -0.5})"},
-                         {"pow_scalar_square", {"randn(4, 3)"}, R"({"exponent": 2.0})"}}});
+  r.push_back(
+      {.op = "pow_scalar",
+       .torch = "torch.pow(x[0], a['exponent'])",
+       .nabla = [](const Inputs& x, const json& a) { return one(pow(x.at(0), a.at("exponent").get<double>())); },
+       .cases = {{"pow_scalar_2_5", {"positive(3, 5, low=0.2, high=2.0)"}, R"({"exponent": 2.5})"},
+                 {"pow_scalar_neg_half", {"positive(7, low=0.2, high=2.0)"}, R"({"exponent": -0.5})"},
+                 {"pow_scalar_square", {"randn(4, 3)"}, R"({"exponent": 2.0})"}}});
   r.push_back({.op = "clamp",
                .torch = "torch.clamp(x[0], a['min'], a['max'])",
                .nabla =
@@ -116,10 +116,14 @@ void add_binary(std::vector<OpEntry>& r) {
     std::vector<std::string> views;
   };
   const std::vector<Layout> layouts = {
-      {"same_shape", {4, 5}, {4, 5}, {}},       {"broadcast_row", {4, 5}, {5}, {}},
-      {"broadcast_col", {4, 5}, {4, 1}, {}},    {"broadcast_both", {3, 1, 5}, {1, 4, 1}, {}},
-      {"scalar_rhs", {3, 5}, {}, {}},           {"one_lhs", {1}, {2, 3, 4}, {}},
-      {"transpose", {5, 4}, {4, 5}, {"transpose", ""}}, {"stride2", {3, 10}, {3, 5}, {"stride2", ""}},
+      {"same_shape", {4, 5}, {4, 5}, {}},
+      {"broadcast_row", {4, 5}, {5}, {}},
+      {"broadcast_col", {4, 5}, {4, 1}, {}},
+      {"broadcast_both", {3, 1, 5}, {1, 4, 1}, {}},
+      {"scalar_rhs", {3, 5}, {}, {}},
+      {"one_lhs", {1}, {2, 3, 4}, {}},
+      {"transpose", {5, 4}, {4, 5}, {"transpose", ""}},
+      {"stride2", {3, 10}, {3, 5}, {"stride2", ""}},
   };
   // add, mul and div get every layout; the others a representative subset.
   auto in_subset = [](const std::string& s) {
@@ -127,14 +131,19 @@ void add_binary(std::vector<OpEntry>& r) {
   };
   auto binary = [&](const std::string& op, const std::string& torch, Tensor (*f)(const Tensor&, const Tensor&),
                     std::vector<OpCase> extra = {}) {
-    OpEntry e{.op = op, .torch = torch, .nabla = [f](const Inputs& x, const json&) { return one(f(x.at(0), x.at(1))); }};
+    OpEntry e{
+        .op = op, .torch = torch, .nabla = [f](const Inputs& x, const json&) { return one(f(x.at(0), x.at(1))); }};
     for (const Layout& l : layouts) {
       if (op != "add" && op != "mul" && op != "div" && !in_subset(l.suffix)) continue;
       std::vector<std::string> inputs;
-      if (op == "div") inputs = {call("randn", l.a), call("away_from_zero", l.b)};
-      else if (op == "maximum" || op == "minimum") inputs = {call("distinct", l.a), call("distinct", l.b, "offset=0.125")};
-      else if (op == "pow") inputs = {call("positive", l.a, "low=0.3, high=2.0"), call("randn", l.b)};
-      else inputs = {call("randn", l.a), call("randn", l.b)};
+      if (op == "div")
+        inputs = {call("randn", l.a), call("away_from_zero", l.b)};
+      else if (op == "maximum" || op == "minimum")
+        inputs = {call("distinct", l.a), call("distinct", l.b, "offset=0.125")};
+      else if (op == "pow")
+        inputs = {call("positive", l.a, "low=0.3, high=2.0"), call("randn", l.b)};
+      else
+        inputs = {call("randn", l.a), call("randn", l.b)};
       e.cases.push_back({op + "_" + l.suffix, inputs, "{}", l.views});
     }
     for (OpCase& c : extra) e.cases.push_back(std::move(c));
@@ -164,9 +173,7 @@ void add_binary(std::vector<OpEntry>& r) {
 
 void add_softmax(std::vector<OpEntry>& r) {
   for (const std::string op : {"softmax", "log_softmax"}) {
-    OpEntry e{.op = op,
-              .torch = "torch." + op + "(x[0], a['dim'])",
-              .nabla = [op](const Inputs& x, const json& a) {
+    OpEntry e{.op = op, .torch = "torch." + op + "(x[0], a['dim'])", .nabla = [op](const Inputs& x, const json& a) {
                 const int64_t dim = a.at("dim").get<int64_t>();
                 return one(op == "softmax" ? softmax(x.at(0), dim) : log_softmax(x.at(0), dim));
               }};
@@ -175,8 +182,10 @@ void add_softmax(std::vector<OpEntry>& r) {
                {op + "_middle_3d", {"randn(2, 5, 3) * 2"}, R"({"dim": 1})"},
                {op + "_transpose", {"randn(6, 4) * 2"}, R"({"dim": -1})", {"transpose"}},
                {op + "_size1", {"randn(3, 1)"}, R"({"dim": -1})"}};
-    if (op == "softmax") e.cases.push_back({"softmax_large_logits", {"randn(3, 5) * 30 + 80"}, R"({"dim": -1})"});
-    else e.cases.push_back({"log_softmax_stride2", {"randn(3, 14)"}, R"({"dim": -1})", {"stride2"}});
+    if (op == "softmax")
+      e.cases.push_back({"softmax_large_logits", {"randn(3, 5) * 30 + 80"}, R"({"dim": -1})"});
+    else
+      e.cases.push_back({"log_softmax_stride2", {"randn(3, 14)"}, R"({"dim": -1})", {"stride2"}});
     r.push_back(std::move(e));
   }
 }
@@ -291,22 +300,23 @@ void add_products(std::vector<OpEntry>& r) {
            {"matmul_batched_transpose_both", {"randn(2, 5, 3)", "randn(2, 4, 5)"}, "{}", {"transpose", "transpose"}},
            {"matmul_stride2_a", {"randn(3, 10)", "randn(5, 4)"}, "{}", {"stride2", ""}},
        }});
-  r.push_back({.op = "linear",
-               .torch = "F.linear(*x)",
-               .nabla = [](const Inputs& x,
-                           const json&) { return one(linear(x.at(0), x.at(1), optional_input(x, 2))); },
-               .many_terms = true,
-               .cases = {
-                   {"linear_2d_bias", {"randn(4, 5)", "randn(3, 5)", "randn(3)"}},
-                   {"linear_3d_bias", {"randn(2, 3, 5)", "randn(7, 5)", "randn(7)"}},
-                   {"linear_2d_no_bias", {"randn(4, 5)", "randn(3, 5)"}},
-                   {"linear_3d_no_bias", {"randn(2, 3, 4)", "randn(6, 4)"}},
-                   {"linear_weight_transposed", {"randn(3, 5)", "randn(5, 4)", "randn(4)"}, "{}", {"", "transpose", ""}},
-               }});
+  r.push_back(
+      {.op = "linear",
+       .torch = "F.linear(*x)",
+       .nabla = [](const Inputs& x, const json&) { return one(linear(x.at(0), x.at(1), optional_input(x, 2))); },
+       .many_terms = true,
+       .cases = {
+           {"linear_2d_bias", {"randn(4, 5)", "randn(3, 5)", "randn(3)"}},
+           {"linear_3d_bias", {"randn(2, 3, 5)", "randn(7, 5)", "randn(7)"}},
+           {"linear_2d_no_bias", {"randn(4, 5)", "randn(3, 5)"}},
+           {"linear_3d_no_bias", {"randn(2, 3, 4)", "randn(6, 4)"}},
+           {"linear_weight_transposed", {"randn(3, 5)", "randn(5, 4)", "randn(4)"}, "{}", {"", "transpose", ""}},
+       }});
 
   OpEntry conv{.op = "conv2d",
-               .torch = "F.conv2d(x[0], x[1], x[2] if len(x) > 2 else None, stride=a['stride'], "
-                        "padding=a['padding'], dilation=a['dilation'], groups=a['groups'])",
+               .torch =
+                   "F.conv2d(x[0], x[1], x[2] if len(x) > 2 else None, stride=a['stride'], "
+                   "padding=a['padding'], dilation=a['dilation'], groups=a['groups'])",
                .nabla =
                    [](const Inputs& x, const json& a) {
                      Conv2dOptions options;
@@ -357,11 +367,11 @@ void add_products(std::vector<OpEntry>& r) {
 // ----------------------------------------------------------------------------- pooling
 
 void add_pooling(std::vector<OpEntry>& r) {
-  auto pool_entry = [](const std::string& op, const std::string& torch, Tensor (*f)(const Tensor&,
-                                                                                   const Pool2dOptions&)) {
-    return OpEntry{.op = op,
-                   .torch = torch,
-                   .nabla = [f](const Inputs& x, const json& a) { return one(f(x.at(0), pool_options(a))); }};
+  auto pool_entry = [](const std::string& op, const std::string& torch,
+                       Tensor (*f)(const Tensor&, const Pool2dOptions&)) {
+    return OpEntry{.op = op, .torch = torch, .nabla = [f](const Inputs& x, const json& a) {
+                     return one(f(x.at(0), pool_options(a)));
+                   }};
   };
   // Distinct values so the max (and its gradient) is unambiguous; none is 0, relu's kink.
   auto pool = [](OpEntry& e, const std::string& name, std::vector<int64_t> x, const std::string& args) {
@@ -401,18 +411,22 @@ void add_pooling(std::vector<OpEntry>& r) {
                             "F.avg_pool2d(x[0], a['kernel_size'], pair(a['stride']), a['padding'], "
                             "ceil_mode=a['ceil_mode'], count_include_pad=a['count_include_pad'])",
                             nabla::avg_pool2d);
-  pool(avgp, "avg_pool2d_k2s2", {2, 3, 6, 6},
-       R"({"kernel_size": [2, 2], "stride": [2, 2], "padding": [0, 0], "ceil_mode": false, "count_include_pad": true})");
-  pool(avgp, "avg_pool2d_pad_include", {1, 2, 5, 5},
-       R"({"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": false, "count_include_pad": true})");
-  pool(avgp, "avg_pool2d_pad_exclude", {1, 2, 5, 5},
-       R"({"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": false, "count_include_pad": false})");
+  pool(
+      avgp, "avg_pool2d_k2s2", {2, 3, 6, 6},
+      R"({"kernel_size": [2, 2], "stride": [2, 2], "padding": [0, 0], "ceil_mode": false, "count_include_pad": true})");
+  pool(
+      avgp, "avg_pool2d_pad_include", {1, 2, 5, 5},
+      R"({"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": false, "count_include_pad": true})");
+  pool(
+      avgp, "avg_pool2d_pad_exclude", {1, 2, 5, 5},
+      R"({"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": false, "count_include_pad": false})");
   pool(avgp, "avg_pool2d_ceil_mode", {1, 2, 7, 5},
        R"({"kernel_size": [2, 2], "stride": [2, 2], "padding": [0, 0], "ceil_mode": true, "count_include_pad": true})");
   pool(avgp, "avg_pool2d_ceil_pad_include", {1, 1, 8, 8},
        R"({"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": true, "count_include_pad": true})");
-  pool(avgp, "avg_pool2d_nonsquare", {2, 2, 5, 9},
-       R"({"kernel_size": [2, 3], "stride": [1, 2], "padding": [0, 0], "ceil_mode": false, "count_include_pad": true})");
+  pool(
+      avgp, "avg_pool2d_nonsquare", {2, 2, 5, 9},
+      R"({"kernel_size": [2, 3], "stride": [1, 2], "padding": [0, 0], "ceil_mode": false, "count_include_pad": true})");
   pool(avgp, "avg_pool2d_default_stride", {1, 3, 6, 9},
        R"({"kernel_size": [3, 3], "stride": null, "padding": [0, 0], "ceil_mode": false, "count_include_pad": true})");
   r.push_back(std::move(avgp));
@@ -436,14 +450,19 @@ void add_pooling(std::vector<OpEntry>& r) {
 // ----------------------------------------------------------------------------- layers as functions
 
 void add_nn_functional(std::vector<OpEntry>& r) {
-  r.push_back({.op = "embedding",
-               .torch = "F.embedding(x[0], x[1], padding_idx=a['padding_idx'])",
-               .nabla = [](const Inputs& x,
-                           const json& a) { return one(embedding(x.at(0), x.at(1), optional_int(a.at("padding_idx")))); },
-               .cases = {{"embedding_basic", {"emb_indices()", "randn(10, 6)"}, R"({"padding_idx": null})"},
-                         {"embedding_padding_idx", {"emb_indices()", "randn(10, 6)"}, R"({"padding_idx": 2})", {}, {},
-                          /*gradient_is_derivative=*/false},
-                         {"embedding_1d", {"torch.tensor([4, 0, 4, 9, 1])", "randn(10, 3)"}, R"({"padding_idx": null})"}}});
+  r.push_back(
+      {.op = "embedding",
+       .torch = "F.embedding(x[0], x[1], padding_idx=a['padding_idx'])",
+       .nabla = [](const Inputs& x,
+                   const json& a) { return one(embedding(x.at(0), x.at(1), optional_int(a.at("padding_idx")))); },
+       .cases = {{"embedding_basic", {"emb_indices()", "randn(10, 6)"}, R"({"padding_idx": null})"},
+                 {"embedding_padding_idx",
+                  {"emb_indices()", "randn(10, 6)"},
+                  R"({"padding_idx": 2})",
+                  {},
+                  {},
+                  /*gradient_is_derivative=*/false},
+                 {"embedding_1d", {"torch.tensor([4, 0, 4, 9, 1])", "randn(10, 3)"}, R"({"padding_idx": null})"}}});
   r.push_back(
       {.op = "layer_norm",
        .torch = "F.layer_norm(x[0], a['normalized_shape'], *x[1:], eps=a['eps'])",
@@ -455,12 +474,16 @@ void add_nn_functional(std::vector<OpEntry>& r) {
        .many_terms = true,
        .cases = {
            {"layer_norm_2d", {"randn(4, 6)", "randn(6)", "randn(6)"}, R"({"normalized_shape": [6], "eps": 1e-05})"},
-           {"layer_norm_3d", {"randn(2, 3, 5) * 2 + 1", "randn(5)", "randn(5)"},
+           {"layer_norm_3d",
+            {"randn(2, 3, 5) * 2 + 1", "randn(5)", "randn(5)"},
             R"({"normalized_shape": [5], "eps": 1e-05})"},
            {"layer_norm_two_dims_no_affine", {"randn(2, 3, 4)"}, R"({"normalized_shape": [3, 4], "eps": 1e-05})"},
-           {"layer_norm_two_dims_affine", {"randn(2, 3, 5)", "randn(3, 5)", "randn(3, 5)"},
+           {"layer_norm_two_dims_affine",
+            {"randn(2, 3, 5)", "randn(3, 5)", "randn(3, 5)"},
             R"({"normalized_shape": [3, 5], "eps": 1e-05})"},
-           {"layer_norm_transpose", {"randn(7, 3)", "randn(7)", "randn(7)"}, R"({"normalized_shape": [7], "eps": 1e-05})",
+           {"layer_norm_transpose",
+            {"randn(7, 3)", "randn(7)", "randn(7)"},
+            R"({"normalized_shape": [7], "eps": 1e-05})",
             {"transpose", "", ""}},
        }});
   OpEntry bn{.op = "batch_norm",
@@ -478,11 +501,11 @@ void add_nn_functional(std::vector<OpEntry>& r) {
              .many_terms = true};
   auto bn_case = [&](const std::string& name, std::vector<int64_t> x, bool training) {
     const std::string c = std::to_string(x[1]);
-    bn.cases.push_back({name,
-                        {call("randn", x) + " * 2 + 0.5", "randn(" + c + ") * 0.1", "positive(" + c + ", low=0.5, high=1.5)",
-                         "randn(" + c + ")", "randn(" + c + ")"},
-                        std::string(R"({"training": )") + (training ? "true" : "false") +
-                            R"(, "momentum": 0.1, "eps": 1e-05})"});
+    bn.cases.push_back(
+        {name,
+         {call("randn", x) + " * 2 + 0.5", "randn(" + c + ") * 0.1", "positive(" + c + ", low=0.5, high=1.5)",
+          "randn(" + c + ")", "randn(" + c + ")"},
+         std::string(R"({"training": )") + (training ? "true" : "false") + R"(, "momentum": 0.1, "eps": 1e-05})"});
   };
   bn_case("batch_norm_2d_train", {6, 3}, true);
   bn_case("batch_norm_2d_eval", {6, 3}, false);
@@ -495,14 +518,15 @@ void add_nn_functional(std::vector<OpEntry>& r) {
 // ----------------------------------------------------------------------------- shapes and views
 
 void add_shapes(std::vector<OpEntry>& r) {
-  r.push_back({.op = "cat",
-               .torch = "torch.cat(x, a['dim'])",
-               .nabla = [](const Inputs& x, const json& a) { return one(cat(x, a.at("dim").get<int64_t>())); },
-               .cases = {{"cat_dim0", {"randn(2, 3)", "randn(1, 3)", "randn(4, 3)"}, R"({"dim": 0})"},
-                         {"cat_dim1", {"randn(3, 2)", "randn(3, 5)"}, R"({"dim": 1})"},
-                         {"cat_neg_dim_3d", {"randn(2, 3, 1)", "randn(2, 3, 4)", "randn(2, 3, 2)"}, R"({"dim": -1})"},
-                         {"cat_transpose_input", {"randn(3, 4)", "randn(2, 4)"}, R"({"dim": 1})", {"transpose", "transpose"}},
-                         {"cat_single", {"randn(3, 4)"}, R"({"dim": 1})"}}});
+  r.push_back(
+      {.op = "cat",
+       .torch = "torch.cat(x, a['dim'])",
+       .nabla = [](const Inputs& x, const json& a) { return one(cat(x, a.at("dim").get<int64_t>())); },
+       .cases = {{"cat_dim0", {"randn(2, 3)", "randn(1, 3)", "randn(4, 3)"}, R"({"dim": 0})"},
+                 {"cat_dim1", {"randn(3, 2)", "randn(3, 5)"}, R"({"dim": 1})"},
+                 {"cat_neg_dim_3d", {"randn(2, 3, 1)", "randn(2, 3, 4)", "randn(2, 3, 2)"}, R"({"dim": -1})"},
+                 {"cat_transpose_input", {"randn(3, 4)", "randn(2, 4)"}, R"({"dim": 1})", {"transpose", "transpose"}},
+                 {"cat_single", {"randn(3, 4)"}, R"({"dim": 1})"}}});
   r.push_back({.op = "stack",
                .torch = "torch.stack(x, a['dim'])",
                .nabla = [](const Inputs& x, const json& a) { return one(stack(x, a.at("dim").get<int64_t>())); },
@@ -543,16 +567,18 @@ void add_shapes(std::vector<OpEntry>& r) {
                          // PyTorch allows index to be smaller than x in the non-gathered dims too.
                          {"gather_index_smaller", {"randn(4, 5)", "indices(4, 2, 3)"}, R"({"dim": 0})"}}});
   // The differentiable views, each alone: their backward scatters into the viewed input.
-  r.push_back({.op = "transpose",
-               .torch = "x[0].transpose(a['dim0'], a['dim1'])",
-               .nabla = [](const Inputs& x,
-                           const json& a) { return one(x.at(0).transpose(a.at("dim0"), a.at("dim1"))); },
-               .cases = {{"transpose_2d", {"randn(3, 4)"}, R"({"dim0": 0, "dim1": 1})"},
-                         {"transpose_3d_outer", {"randn(2, 3, 4)"}, R"({"dim0": 0, "dim1": 2})"}}});
+  r.push_back(
+      {.op = "transpose",
+       .torch = "x[0].transpose(a['dim0'], a['dim1'])",
+       .nabla = [](const Inputs& x, const json& a) { return one(x.at(0).transpose(a.at("dim0"), a.at("dim1"))); },
+       .cases = {{"transpose_2d", {"randn(3, 4)"}, R"({"dim0": 0, "dim1": 1})"},
+                 {"transpose_3d_outer", {"randn(2, 3, 4)"}, R"({"dim0": 0, "dim1": 2})"}}});
   r.push_back({.op = "permute_reshape",
                .torch = "x[0].permute(*a['dims']).reshape(a['shape'])",
-               .nabla = [](const Inputs& x,
-                           const json& a) { return one(x.at(0).permute(int_list(a.at("dims"))).reshape(Shape(int_list(a.at("shape"))))); },
+               .nabla =
+                   [](const Inputs& x, const json& a) {
+                     return one(x.at(0).permute(int_list(a.at("dims"))).reshape(Shape(int_list(a.at("shape")))));
+                   },
                .cases = {{"permute_reshape_copy", {"randn(2, 3, 4)"}, R"({"dims": [2, 0, 1], "shape": [4, 6]})"}}});
   r.push_back({.op = "slice_select",
                .torch = "x[0][:, a['start']:a['end']:a['step']].select(0, a['index'])",
@@ -561,23 +587,26 @@ void add_shapes(std::vector<OpEntry>& r) {
                      return one(x.at(0).slice(1, a.at("start"), a.at("end"), a.at("step")).select(0, a.at("index")));
                    },
                .cases = {{"slice_select_step2", {"randn(3, 5)"}, R"({"start": 0, "end": 5, "step": 2, "index": 1})"}}});
-  r.push_back({.op = "expand",
-               .torch = "x[0].expand(*a['shape'])",
-               .nabla = [](const Inputs& x, const json& a) { return one(x.at(0).expand(Shape(int_list(a.at("shape"))))); },
-               .cases = {{"expand_rows", {"randn(3)"}, R"({"shape": [4, 3]})"},
-                         {"expand_middle", {"randn(2, 1, 3)"}, R"({"shape": [2, 5, 3]})"}}});
+  r.push_back(
+      {.op = "expand",
+       .torch = "x[0].expand(*a['shape'])",
+       .nabla = [](const Inputs& x, const json& a) { return one(x.at(0).expand(Shape(int_list(a.at("shape"))))); },
+       .cases = {{"expand_rows", {"randn(3)"}, R"({"shape": [4, 3]})"},
+                 {"expand_middle", {"randn(2, 1, 3)"}, R"({"shape": [2, 5, 3]})"}}});
 }
 
 // ----------------------------------------------------------------------------- losses
 
 void add_losses(std::vector<OpEntry>& r) {
-  OpEntry mse{.op = "mse_loss",
-              .torch = "F.mse_loss(x[0], x[1], reduction=a['reduction'])",
-              .nabla = [](const Inputs& x,
-                          const json& a) { return one(mse_loss(x.at(0), x.at(1), a.at("reduction").get<std::string>())); },
-              .many_terms = true};
+  OpEntry mse{
+      .op = "mse_loss",
+      .torch = "F.mse_loss(x[0], x[1], reduction=a['reduction'])",
+      .nabla = [](const Inputs& x,
+                  const json& a) { return one(mse_loss(x.at(0), x.at(1), a.at("reduction").get<std::string>())); },
+      .many_terms = true};
   for (const std::string reduction : {"mean", "sum", "none"})
-    mse.cases.push_back({"mse_loss_" + reduction, {"randn(4, 5)", "randn(4, 5)"}, R"({"reduction": ")" + reduction + "\"}"});
+    mse.cases.push_back(
+        {"mse_loss_" + reduction, {"randn(4, 5)", "randn(4, 5)"}, R"({"reduction": ")" + reduction + "\"}"});
   mse.cases.push_back({"mse_loss_1d", {"randn(7)", "randn(7)"}, R"({"reduction": "mean"})"});
   r.push_back(std::move(mse));
 
@@ -590,26 +619,30 @@ void add_losses(std::vector<OpEntry>& r) {
               .grad_inputs = {0},
               .many_terms = true};
   for (const std::string reduction : {"mean", "sum", "none"})
-    bce.cases.push_back({"binary_cross_entropy_" + reduction, {"probs(4, 3)", "torch.randint(0, 2, (4, 3)).float()"},
+    bce.cases.push_back({"binary_cross_entropy_" + reduction,
+                         {"probs(4, 3)", "torch.randint(0, 2, (4, 3)).float()"},
                          R"({"reduction": ")" + reduction + "\"}"});
-  bce.cases.push_back({"binary_cross_entropy_soft_target", {"probs(5, 2)", "torch.rand(5, 2)"}, R"({"reduction": "mean"})"});
+  bce.cases.push_back(
+      {"binary_cross_entropy_soft_target", {"probs(5, 2)", "torch.rand(5, 2)"}, R"({"reduction": "mean"})"});
   bce.cases.push_back({"binary_cross_entropy_weight",
                        {"probs(4, 3)", "torch.randint(0, 2, (4, 3)).float()", "positive(4, 3)"},
                        R"({"reduction": "mean"})"});
-  bce.cases.push_back({"binary_cross_entropy_weight_broadcast", {"probs(4, 3)", "torch.rand(4, 3)", "positive(3)"},
+  bce.cases.push_back({"binary_cross_entropy_weight_broadcast",
+                       {"probs(4, 3)", "torch.rand(4, 3)", "positive(3)"},
                        R"({"reduction": "sum"})"});
   r.push_back(std::move(bce));
 
-  OpEntry bcel{.op = "binary_cross_entropy_with_logits",
-               .torch = "F.binary_cross_entropy_with_logits(x[0], x[1], reduction=a['reduction'], "
-                        "pos_weight=x[2] if len(x) > 2 else None)",
-               .nabla =
-                   [](const Inputs& x, const json& a) {
-                     return one(binary_cross_entropy_with_logits(x.at(0), x.at(1), optional_input(x, 2),
-                                                                 a.at("reduction")));
-                   },
-               .grad_inputs = {0},
-               .many_terms = true};
+  OpEntry bcel{
+      .op = "binary_cross_entropy_with_logits",
+      .torch =
+          "F.binary_cross_entropy_with_logits(x[0], x[1], reduction=a['reduction'], "
+          "pos_weight=x[2] if len(x) > 2 else None)",
+      .nabla =
+          [](const Inputs& x, const json& a) {
+            return one(binary_cross_entropy_with_logits(x.at(0), x.at(1), optional_input(x, 2), a.at("reduction")));
+          },
+      .grad_inputs = {0},
+      .many_terms = true};
   for (const std::string reduction : {"mean", "sum", "none"})
     bcel.cases.push_back({"binary_cross_entropy_with_logits_" + reduction,
                           {"randn(4, 3) * 3", "torch.randint(0, 2, (4, 3)).float()"},
@@ -617,18 +650,21 @@ void add_losses(std::vector<OpEntry>& r) {
   // A summed loss near 10 in f32 moves by less than its rounding over a 1e-3 step; the loss is
   // smooth in the logits, so a 1e-2 step is as exact and clears the noise.
   for (OpCase& c : bcel.cases) c.gradcheck.eps = 1e-2;
-  bcel.cases.push_back({"binary_cross_entropy_with_logits_pos_weight", {"randn(5, 3) * 3", "torch.rand(5, 3)", "positive(3)"},
+  bcel.cases.push_back({"binary_cross_entropy_with_logits_pos_weight",
+                        {"randn(5, 3) * 3", "torch.rand(5, 3)", "positive(3)"},
                         R"({"reduction": "mean"})"});
   bcel.cases.push_back({"binary_cross_entropy_with_logits_pos_weight_none",
                         {"randn(2, 4) * 3", "torch.randint(0, 2, (2, 4)).float()", "positive(4)"},
                         R"({"reduction": "none"})"});
-  bcel.cases.push_back({"binary_cross_entropy_with_logits_large", {"randn(3, 4) * 40", "torch.randint(0, 2, (3, 4)).float()"},
+  bcel.cases.push_back({"binary_cross_entropy_with_logits_large",
+                        {"randn(3, 4) * 40", "torch.randint(0, 2, (3, 4)).float()"},
                         R"({"reduction": "mean"})"});
   r.push_back(std::move(bcel));
 
   OpEntry ce{.op = "cross_entropy",
-             .torch = "F.cross_entropy(x[0], x[1], reduction=a['reduction'], ignore_index=a['ignore_index'], "
-                      "label_smoothing=a['label_smoothing'])",
+             .torch =
+                 "F.cross_entropy(x[0], x[1], reduction=a['reduction'], ignore_index=a['ignore_index'], "
+                 "label_smoothing=a['label_smoothing'])",
              .nabla =
                  [](const Inputs& x, const json& a) {
                    CrossEntropyOptions options;
@@ -657,8 +693,8 @@ void add_losses(std::vector<OpEntry>& r) {
   ce_case("cross_entropy_spatial", {"randn(2, 5, 3) * 2", "indices(5, 2, 3)"});
   ce_case("cross_entropy_spatial_none", {"randn(2, 4, 3)", "indices(4, 2, 3)"}, "none");
   ce_case("cross_entropy_probabilities", {"randn(4, 5) * 2", "torch.softmax(randn(4, 5), -1)"});
-  ce_case("cross_entropy_probabilities_smoothing", {"randn(4, 5) * 2", "torch.softmax(randn(4, 5), -1)"}, "mean",
-          -100, "0.1");
+  ce_case("cross_entropy_probabilities_smoothing", {"randn(4, 5) * 2", "torch.softmax(randn(4, 5), -1)"}, "mean", -100,
+          "0.1");
   ce_case("cross_entropy_probabilities_none", {"randn(3, 6)", "torch.softmax(randn(3, 6), -1)"}, "none");
   ce_case("cross_entropy_large_logits", {"randn(4, 6) * 50", "indices(6, 4)"});
   r.push_back(std::move(ce));
@@ -673,8 +709,9 @@ void add_losses(std::vector<OpEntry>& r) {
               .many_terms = true};
   auto nll_case = [&](const std::string& name, std::vector<std::string> inputs, const std::string& reduction = "mean",
                       int ignore_index = -100) {
-    nll.cases.push_back({name, std::move(inputs),
-                         R"({"reduction": ")" + reduction + R"(", "ignore_index": )" + std::to_string(ignore_index) + "}"});
+    nll.cases.push_back(
+        {name, std::move(inputs),
+         R"({"reduction": ")" + reduction + R"(", "ignore_index": )" + std::to_string(ignore_index) + "}"});
   };
   nll_case("nll_loss_mean", {"torch.log_softmax(randn(5, 4), -1)", "indices(4, 5)"});
   nll_case("nll_loss_sum", {"torch.log_softmax(randn(5, 4), -1)", "indices(4, 5)"}, "sum");
@@ -687,23 +724,25 @@ void add_losses(std::vector<OpEntry>& r) {
 // ----------------------------------------------------------------------------- attention
 
 void add_attention(std::vector<OpEntry>& r) {
-  OpEntry sdpa{.op = "scaled_dot_product_attention",
-               .torch = "F.scaled_dot_product_attention(x[0], x[1], x[2], attn_mask=x[3] if len(x) > 3 else None, "
-                        "is_causal=a['is_causal'], scale=a['scale'])",
-               .nabla =
-                   [](const Inputs& x, const json& a) {
-                     return one(scaled_dot_product_attention(x.at(0), x.at(1), x.at(2), optional_input(x, 3),
-                                                             a.at("is_causal").get<bool>(),
-                                                             optional_double(a.at("scale"))));
-                   },
-               .grad_inputs = {0, 1, 2},  // not the mask
-               .many_terms = true};
+  OpEntry sdpa{
+      .op = "scaled_dot_product_attention",
+      .torch =
+          "F.scaled_dot_product_attention(x[0], x[1], x[2], attn_mask=x[3] if len(x) > 3 else None, "
+          "is_causal=a['is_causal'], scale=a['scale'])",
+      .nabla =
+          [](const Inputs& x, const json& a) {
+            return one(scaled_dot_product_attention(x.at(0), x.at(1), x.at(2), optional_input(x, 3),
+                                                    a.at("is_causal").get<bool>(), optional_double(a.at("scale"))));
+          },
+      .grad_inputs = {0, 1, 2},  // not the mask
+      .many_terms = true};
   auto add = [&](const std::string& name, std::vector<int64_t> q, std::vector<int64_t> k, std::vector<int64_t> v,
                  const std::string& mask = "", bool causal = false, const std::string& scale = "null") {
     std::vector<std::string> inputs = {call("randn", q), call("randn", k), call("randn", v)};
     if (!mask.empty()) inputs.push_back(mask);
-    sdpa.cases.push_back({name, inputs,
-                          std::string(R"({"is_causal": )") + (causal ? "true" : "false") + R"(, "scale": )" + scale + "}"});
+    sdpa.cases.push_back(
+        {name, inputs,
+         std::string(R"({"is_causal": )") + (causal ? "true" : "false") + R"(, "scale": )" + scale + "}"});
   };
   add("sdpa_basic", {2, 3, 5, 8}, {2, 3, 5, 8}, {2, 3, 5, 8});
   add("sdpa_cross_s_ne_t", {2, 3, 5, 8}, {2, 3, 7, 8}, {2, 3, 7, 8});
@@ -732,9 +771,11 @@ void add_attention(std::vector<OpEntry>& r) {
                                                      a.at("is_causal").get<bool>(), a.at("time_major").get<bool>()));
                    },
                .many_terms = true,
-               .cases = {{"self_attention_heads_causal", {"randn(2, 70, 24)"},
+               .cases = {{"self_attention_heads_causal",
+                          {"randn(2, 70, 24)"},
                           R"({"num_heads": 2, "is_causal": true, "time_major": false})"},
-                         {"self_attention_heads_time_major", {"randn(5, 2, 18)"},
+                         {"self_attention_heads_time_major",
+                          {"randn(5, 2, 18)"},
                           R"({"num_heads": 3, "is_causal": false, "time_major": true})"}}});
 }
 

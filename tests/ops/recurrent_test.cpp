@@ -166,16 +166,15 @@ TEST(FusedRecurrent, ThreadSlicesMatchOneThread) {
       const bool lstm = cell == RecurrentCell::lstm;
       const Tensor x = randn({steps, batch, gh}, gen), h0 = randn({batch, hidden}, gen),
                    c0 = randn({batch, hidden}, gen), w = mul(randn({gh, hidden}, gen), 0.15 * std::sqrt(40.0 / hidden)),
-                   b = randn({gh}, gen),
-                   g = randn({steps, batch, hidden}, gen), g_c = randn({batch, hidden}, gen);
+                   b = randn({gh}, gen), g = randn({steps, batch, hidden}, gen), g_c = randn({batch, hidden}, gen);
       auto run = [&](int threads, bool fused) {
         set_num_threads(threads);
         std::vector<Tensor> leaves;
         for (const Tensor& t : {x, h0, c0, w, b}) leaves.push_back(t.clone().requires_grad_());
         const Tensor c = lstm ? leaves[2] : Tensor();
-        nn::RecurrentSequence r =
-            fused ? recurrent_sequence(cell, leaves[0], leaves[1], c, leaves[3], leaves[4], reverse)
-                  : step_by_step(cell, leaves[0], leaves[1], c, leaves[3], leaves[4], reverse);
+        nn::RecurrentSequence r = fused
+                                      ? recurrent_sequence(cell, leaves[0], leaves[1], c, leaves[3], leaves[4], reverse)
+                                      : step_by_step(cell, leaves[0], leaves[1], c, leaves[3], leaves[4], reverse);
         Tensor loss = sum(mul(r.output, g));
         if (lstm) loss = add(loss, sum(mul(r.c_n, g_c)));
         loss.backward();

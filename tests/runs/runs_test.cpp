@@ -46,8 +46,8 @@ TEST(Runs, TrainRunWritesARunThatLoadRunAndEvalRunReadBack) {
   const fs::path dir = fresh_dir("neuron");
   std::ostringstream log;
   runs::TrainRunResult result = runs::train_run(neuron_config(200), quiet_run(dir), log);
-  for (const char* file : {"config.json", "history.csv", "steps.csv", "results.json", "checkpoints/best/model.safetensors",
-                           "checkpoints/last/model.safetensors"})
+  for (const char* file : {"config.json", "history.csv", "steps.csv", "results.json",
+                           "checkpoints/best/model.safetensors", "checkpoints/last/model.safetensors"})
     EXPECT_TRUE(fs::exists(dir / file)) << file;
   ASSERT_EQ(result.history.epochs.size(), 200u);
   EXPECT_LT(result.history["loss"].back(), 0.5 * result.history["loss"].front()) << "the neuron did not learn";

@@ -1,5 +1,7 @@
 // The policies inside Model::fit's step loop, each alone: accumulation cycles, the search for a
 // non-finite gradient, and what a non-finite loss or gradient does under each on_nonfinite setting.
+#include "nabla/train/fit_steps.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 
 #include "../error_message.h"
 #include "nabla/nabla.h"
-#include "nabla/train/fit_steps.h"
 
 using namespace nabla;
 using namespace nabla::train;

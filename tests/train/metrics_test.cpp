@@ -1,4 +1,6 @@
 // Metrics accumulate over the epoch; the progress bar and History format like Keras.
+#include "nabla/train/metrics.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 
 #include "nabla/nabla.h"
 #include "nabla/train/history.h"
-#include "nabla/train/metrics.h"
 #include "nabla/train/progress_bar.h"
 
 using namespace nabla;

@@ -1,11 +1,12 @@
 // Model: compile/fit/evaluate/predict, callbacks, and exact resume after an interruption.
+#include "nabla/train/model.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 
 #include "nabla/nabla.h"
-#include "nabla/train/model.h"
 
 using namespace nabla;
 using namespace nabla::train;
@@ -86,7 +87,8 @@ TEST(Model, CallbacksStopEarlyLogAndScheduleTheLearningRate) {
   Model model(small_mlp());
   model.compile("sgd", "sparse_categorical_crossentropy", {"accuracy"}, 0.1);
   auto early = std::make_shared<EarlyStopping>("loss", 10.0, 1);  // min_delta too big to ever improve
-  auto schedule = std::make_shared<LearningRateScheduler>([](int epoch, double lr) { return epoch == 0 ? lr : lr * 0.5; });
+  auto schedule =
+      std::make_shared<LearningRateScheduler>([](int epoch, double lr) { return epoch == 0 ? lr : lr * 0.5; });
   fs::path csv = temp_dir("callbacks_log.csv");
   FitOptions options;
   options.epochs = 10;
@@ -103,7 +105,8 @@ TEST(Model, CallbacksStopEarlyLogAndScheduleTheLearningRate) {
 // The learning rates Keras' ReduceLROnPlateau sets for one series of val_loss values, from its
 // on_epoch_end run by hand (keras/src/callbacks/reduce_lr_on_plateau.py, min_delta 1e-4).
 TEST(Model, ReduceLROnPlateauCutsWhereKerasDoes) {
-  const std::vector<double> val_loss = {1.0, 0.9, 0.95, 0.96, 0.97, 0.89, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97};
+  const std::vector<double> val_loss = {1.0,  0.9,  0.95, 0.96, 0.97, 0.89, 0.9,
+                                        0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97};
   struct Case {
     int patience, cooldown;
     double min_lr;
@@ -111,8 +114,11 @@ TEST(Model, ReduceLROnPlateauCutsWhereKerasDoes) {
   };
   const Case cases[] = {
       {2, 2, 0.1, {1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.1}},
-      {0, 0, 0.0, {1.0, 1.0, 0.5, 0.25, 0.125, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.001953125,
-                   0.0009765625, 0.00048828125}},
+      {0,
+       0,
+       0.0,
+       {1.0, 1.0, 0.5, 0.25, 0.125, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.001953125, 0.0009765625,
+        0.00048828125}},
       {3, 1, 0.2, {1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2}},
   };
   for (const Case& c : cases) {
@@ -125,8 +131,8 @@ TEST(Model, ReduceLROnPlateauCutsWhereKerasDoes) {
     for (size_t e = 0; e < val_loss.size(); ++e) {
       Logs logs = {{"val_loss", val_loss[e]}};
       plateau.on_epoch_end(int(e), logs);
-      EXPECT_DOUBLE_EQ(model.learning_rate(), c.lrs[e]) << "patience " << c.patience << ", cooldown " << c.cooldown
-                                                        << ", epoch " << e + 1;
+      EXPECT_DOUBLE_EQ(model.learning_rate(), c.lrs[e])
+          << "patience " << c.patience << ", cooldown " << c.cooldown << ", epoch " << e + 1;
       EXPECT_DOUBLE_EQ(logs["lr"], c.lrs[e]);
     }
   }
@@ -345,8 +351,7 @@ TEST(Model, TrainOnBatchStepsLikeOneFitStep) {
   fitted.fit(x, y, options);
   auto a = stepped.module().parameters(), b = fitted.module().parameters();
   ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    EXPECT_LT(max(abs(sub(a[i], b[i]))).item<float>(), 1e-6f) << "parameter " << i;
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_LT(max(abs(sub(a[i], b[i]))).item<float>(), 1e-6f) << "parameter " << i;
   double last = first;
   for (int i = 0; i < 100; ++i) last = stepped.train_on_batch(x, y, 1.0);
   EXPECT_LT(last, 0.5 * first);

@@ -8,11 +8,11 @@
 #include <cmath>
 #include <fstream>
 
+#include "../error_message.h"
 #include "image_checks.h"
 #include "nabla/core/error.h"
 #include "nabla/train/history.h"
 #include "nabla/viz/numeric_csv.h"
-#include "../error_message.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;

@@ -47,7 +47,8 @@ namespace {
 
 void run_graph(const Tensor& root, const Tensor& gradient) {
   NABLA_CHECK(root.defined(), "backward: called on an undefined tensor");
-  NABLA_CHECK(root.requires_grad(), "backward: the tensor does not require grad and has no grad_fn; "
+  NABLA_CHECK(root.requires_grad(),
+              "backward: the tensor does not require grad and has no grad_fn; "
               "call requires_grad_() on the inputs you want gradients for");
   Tensor seed = gradient;
   if (!seed.defined()) {

@@ -39,7 +39,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   for (size_t i = 0; i < leaves.size(); ++i) {
     if (!leaves[i].defined() || !leaves[i].requires_grad()) continue;
     Tensor analytic = leaves[i].grad();
-    std::vector<float> grad = analytic.defined() ? analytic.to_vector<float>() : std::vector<float>(leaves[i].numel(), 0.0f);
+    std::vector<float> grad =
+        analytic.defined() ? analytic.to_vector<float>() : std::vector<float>(leaves[i].numel(), 0.0f);
     std::vector<Tensor> probe;
     for (const Tensor& l : leaves) probe.push_back(l.defined() ? l.detach().clone() : Tensor());
     float* x = probe[i].data<float>();

@@ -13,7 +13,7 @@ struct GradcheckOptions {
   double eps = 1e-3;
   double rtol = 1e-2;
   double atol = 1e-3;
-  std::vector<bool> check_input;  // empty = every f32 input
+  std::vector<bool> check_input = {};  // empty = every f32 input
 };
 
 struct GradcheckResult {

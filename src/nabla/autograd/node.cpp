@@ -6,7 +6,8 @@
 namespace nabla::autograd {
 
 std::vector<Tensor> Node::apply(const Tensor& grad_output) {
-  NABLA_CHECK(backward_, name_, " backward: trying to backward through the graph a second time; the graph "
+  NABLA_CHECK(backward_, name_,
+              " backward: trying to backward through the graph a second time; the graph "
               "is freed after backward() (call backward() once per forward pass)");
   return backward_(grad_output);
 }
@@ -53,8 +54,8 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
 
 const Tensor& SavedTensor::get() const {
   NABLA_CHECK(!tensor_.defined() || tensor_.version() == version_, op_,
-              " backward: a tensor it saved was modified in place after the forward pass (version ", version_,
-              " -> ", tensor_.version(), "); clone() it before changing it, or change it after backward()");
+              " backward: a tensor it saved was modified in place after the forward pass (version ", version_, " -> ",
+              tensor_.version(), "); clone() it before changing it, or change it after backward()");
   return tensor_;
 }
 

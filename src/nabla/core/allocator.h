@@ -7,11 +7,11 @@
 namespace nabla {
 
 struct AllocatorStats {
-  uint64_t allocations = 0;    // calls to allocate()
-  uint64_t cache_hits = 0;     // served from a free list
-  uint64_t bytes_in_use = 0;   // handed out and not yet returned
+  uint64_t allocations = 0;   // calls to allocate()
+  uint64_t cache_hits = 0;    // served from a free list
+  uint64_t bytes_in_use = 0;  // handed out and not yet returned
   uint64_t peak_bytes_in_use = 0;
-  uint64_t bytes_cached = 0;   // held in free lists
+  uint64_t bytes_cached = 0;  // held in free lists
 };
 
 class CachingAllocator {

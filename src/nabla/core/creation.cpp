@@ -76,8 +76,12 @@ Tensor eye(int64_t n, DType dtype) {
   return t;
 }
 
-Tensor rand(const Shape& shape, Generator& gen) { return generate_f32(shape, [&] { return gen.uniform(); }); }
-Tensor randn(const Shape& shape, Generator& gen) { return generate_f32(shape, [&] { return gen.normal(); }); }
+Tensor rand(const Shape& shape, Generator& gen) {
+  return generate_f32(shape, [&] { return gen.uniform(); });
+}
+Tensor randn(const Shape& shape, Generator& gen) {
+  return generate_f32(shape, [&] { return gen.normal(); });
+}
 Tensor uniform(const Shape& shape, double low, double high, Generator& gen) {
   return generate_f32(shape, [&] { return float(low + (high - low) * gen.uniform_double()); });
 }

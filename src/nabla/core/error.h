@@ -31,7 +31,7 @@ template <typename... Parts>
 }  // namespace nabla
 
 // Checks user-facing conditions; unlike assert it stays on in Release builds.
-#define NABLA_CHECK(condition, ...)                 \
-  do {                                              \
-    if (!(condition)) ::nabla::fail(__VA_ARGS__);   \
+#define NABLA_CHECK(condition, ...)               \
+  do {                                            \
+    if (!(condition)) ::nabla::fail(__VA_ARGS__); \
   } while (0)

@@ -120,8 +120,7 @@ std::string report() {
     if (t.flops > 0 && t.seconds > 0) std::snprintf(rate, sizeof rate, "%.1f", t.flops / t.seconds / 1e9);
     std::snprintf(line, sizeof line, "%-9s %-28.28s %10llu %12.2f %6.1f%% %11.1f %9s\n",
                   key.first ? "backward" : "forward", key.second.c_str(), static_cast<unsigned long long>(t.calls),
-                  t.seconds * 1e3, total > 0 ? 100 * t.seconds / total : 0.0, 1e6 * t.seconds / double(t.calls),
-                  rate);
+                  t.seconds * 1e3, total > 0 ? 100 * t.seconds / total : 0.0, 1e6 * t.seconds / double(t.calls), rate);
     out << line;
   }
   std::snprintf(line, sizeof line, "total in ops: %.2f ms\n", total * 1e3);

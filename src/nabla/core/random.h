@@ -12,9 +12,9 @@ class Generator {
   void seed_(uint64_t seed);
 
   uint64_t next_u64();
-  float uniform();                       // [0, 1)
-  double uniform_double();               // [0, 1)
-  float normal();                        // mean 0, std 1
+  float uniform();                             // [0, 1)
+  double uniform_double();                     // [0, 1)
+  float normal();                              // mean 0, std 1
   int64_t randint(int64_t low, int64_t high);  // [low, high)
 
   using State = std::array<uint64_t, 5>;  // xoshiro256** words + a cached normal flag/value

@@ -17,7 +17,9 @@ class Shape {
   Shape(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.end()); }
   Shape(const std::vector<int64_t>& dims) { assign(dims.begin(), dims.end()); }
   template <typename It>
-  Shape(It first, It last) { assign(first, last); }
+  Shape(It first, It last) {
+    assign(first, last);
+  }
 
   int size() const { return rank_; }
   bool empty() const { return rank_ == 0; }

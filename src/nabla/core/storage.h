@@ -18,8 +18,10 @@ class Storage {
   Storage(void* data, size_t nbytes, std::function<void()> release)
       : nbytes_(nbytes), data_(data), release_(std::move(release)) {}
   ~Storage() {
-    if (release_) release_();
-    else CachingAllocator::instance().deallocate(data_, nbytes_);
+    if (release_)
+      release_();
+    else
+      CachingAllocator::instance().deallocate(data_, nbytes_);
   }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

@@ -4,7 +4,6 @@
 #include <iomanip>
 #include <type_traits>
 
-
 namespace nabla {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
@@ -24,8 +23,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides,
-                         int64_t offset, DType dtype) {
+Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides, int64_t offset,
+                         DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->shape = shape;
@@ -69,8 +68,8 @@ T Tensor::at(std::initializer_list<int64_t> index) const {
   int64_t offset = 0;
   int d = 0;
   for (int64_t i : index) {
-    NABLA_CHECK(i >= -shape()[d] && i < shape()[d], "at: index ", i, " is out of range for dimension ", d,
-                " of size ", shape()[d]);
+    NABLA_CHECK(i >= -shape()[d] && i < shape()[d], "at: index ", i, " is out of range for dimension ", d, " of size ",
+                shape()[d]);
     offset += (i < 0 ? i + shape()[d] : i) * strides()[d];
     ++d;
   }
@@ -85,11 +84,16 @@ namespace {
 // One element converted as copy_elements converts it (kernels/copy.h).
 template <typename D, typename S>
 D convert_element(S s) {
-  if constexpr (std::is_same_v<S, D>) return s;
-  else if constexpr (std::is_same_v<D, bf16>) return bf16::from_float(float(to_double(s)));
-  else if constexpr (std::is_same_v<S, bf16>) return from_double<D>(s.to_float());
-  else if constexpr (std::is_same_v<D, bool>) return s != S(0);
-  else return D(s);
+  if constexpr (std::is_same_v<S, D>)
+    return s;
+  else if constexpr (std::is_same_v<D, bf16>)
+    return bf16::from_float(float(to_double(s)));
+  else if constexpr (std::is_same_v<S, bf16>)
+    return from_double<D>(s.to_float());
+  else if constexpr (std::is_same_v<D, bool>)
+    return s != S(0);
+  else
+    return D(s);
 }
 
 }  // namespace
@@ -114,9 +118,9 @@ std::vector<T> Tensor::to_vector() const {
   return out;
 }
 
-#define NABLA_INSTANTIATE_ACCESS(T)                                  \
-  template T Tensor::item<T>() const;                                \
-  template T Tensor::at<T>(std::initializer_list<int64_t>) const;    \
+#define NABLA_INSTANTIATE_ACCESS(T)                               \
+  template T Tensor::item<T>() const;                             \
+  template T Tensor::at<T>(std::initializer_list<int64_t>) const; \
   template std::vector<T> Tensor::to_vector<T>() const;
 NABLA_INSTANTIATE_ACCESS(float)
 NABLA_INSTANTIATE_ACCESS(int64_t)
@@ -128,17 +132,18 @@ template double Tensor::item<double>() const;
 template double Tensor::at<double>(std::initializer_list<int64_t>) const;
 
 Tensor& Tensor::requires_grad_(bool enabled) {
-  NABLA_CHECK(!enabled || is_floating(dtype()), "requires_grad_: only floating-point tensors can require "
-              "gradients, this one is ", dtype_name(dtype()));
-  NABLA_CHECK(enabled || is_leaf(), "requires_grad_(false): only leaves can stop requiring gradients; "
+  NABLA_CHECK(!enabled || is_floating(dtype()),
+              "requires_grad_: only floating-point tensors can require "
+              "gradients, this one is ",
+              dtype_name(dtype()));
+  NABLA_CHECK(enabled || is_leaf(),
+              "requires_grad_(false): only leaves can stop requiring gradients; "
               "use detach() on a computed tensor");
   impl_->requires_grad = enabled;
   return *this;
 }
 
-Tensor Tensor::detach() const {
-  return make_view(storage(), shape(), strides(), offset(), dtype());
-}
+Tensor Tensor::detach() const { return make_view(storage(), shape(), strides(), offset(), dtype()); }
 
 namespace {
 
@@ -150,9 +155,12 @@ void print_recursive(std::ostream& out, const Tensor& t, std::vector<int64_t>& i
       for (int i = 0; i < t.dim(); ++i) off += index[i] * t.strides()[i];
       return to_double(t.data<S>()[off]);
     });
-    if (is_floating(t.dtype())) out << std::fixed << std::setprecision(4) << v;
-    else if (t.dtype() == DType::boolean) out << (v != 0 ? "true" : "false");
-    else out << int64_t(v);
+    if (is_floating(t.dtype()))
+      out << std::fixed << std::setprecision(4) << v;
+    else if (t.dtype() == DType::boolean)
+      out << (v != 0 ? "true" : "false");
+    else
+      out << int64_t(v);
     return;
   }
   out << '[';
@@ -165,8 +173,10 @@ void print_recursive(std::ostream& out, const Tensor& t, std::vector<int64_t>& i
     }
     if (i > 0) {
       out << ',';
-      if (d + 1 < t.dim()) out << '\n' << std::string(indent + d + 1, ' ');
-      else out << ' ';
+      if (d + 1 < t.dim())
+        out << '\n' << std::string(indent + d + 1, ' ');
+      else
+        out << ' ';
     }
     index[d] = i;
     print_recursive(out, t, index, d + 1, indent);

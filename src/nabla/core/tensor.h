@@ -45,8 +45,8 @@ class Tensor {
   // Uninitialised contiguous tensor.
   static Tensor empty(const Shape& shape, DType dtype = DType::f32);
   // A view of existing storage.
-  static Tensor make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides,
-                          int64_t offset, DType dtype);
+  static Tensor make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides, int64_t offset,
+                          DType dtype);
 
   bool defined() const { return impl_ != nullptr; }
   TensorImpl* impl() const { return impl_.get(); }
@@ -72,9 +72,7 @@ class Tensor {
     if (dtype_of<T>() != dtype()) fail_dtype(dtype_of<T>());
     return reinterpret_cast<T*>(static_cast<char*>(impl_->storage->data()) + impl_->offset * sizeof(T));
   }
-  void* raw_data() const {
-    return static_cast<char*>(impl_->storage->data()) + impl_->offset * element_size();
-  }
+  void* raw_data() const { return static_cast<char*>(impl_->storage->data()) + impl_->offset * element_size(); }
 
   // Single values.
   template <typename T = float>
@@ -158,14 +156,19 @@ decltype(auto) dispatch_dtype(DType dtype, F&& f) {
 
 template <typename T>
 inline double to_double(T v) {
-  if constexpr (std::is_same_v<T, bf16>) return v.to_float();
-  else return double(v);
+  if constexpr (std::is_same_v<T, bf16>)
+    return v.to_float();
+  else
+    return double(v);
 }
 template <typename T>
 inline T from_double(double v) {
-  if constexpr (std::is_same_v<T, bf16>) return bf16::from_float(float(v));
-  else if constexpr (std::is_same_v<T, bool>) return v != 0.0;
-  else return T(v);
+  if constexpr (std::is_same_v<T, bf16>)
+    return bf16::from_float(float(v));
+  else if constexpr (std::is_same_v<T, bool>)
+    return v != 0.0;
+  else
+    return T(v);
 }
 
 }  // namespace nabla

@@ -1,6 +1,5 @@
 #include "nabla/core/views.h"
 
-
 namespace nabla::views {
 
 Tensor as_strided(const Tensor& t, const Shape& shape, const Shape& strides, int64_t offset) {

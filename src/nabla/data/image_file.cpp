@@ -40,8 +40,8 @@ Tensor read_pgm(const std::string& path, std::istream& in, bool binary) {
     const int bytes = maxval < 256 ? 1 : 2;
     std::vector<unsigned char> raw(pixels.size() * bytes);
     in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(raw.size()));
-    NABLA_CHECK(in.gcount() == std::streamsize(raw.size()), path, ": truncated PGM (", in.gcount(), " of ",
-                raw.size(), " pixel bytes)");
+    NABLA_CHECK(in.gcount() == std::streamsize(raw.size()), path, ": truncated PGM (", in.gcount(), " of ", raw.size(),
+                " pixel bytes)");
     for (size_t i = 0; i < pixels.size(); ++i)
       pixels[i] = float(bytes == 1 ? raw[i] : raw[2 * i] * 256 + raw[2 * i + 1]) / float(maxval);
   } else {
@@ -58,8 +58,7 @@ Tensor read_png(const std::string& path) {
   png_image image;
   std::memset(&image, 0, sizeof image);
   image.version = PNG_IMAGE_VERSION;
-  NABLA_CHECK(png_image_begin_read_from_file(&image, path.c_str()), path, ": not a readable PNG (", image.message,
-              ")");
+  NABLA_CHECK(png_image_begin_read_from_file(&image, path.c_str()), path, ": not a readable PNG (", image.message, ")");
   image.format = PNG_FORMAT_GRAY;
   std::vector<unsigned char> buffer(PNG_IMAGE_SIZE(image));
   const bool ok = png_image_finish_read(&image, nullptr, buffer.data(), 0, nullptr);

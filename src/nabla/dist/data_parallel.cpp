@@ -39,8 +39,10 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
   const auto named = module_->named_parameters();
   const auto buffers = module_->named_buffers();
   std::ostringstream layout;
-  for (const auto& [name, p] : named) layout << "parameter " << name << " " << p.shape() << " " << dtype_name(p.dtype()) << "\n";
-  for (const auto& [name, b] : buffers) layout << "buffer " << name << " " << b.shape() << " " << dtype_name(b.dtype()) << "\n";
+  for (const auto& [name, p] : named)
+    layout << "parameter " << name << " " << p.shape() << " " << dtype_name(p.dtype()) << "\n";
+  for (const auto& [name, b] : buffers)
+    layout << "buffer " << name << " " << b.shape() << " " << dtype_name(b.dtype()) << "\n";
   check_same_on_all_ranks(layout.str(), "the model");
   if (world_size() == 1) return;  // nothing to synchronise: the module trains as it would alone
 
@@ -90,8 +92,10 @@ DistributedDataParallel::~DistributedDataParallel() {
 }
 
 void DistributedDataParallel::set_sample_counts(int64_t local, int64_t global) {
-  NABLA_CHECK(local >= 0 && global > 0 && local <= global, "set_sample_counts: need 0 <= local <= global and "
-              "global > 0, got local ", local, ", global ", global);
+  NABLA_CHECK(local >= 0 && global > 0 && local <= global,
+              "set_sample_counts: need 0 <= local <= global and "
+              "global > 0, got local ",
+              local, ", global ", global);
   if (local * world_size() == global) {  // equal shares: a plain average
     pre_scale_ = 1;
     post_scale_ = 1.0f / float(world_size());

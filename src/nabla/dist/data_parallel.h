@@ -56,7 +56,7 @@ class DistributedDataParallel {
   struct Bucket {
     std::vector<size_t> params;  // indices into params_
     std::vector<int64_t> offsets;
-    Tensor flat;                 // f32, the gradients packed end to end
+    Tensor flat;  // f32, the gradients packed end to end
     int64_t ready = 0;
     bool launched = false, stale = false;  // stale: a gradient changed after the launch
     PendingReduction reduction;

@@ -56,7 +56,8 @@ void in_chunks(int64_t count, size_t element_size, char* data, F call) {
 }
 
 void check_initialized(const char* what) {
-  NABLA_CHECK(is_initialized(), what, ": the process group is not initialised; call nabla::dist::init(&argc, &argv) "
+  NABLA_CHECK(is_initialized(), what,
+              ": the process group is not initialised; call nabla::dist::init(&argc, &argv) "
               "first (and launch with mpirun -np N)");
 }
 
@@ -108,9 +109,8 @@ void all_reduce(Tensor& t, ReduceOp op) {
   if (world_size() == 1) return;
   NABLA_CHECK(t.defined() && t.is_contiguous(), "all_reduce: needs a defined, contiguous tensor");
   MPI_Datatype type = mpi_type(t.dtype(), "all_reduce");
-  in_chunks(t.numel(), t.element_size(), static_cast<char*>(t.raw_data()), [&](char* p, int n) {
-    MPI_Allreduce(MPI_IN_PLACE, p, n, type, mpi_op(op), MPI_COMM_WORLD);
-  });
+  in_chunks(t.numel(), t.element_size(), static_cast<char*>(t.raw_data()),
+            [&](char* p, int n) { MPI_Allreduce(MPI_IN_PLACE, p, n, type, mpi_op(op), MPI_COMM_WORLD); });
 }
 
 void all_reduce(std::vector<double>& values, ReduceOp op) {
@@ -139,8 +139,7 @@ std::vector<std::string> all_gather(const std::string& value) {
     total += lengths[r];
   }
   std::string all(size_t(total), '\0');
-  MPI_Allgatherv(value.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
-                 MPI_COMM_WORLD);
+  MPI_Allgatherv(value.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, MPI_COMM_WORLD);
   std::vector<std::string> out;
   for (int r = 0; r < size; ++r) out.push_back(all.substr(size_t(offsets[r]), size_t(lengths[r])));
   return out;
@@ -148,7 +147,8 @@ std::vector<std::string> all_gather(const std::string& value) {
 
 PendingReduction::PendingReduction(float* data, int64_t count) {
   check_initialized("PendingReduction");
-  NABLA_CHECK(count <= INT_MAX, "PendingReduction: ", count, " elements is more than one MPI call takes; use smaller buckets");
+  NABLA_CHECK(count <= INT_MAX, "PendingReduction: ", count,
+              " elements is more than one MPI call takes; use smaller buckets");
   auto* request = new MPI_Request;
   MPI_Iallreduce(MPI_IN_PLACE, data, int(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, request);
   request_ = request;
@@ -191,7 +191,8 @@ void PendingReduction::wait() {
 
 namespace {
 [[noreturn]] void no_mpi(const char* what) {
-  fail(what, ": this nabla was built without MPI; install Open MPI (Debian: openmpi-bin libopenmpi-dev, as "
+  fail(what,
+       ": this nabla was built without MPI; install Open MPI (Debian: openmpi-bin libopenmpi-dev, as "
        "scripts/setup.sh does) and rebuild to train on several processes");
 }
 }  // namespace

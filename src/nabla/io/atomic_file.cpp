@@ -31,7 +31,9 @@ void write_file_atomically(const std::string& path, const std::function<void(int
   temp += target.filename().string();
   temp += ".tmp.XXXXXX";
   int fd = ::mkstemp(temp.data());
-  if (fd < 0) fail("cannot create a file in ", dir.string(), ": ", std::strerror(errno), " (does the directory exist and is it writable?)");
+  if (fd < 0)
+    fail("cannot create a file in ", dir.string(), ": ", std::strerror(errno),
+         " (does the directory exist and is it writable?)");
   try {
     write(fd);
     if (::fsync(fd) != 0) fail("cannot flush ", path, ": ", std::strerror(errno));
@@ -40,7 +42,8 @@ void write_file_atomically(const std::string& path, const std::function<void(int
       fail("cannot close ", path, ": ", std::strerror(errno));
     }
     fd = -1;
-    if (::rename(temp.c_str(), path.c_str()) != 0) fail("cannot rename ", temp, " to ", path, ": ", std::strerror(errno));
+    if (::rename(temp.c_str(), path.c_str()) != 0)
+      fail("cannot rename ", temp, " to ", path, ": ", std::strerror(errno));
   } catch (...) {
     if (fd >= 0) ::close(fd);
     ::unlink(temp.c_str());

@@ -133,9 +133,12 @@ Checkpoint load_checkpoint(const std::string& dir_name) {
   if (!is_complete(dir, &why)) {
     // Interrupted between the renames: the staged copy (newer) or the moved-aside one (older).
     const fs::path staged = sibling(dir, ".tmp"), previous = sibling(dir, ".old");
-    if (is_complete(staged)) dir = staged;
-    else if (is_complete(previous)) dir = previous;
-    else fail("no complete checkpoint at ", dir_name, ": ", why);
+    if (is_complete(staged))
+      dir = staged;
+    else if (is_complete(previous))
+      dir = previous;
+    else
+      fail("no complete checkpoint at ", dir_name, ": ", why);
   }
   Checkpoint c;
   c.config = load_json((dir / "config.json").string());

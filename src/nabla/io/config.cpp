@@ -42,7 +42,7 @@ void apply_override(json& config, const std::string& assignment) {
   try {
     value = json::parse(text);
   } catch (const json::parse_error&) {
-    value = text;  // a bare word: take it as a string
+    value = text;                       // a bare word: take it as a string
   } catch (const json::exception& e) {  // valid syntax nlohmann cannot hold, e.g. a number too large
     fail("--set ", assignment.substr(0, eq), ": cannot read the value \"", text, "\" (", e.what(), ")");
   }

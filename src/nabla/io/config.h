@@ -3,12 +3,11 @@
 // error naming their full path — `training.optimizer.lr: expected a positive number, got "fast"`.
 #pragma once
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace nabla::io {
 

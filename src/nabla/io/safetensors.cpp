@@ -10,8 +10,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "nabla/kernels/copy.h"
 #include "nabla/io/atomic_file.h"
+#include "nabla/kernels/copy.h"
 
 namespace nabla::io {
 namespace {
@@ -24,9 +24,9 @@ struct FileDtype {
   size_t size;
   DType dtype;  // what it loads as
 };
-constexpr FileDtype kDtypes[] = {{"F32", 4, DType::f32},  {"BF16", 2, DType::bf16}, {"F16", 2, DType::f32},
-                                 {"F64", 8, DType::f32},  {"I64", 8, DType::i64},   {"I32", 4, DType::i32},
-                                 {"U8", 1, DType::u8},    {"BOOL", 1, DType::boolean}};
+constexpr FileDtype kDtypes[] = {{"F32", 4, DType::f32}, {"BF16", 2, DType::bf16},   {"F16", 2, DType::f32},
+                                 {"F64", 8, DType::f32}, {"I64", 8, DType::i64},     {"I32", 4, DType::i32},
+                                 {"U8", 1, DType::u8},   {"BOOL", 1, DType::boolean}};
 
 const FileDtype* find_dtype(const std::string& name) {
   for (const auto& d : kDtypes)
@@ -49,7 +49,8 @@ const char* file_dtype_name(DType t) {
 float half_to_float(uint16_t h) {
   uint32_t sign = uint32_t(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
   if (exp == 0) {
-    if (mant == 0) bits = sign;
+    if (mant == 0)
+      bits = sign;
     else {  // subnormal: normalise
       exp = 127 - 15 + 1;
       while (!(mant & 0x400)) {
@@ -58,8 +59,10 @@ float half_to_float(uint16_t h) {
       }
       bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
     }
-  } else if (exp == 31) bits = sign | 0x7f800000u | (mant << 13);
-  else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  } else if (exp == 31)
+    bits = sign | 0x7f800000u | (mant << 13);
+  else
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
@@ -124,7 +127,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
       fail(where(), " needs dtype, shape and data_offsets");
     if (!entry["dtype"].is_string()) fail(where(), ": dtype must be a string");
     const FileDtype* ft = find_dtype(entry["dtype"].get<std::string>());
-    if (!ft) fail(where(), ": unsupported dtype \"", entry["dtype"].get<std::string>(), "\" (supported: F32, BF16, F16, F64, I64, I32, U8, BOOL)");
+    if (!ft)
+      fail(where(), ": unsupported dtype \"", entry["dtype"].get<std::string>(),
+           "\" (supported: F32, BF16, F16, F64, I64, I32, U8, BOOL)");
     const json& shape_json = entry["shape"];
     if (!shape_json.is_array() || shape_json.size() > size_t(Shape::kMaxDims))
       fail(where(), ": shape must be an array of at most ", Shape::kMaxDims, " sizes");
@@ -133,12 +138,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
     for (const json& d : shape_json) {
       if (!d.is_number_unsigned()) fail(where(), ": shape entries must be non-negative integers");
       uint64_t v = d.get<uint64_t>();
-      if (v != 0 && numel > data_size / v) fail(where(), ": shape ", shape_json.dump(), " needs more bytes than the file holds");
+      if (v != 0 && numel > data_size / v)
+        fail(where(), ": shape ", shape_json.dump(), " needs more bytes than the file holds");
       numel *= v;
       shape.push_back(int64_t(v));
     }
     const json& offsets = entry["data_offsets"];
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned())
       fail(where(), ": data_offsets must be [begin, end]");
     const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
     if (begin > end || end > data_size)
@@ -190,7 +197,8 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
     NABLA_CHECK(name != "__metadata__", "save_safetensors: \"__metadata__\" is reserved and cannot name a tensor");
     Tensor p = t.is_contiguous() ? t : t.contiguous();
     const uint64_t bytes = uint64_t(p.numel()) * p.element_size();
-    header[name] = {{"dtype", file_dtype_name(p.dtype())}, {"shape", p.shape().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", file_dtype_name(p.dtype())}, {"shape", p.shape().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     packed.push_back(p);
   }

@@ -1,10 +1,11 @@
 #include "nabla/kernels/amx_gemm.h"
 
-#include <algorithm>
 #include <cpuid.h>
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
 #include <vector>
 
 #include "nabla/kernels/bf16_convert.h"
@@ -38,7 +39,8 @@ uint16_t* raw(bf16* x) { return reinterpret_cast<uint16_t*>(x); }
 }  // namespace
 
 bool available() {
-  static const bool usable = cpu_has_amx_bf16() && syscall(SYS_arch_prctl, kArchRequestPermission, kTileDataFeature) == 0;
+  static const bool usable =
+      cpu_has_amx_bf16() && syscall(SYS_arch_prctl, kArchRequestPermission, kTileDataFeature) == 0;
   return usable;
 }
 
@@ -65,8 +67,8 @@ TileScope::TileScope() { load_tile_config(); }
 TileScope::~TileScope() { release_tiles(); }
 
 __attribute__((target("amx-tile,amx-bf16"))) void gemm(int64_t m, int64_t n, int64_t k, const bf16* a, int64_t lda,
-                                                        const bf16* b, int64_t ldb, float* c, int64_t ldc,
-                                                        bool accumulate) {
+                                                       const bf16* b, int64_t ldb, float* c, int64_t ldc,
+                                                       bool accumulate) {
   const int64_t a_stride = lda * 2, b_stride = ldb * 2, c_stride = ldc * 4;  // in bytes
   for (int64_t i = 0; i < m; i += 32)
     for (int64_t j = 0; j < n; j += 32) {

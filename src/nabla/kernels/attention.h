@@ -18,9 +18,9 @@ struct AttentionLayout {
 };
 
 struct AttentionShape {
-  int64_t heads;   // flattened batch x heads
-  int64_t t, s;    // query and key lengths
-  int64_t d, dv;   // query/key width and value width
+  int64_t heads;  // flattened batch x heads
+  int64_t t, s;   // query and key lengths
+  int64_t d, dv;  // query/key width and value width
   float scale;
   bool causal;
   // Multiply the tiles in bf16 on AMX (bf16 autocast): needs amx::available() and no mask.

@@ -131,11 +131,11 @@ void attention_backward_amx(const AttentionShape& a, const float* q, const float
     for (int64_t h = 0; h < a.heads; ++h) {
       const float *qh = q + a.q_layout.offset(h), *kh = k + a.k_layout.offset(h), *vh = v + a.v_layout.offset(h);
       const float *oh = out + a.out_layout.offset(h), *doh = dout + a.out_layout.offset(h), *lh = lse + h * a.t;
-      amx::pack_pairs_transposed(qh, ldq, a.t, a.d, a.scale, q_cols.data(), dp, tp);  // B of S^T = K (scale Q)^T
-      amx::pack_pairs(qh, ldq, a.t, a.d, q_pairs.data(), tp, dp);                     // B of dK = dS^T Q
-      amx::pack_rows(kh, ldk, a.s, a.d, 1.0f, k_rows.data(), sp, dp);                 // A of S^T
-      amx::pack_rows_transposed(kh, ldk, a.s, a.d, k_cols_as_rows.data(), dp, sp);    // A of dQ^T = K^T dS^T
-      amx::pack_rows(vh, ldv, a.s, a.dv, 1.0f, v_rows.data(), sp, dvp);               // A of dP^T = V dO^T
+      amx::pack_pairs_transposed(qh, ldq, a.t, a.d, a.scale, q_cols.data(), dp, tp);     // B of S^T = K (scale Q)^T
+      amx::pack_pairs(qh, ldq, a.t, a.d, q_pairs.data(), tp, dp);                        // B of dK = dS^T Q
+      amx::pack_rows(kh, ldk, a.s, a.d, 1.0f, k_rows.data(), sp, dp);                    // A of S^T
+      amx::pack_rows_transposed(kh, ldk, a.s, a.d, k_cols_as_rows.data(), dp, sp);       // A of dQ^T = K^T dS^T
+      amx::pack_rows(vh, ldv, a.s, a.dv, 1.0f, v_rows.data(), sp, dvp);                  // A of dP^T = V dO^T
       amx::pack_pairs_transposed(doh, ldo, a.t, a.dv, 1.0f, dout_cols.data(), dvp, tp);  // B of dP^T
       amx::pack_pairs(doh, ldo, a.t, a.dv, dout_pairs.data(), tp, dvp);                  // B of dV = P^T dO
       std::fill(dq_t.begin(), dq_t.end(), 0.0f);

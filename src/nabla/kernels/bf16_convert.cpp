@@ -1,7 +1,8 @@
 #include "nabla/kernels/bf16_convert.h"
 
-#include <algorithm>
 #include <immintrin.h>
+
+#include <algorithm>
 #include <limits>
 
 #include "nabla/kernels/parallel.h"

@@ -49,7 +49,8 @@ memory::dims dilates(const ConvShape& s) { return {s.dh - 1, s.dw - 1}; }  // on
 memory::dims pad_l(const ConvShape& s) { return {s.ph, s.pw}; }
 // Right padding that makes oneDNN's output size equal PyTorch's floor formula.
 memory::dims pad_r(const ConvShape& s) {
-  return {(s.ho - 1) * s.sh + (s.kh - 1) * s.dh + 1 - s.h - s.ph, (s.wo - 1) * s.sw + (s.kw - 1) * s.dw + 1 - s.w - s.pw};
+  return {(s.ho - 1) * s.sh + (s.kh - 1) * s.dh + 1 - s.h - s.ph,
+          (s.wo - 1) * s.sw + (s.kw - 1) * s.dw + 1 - s.w - s.pw};
 }
 memory::dims weight_dims(const ConvShape& s) {
   if (s.groups == 1) return {s.o, s.c, s.kh, s.kw};
@@ -119,7 +120,9 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* weight, con
   memory mw = copies.input(p.weight, p.forward.weights_desc(), weight);
   memory mb(p.bias, dnnl_engine(), const_cast<float*>(bias));
   OutputMemory my = output_memory(copies, p.y, p.forward.dst_desc(), y);
-  p.forward_primitive.execute(dnnl_stream(), {{DNNL_ARG_SRC, mx}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_BIAS, mb}, {DNNL_ARG_DST, my.primitive_side}});
+  p.forward_primitive.execute(
+      dnnl_stream(),
+      {{DNNL_ARG_SRC, mx}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_BIAS, mb}, {DNNL_ARG_DST, my.primitive_side}});
   my.finish();
   dnnl_stream().wait();
   profiler::add_flops(pass_flops(s));
@@ -169,8 +172,9 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* weight, co
     memory mw = copies.input(p.weight, p.backward_data.weights_desc(), weight);
     blocked_dy = copies.input(p.y, p.backward_data.diff_dst_desc(), dy);
     OutputMemory mdx = output_memory(copies, p.x, p.backward_data.diff_src_desc(), dx);
-    p.backward_data_primitive.execute(dnnl_stream(), {{DNNL_ARG_DIFF_DST, *blocked_dy}, {DNNL_ARG_WEIGHTS, mw},
-                                                      {DNNL_ARG_DIFF_SRC, mdx.primitive_side}});
+    p.backward_data_primitive.execute(
+        dnnl_stream(),
+        {{DNNL_ARG_DIFF_DST, *blocked_dy}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DIFF_SRC, mdx.primitive_side}});
     mdx.finish();
     dnnl_stream().wait();
     profiler::add_flops(pass_flops(s));

@@ -8,10 +8,10 @@
 namespace nabla::kernels {
 
 struct ConvShape {
-  int64_t n, c, h, w;     // input
-  int64_t o, kh, kw;      // output channels, kernel
+  int64_t n, c, h, w;  // input
+  int64_t o, kh, kw;   // output channels, kernel
   int64_t sh, sw, ph, pw, dh, dw, groups;
-  int64_t ho, wo;         // output spatial size
+  int64_t ho, wo;  // output spatial size
   bool operator==(const ConvShape&) const = default;
 };
 

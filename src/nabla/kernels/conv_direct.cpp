@@ -52,7 +52,9 @@ struct PaddedInput {
         if (iy >= 0 && iy < s.h) std::memcpy(row + s.pw, x + (plane * s.h + iy) * s.w, size_t(columns) * sizeof(float));
       }
   }
-  const float* row(int64_t n, int64_t c, int64_t r) const { return data.data() + ((n * channels + c) * rows + r) * width; }
+  const float* row(int64_t n, int64_t c, int64_t r) const {
+    return data.data() + ((n * channels + c) * rows + r) * width;
+  }
 };
 
 // Forward, one output row of one image: OB filters times CH vectors of the row in registers;

@@ -32,11 +32,16 @@ void copy_typed(const S* src, D* dst, Shape shape, Shape src_strides, Shape dst_
       }
     }
     for (int64_t i = 0; i < inner; ++i) {
-      if constexpr (std::is_same_v<S, D>) t[i * din] = s[i * sin];
-      else if constexpr (std::is_same_v<D, bf16>) t[i * din] = bf16::from_float(float(to_double(s[i * sin])));
-      else if constexpr (std::is_same_v<S, bf16>) t[i * din] = from_double<D>(s[i * sin].to_float());
-      else if constexpr (std::is_same_v<D, bool>) t[i * din] = s[i * sin] != S(0);
-      else t[i * din] = D(s[i * sin]);
+      if constexpr (std::is_same_v<S, D>)
+        t[i * din] = s[i * sin];
+      else if constexpr (std::is_same_v<D, bf16>)
+        t[i * din] = bf16::from_float(float(to_double(s[i * sin])));
+      else if constexpr (std::is_same_v<S, bf16>)
+        t[i * din] = from_double<D>(s[i * sin].to_float());
+      else if constexpr (std::is_same_v<D, bool>)
+        t[i * din] = s[i * sin] != S(0);
+      else
+        t[i * din] = D(s[i * sin]);
     }
   }
 }

@@ -7,10 +7,10 @@
 namespace nabla::kernels {
 
 struct ClassRows {
-  const float* x;                // [rows, classes]: logits (cross-entropy) or log-probabilities (nll)
+  const float* x;  // [rows, classes]: logits (cross-entropy) or log-probabilities (nll)
   int64_t rows, classes;
-  const int64_t* targets;        // class indices, or null for probability targets
-  const float* probabilities;    // [rows, classes] target distributions when targets is null
+  const int64_t* targets;      // class indices, or null for probability targets
+  const float* probabilities;  // [rows, classes] target distributions when targets is null
   int64_t ignore_index = -100;
   float label_smoothing = 0;
 };

@@ -23,8 +23,8 @@ inline uint32_t mix32(uint32_t x) {
 
 // Elements [begin, end) of one 2^32-element block: the index's high word is fixed there, so the
 // loop is pure 32-bit arithmetic and vectorises (restrict: the u8 mask could alias anything).
-void dropout_block(const float* __restrict x, float* __restrict y, uint8_t* __restrict mask, int64_t begin,
-                   int64_t end, uint64_t key, uint32_t threshold, float scale) {
+void dropout_block(const float* __restrict x, float* __restrict y, uint8_t* __restrict mask, int64_t begin, int64_t end,
+                   uint64_t key, uint32_t threshold, float scale) {
   const uint32_t lo = uint32_t(key), high = uint32_t(key >> 32) ^ uint32_t(uint64_t(begin) >> 32) * 0x9e3779b9U;
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i) {

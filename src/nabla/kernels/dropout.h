@@ -7,8 +7,7 @@ namespace nabla::kernels {
 
 // y = keep ? x * scale : 0 and mask = keep (1/0) over n contiguous floats, where element i is
 // kept when hash(key, i) < threshold (threshold = keep probability * 2^32).
-void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, uint64_t key, uint32_t threshold,
-                     float scale);
+void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, uint64_t key, uint32_t threshold, float scale);
 // dx = mask ? g * scale : 0.
 void dropout_backward(const float* g, const uint8_t* mask, float* dx, int64_t n, float scale);
 

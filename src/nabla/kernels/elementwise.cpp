@@ -11,7 +11,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
               dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
   if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {  // the common case, no views
     Tensor out = Tensor::empty(a.shape());
-    map_binary(a.data<float>(), b.data<float>(), out.data<float>(), out.numel(), [](float x, float y) { return x + y; });
+    map_binary(a.data<float>(), b.data<float>(), out.data<float>(), out.numel(),
+               [](float x, float y) { return x + y; });
     return out;
   }
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), "add");

@@ -10,8 +10,8 @@
 #include "nabla/core/error.h"
 #include "nabla/core/profiler.h"
 #include "nabla/kernels/dnnl_context.h"
-#include "nabla/kernels/small_gemm.h"
 #include "nabla/kernels/parallel.h"
+#include "nabla/kernels/small_gemm.h"
 
 namespace nabla::kernels {
 namespace {
@@ -84,9 +84,9 @@ Cached make_primitive(const MatrixOperand& a, const MatrixOperand& b, int64_t ba
   if (bias)
     entry.bias = batch == 1 ? memory::desc({1, n}, memory::data_type::f32, tag::ab)
                             : memory::desc({1, 1, n}, memory::data_type::f32, tag::abc);
-  dnnl::matmul::primitive_desc pd(bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c)
-                                       : dnnl::matmul::desc(entry.a, entry.b, entry.c),
-                                  attr, dnnl_engine());
+  dnnl::matmul::primitive_desc pd(
+      bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c) : dnnl::matmul::desc(entry.a, entry.b, entry.c),
+      attr, dnnl_engine());
   entry.primitive = dnnl::matmul(pd);
   entry.scratchpad = pd.scratchpad_desc();
   return entry;
@@ -116,7 +116,8 @@ bool walks_aliased_rows(int64_t k_stride, int64_t inner_stride, int64_t k, int64
 
 // Copies k rows of `inner` contiguous floats into `rows` with a padded stride, and points the
 // operand (its data and k stride) at the copy.
-void pad_rows(const void*& data, int64_t& k_stride, int64_t k, int64_t inner, std::optional<PooledBuffer<float>>& rows) {
+void pad_rows(const void*& data, int64_t& k_stride, int64_t k, int64_t inner,
+              std::optional<PooledBuffer<float>>& rows) {
   int64_t stride = (inner + kRowPadding - 1) / kRowPadding * kRowPadding + kRowPadding;
   if (stride % kAliasingStride == 0) stride += kRowPadding;
   const float* src = static_cast<const float*>(data);
@@ -133,8 +134,7 @@ void pad_rows(const void*& data, int64_t& k_stride, int64_t k, int64_t inner, st
 // instead of a copy of A. (1536-float steps measured no better swapped.) Not when B^T would walk
 // aliased rows itself.
 bool swap_avoids_aliasing(const MatrixOperand& a, const MatrixOperand& b, int64_t m, int64_t k) {
-  const bool a_half_aliased =
-      a.row_stride == 1 && a.col_stride == kAliasingStride / 2 && k >= 64 && k * m >= (1 << 16);
+  const bool a_half_aliased = a.row_stride == 1 && a.col_stride == kAliasingStride / 2 && k >= 64 && k * m >= (1 << 16);
   const bool b_t_aliased = b.col_stride == 1 && b.row_stride % (kAliasingStride / 2) == 0;
   return a_half_aliased && !b_t_aliased;
 }
@@ -228,8 +228,8 @@ void matmul(const MatrixOperand& a, const MatrixOperand& b, float* c, int64_t ba
     if (bias) add_to_rows(c, batch * m, n, bias);
     return;
   }
-  Key key{{int64_t(a.dtype), a.batch, a.batch_stride, a.row_stride, a.col_stride, b.batch, b.batch_stride,
-           b.row_stride, b.col_stride, batch, m, k, n, accumulate, bias != nullptr}};
+  Key key{{int64_t(a.dtype), a.batch, a.batch_stride, a.row_stride, a.col_stride, b.batch, b.batch_stride, b.row_stride,
+           b.col_stride, batch, m, k, n, accumulate, bias != nullptr}};
   Cached* entry;
   {
     std::lock_guard lock(cc.mutex);

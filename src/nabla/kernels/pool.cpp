@@ -29,8 +29,9 @@ inline void apply_relu(float& best, int32_t& best_i) {
 #ifdef NABLA_AVX2
 // keep_max on 8 lanes: take v where it is larger, or where it is the first NaN.
 inline void keep_max8(__m256 v, __m256i i, __m256& best, __m256i& best_i) {
-  const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ),
-                                   _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
+  const __m256 take =
+      _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ),
+                   _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
   best = _mm256_blendv_ps(best, v, take);
   best_i = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best_i), _mm256_castsi256_ps(i), take));
 }
@@ -39,7 +40,8 @@ inline void keep_max8(__m256 v, __m256i i, __m256& best, __m256i& best_i) {
 // (< 16) when a row ends sooner: the others read as 0.
 inline void deinterleave16(const float* row, int64_t count, __m256& even, __m256& odd) {
   const __m256 a = count >= 16 ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, vec::first_lanes_mask(count));
-  const __m256 b = count >= 16 ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, vec::first_lanes_mask(count - 8));
+  const __m256 b =
+      count >= 16 ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, vec::first_lanes_mask(count - 8));
   even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
                                                 _MM_SHUFFLE(3, 1, 2, 0)));
   odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
@@ -210,7 +212,8 @@ int64_t adaptive_start(int64_t i, int64_t out, int64_t in) { return (i * in) / o
 int64_t adaptive_end(int64_t i, int64_t out, int64_t in) { return ((i + 1) * in + out - 1) / out; }
 }  // namespace
 
-void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* x, float* y) {
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* x,
+                                 float* y) {
 #pragma omp parallel for if (planes * h * w > kParallelGrain) schedule(static)
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t oh = 0; oh < ho; ++oh)

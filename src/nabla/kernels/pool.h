@@ -15,7 +15,9 @@ void max_pool2d_forward(const PoolShape& s, const float* x, float* y, int32_t* a
 void max_pool2d_backward(const PoolShape& s, const float* dy, const int32_t* argmax, float* dx);
 void avg_pool2d_forward(const PoolShape& s, const float* x, float* y, bool count_include_pad);
 void avg_pool2d_backward(const PoolShape& s, const float* dy, float* dx, bool count_include_pad);
-void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* x, float* y);
-void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* dy, float* dx);
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* x,
+                                 float* y);
+void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, const float* dy,
+                                  float* dx);
 
 }  // namespace nabla::kernels

@@ -149,19 +149,20 @@ template <typename VectorF, typename ScalarF>
 [[gnu::always_inline]] inline void map_span(float* x, int64_t n, [[maybe_unused]] VectorF vector_f, ScalarF scalar_f) {
   int64_t i = 0;
 #ifdef NABLA_AVX2
-  i = vec::over_vectors(0, n, [x, vector_f](int64_t j, auto v) {
-    vec::store(x + j, vector_f(vec::load<decltype(v)>(x + j)));
-  });
+  i = vec::over_vectors(
+      0, n, [x, vector_f](int64_t j, auto v) { vec::store(x + j, vector_f(vec::load<decltype(v)>(x + j))); });
 #endif
   for (; i < n; ++i) x[i] = scalar_f(x[i]);
 }
 
 void sigmoid_span(float* x, int64_t n) {
-  map_span(x, n, [](auto v) { return vec::sigmoid(v); }, vec::sigmoid_scalar);
+  map_span(
+      x, n, [](auto v) { return vec::sigmoid(v); }, vec::sigmoid_scalar);
 }
 
 void tanh_span(float* x, int64_t n) {
-  map_span(x, n, [](auto v) { return vec::tanh(v); }, vec::tanh_scalar);
+  map_span(
+      x, n, [](auto v) { return vec::tanh(v); }, vec::tanh_scalar);
 }
 
 // Pre-activations: the step's input projection plus the recurrent projection plus b_hh.

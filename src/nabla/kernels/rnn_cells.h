@@ -14,7 +14,7 @@ const char* recurrent_cell_name(RecurrentCell cell);
 struct RecurrentShape {
   RecurrentCell cell;
   int64_t steps, batch, hidden;  // steps >= 1
-  bool reverse = false;  // walks time from the last position to the first (the backward direction)
+  bool reverse = false;          // walks time from the last position to the first (the backward direction)
 };
 
 // Floats forward keeps for backward: the gate activations of every step (and LSTM's cell

@@ -80,8 +80,8 @@ Pass forward_pass(const ForwardPd& pd, dnnl::primitive primitive) {
 
 template <class BackwardPd>
 Pass backward_pass(const BackwardPd& pd, dnnl::primitive primitive) {
-  return {primitive, pd.weights_layer_desc(), pd.weights_iter_desc(), {}, pd.diff_weights_layer_desc(),
-          pd.diff_weights_iter_desc()};
+  return {primitive, pd.weights_layer_desc(),      pd.weights_iter_desc(),
+          {},        pd.diff_weights_layer_desc(), pd.diff_weights_iter_desc()};
 }
 
 dnnl::lstm_forward::desc lstm_forward_desc(dnnl::prop_kind prop, const OnednnRecurrentShape& s, const Layouts& l) {
@@ -199,16 +199,18 @@ void weight_gradient_to_user(const OnednnRecurrentShape& s, memory& diff, const 
 }
 
 // The arguments forward and backward share: the layer's inputs, weights and results.
-std::unordered_map<int, memory> sequence_args(const OnednnRecurrentShape& s, const Layouts& l,
-                                              const PreparedWeights& w, const float* x, const float* h0,
-                                              const float* c0, const float* out, const float* h_n,
-                                              const float* c_n) {
+std::unordered_map<int, memory> sequence_args(const OnednnRecurrentShape& s, const Layouts& l, const PreparedWeights& w,
+                                              const float* x, const float* h0, const float* c0, const float* out,
+                                              const float* h_n, const float* c_n) {
   auto& engine = dnnl_engine();
   auto wrap = [&](const memory::desc& d, const float* data) { return memory(d, engine, const_cast<float*>(data)); };
   std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC_LAYER, wrap(l.src, x)},  {DNNL_ARG_SRC_ITER, wrap(l.state, h0)},
-      {DNNL_ARG_WEIGHTS_LAYER, w.layer},     {DNNL_ARG_WEIGHTS_ITER, w.iter},
-      {DNNL_ARG_BIAS, w.bias},               {DNNL_ARG_DST_LAYER, wrap(l.dst, out)},
+      {DNNL_ARG_SRC_LAYER, wrap(l.src, x)},
+      {DNNL_ARG_SRC_ITER, wrap(l.state, h0)},
+      {DNNL_ARG_WEIGHTS_LAYER, w.layer},
+      {DNNL_ARG_WEIGHTS_ITER, w.iter},
+      {DNNL_ARG_BIAS, w.bias},
+      {DNNL_ARG_DST_LAYER, wrap(l.dst, out)},
       {DNNL_ARG_DST_ITER, wrap(l.state, h_n)},
   };
   if (is_lstm(s)) {
@@ -260,8 +262,8 @@ void onednn_recurrent_forward(const OnednnRecurrentShape& s, const float* x, con
   LayoutCopies copies;
   PreparedWeights prepared = prepare_weights(s, w, pass, copies);
   memory h_n = copies.make(l.state);  // also out's last visited step; oneDNN wants its own copy
-  std::unordered_map<int, memory> args = sequence_args(s, l, prepared, x, h0, c0, out,
-                                                       static_cast<const float*>(h_n.get_data_handle()), c_n);
+  std::unordered_map<int, memory> args =
+      sequence_args(s, l, prepared, x, h0, c0, out, static_cast<const float*>(h_n.get_data_handle()), c_n);
   if (training) args[DNNL_ARG_WORKSPACE] = memory(pass.workspace, engine, workspace);
   pass.primitive.execute(dnnl_stream(), args);
   dnnl_stream().wait();

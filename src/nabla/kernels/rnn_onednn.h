@@ -38,7 +38,7 @@ void onednn_recurrent_forward(const OnednnRecurrentShape& s, const float* x, con
                               const RecurrentWeightPointers& w, float* out, float* c_n, void* workspace);
 
 struct RecurrentGradientPointers {
-  float *dx, *dh0, *dc0;                // [T, B, I], [B, H], [B, H] (LSTM)
+  float *dx, *dh0, *dc0;                 // [T, B, I], [B, H], [B, H] (LSTM)
   float *dw_ih, *dw_hh, *db_ih, *db_hh;  // may be null when not wanted
 };
 

@@ -27,9 +27,13 @@ template <typename V>
 V load(const float* p);
 
 template <>
-inline __m256 splat<__m256>(float x) { return _mm256_set1_ps(x); }
+inline __m256 splat<__m256>(float x) {
+  return _mm256_set1_ps(x);
+}
 template <>
-inline __m256 load<__m256>(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load<__m256>(const float* p) {
+  return _mm256_loadu_ps(p);
+}
 inline void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
 // The first `count` lanes only (0 <= count <= 8): masked, so a row's tail needs no bounce
 // buffer (whose partial reads stall store forwarding). load_first zeroes the other lanes.
@@ -41,7 +45,9 @@ inline void store_first(float* p, __m256 v, int64_t count) { _mm256_maskstore_ps
 template <typename V>
 V load_first(const float* p, int64_t count);
 template <>
-inline __m256 load_first<__m256>(const float* p, int64_t count) { return _mm256_maskload_ps(p, first_lanes_mask(count)); }
+inline __m256 load_first<__m256>(const float* p, int64_t count) {
+  return _mm256_maskload_ps(p, first_lanes_mask(count));
+}
 inline __m256 min(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
 inline __m256 max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
 inline __m256 fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
@@ -67,11 +73,17 @@ inline __m256 select_at_least(__m256 x, float threshold, __m256 below, __m256 at
 constexpr __mmask16 kAllLanes = 0xFFFF;
 
 template <>
-inline __m512 splat<__m512>(float x) { return _mm512_set1_ps(x); }
+inline __m512 splat<__m512>(float x) {
+  return _mm512_set1_ps(x);
+}
 template <>
-inline __m512 load<__m512>(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load<__m512>(const float* p) {
+  return _mm512_loadu_ps(p);
+}
 inline void store(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
-inline void store_first(float* p, __m512 v, int64_t count) { _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1), v); }
+inline void store_first(float* p, __m512 v, int64_t count) {
+  _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1), v);
+}
 template <>
 inline __m512 load_first<__m512>(const float* p, int64_t count) {
   return _mm512_maskz_loadu_ps(__mmask16((1u << count) - 1), p);

@@ -63,12 +63,12 @@ std::shared_ptr<nn::Sequential> make_lenet(int64_t classes, const std::string& a
 
 std::shared_ptr<nn::Sequential> make_lstm_text(int64_t vocab_size, int64_t embedding_dim, int64_t hidden_size,
                                                int64_t num_layers, double dropout) {
-  nn::RecurrentOptions options{.num_layers = num_layers, .batch_first = true, .dropout = dropout,
-                               .return_sequences = false};
-  return std::make_shared<nn::Sequential>(std::initializer_list<ModulePtr>{
-      std::make_shared<nn::Embedding>(vocab_size, embedding_dim),
-      std::make_shared<nn::LSTM>(embedding_dim, hidden_size, options), std::make_shared<nn::Linear>(hidden_size, 1),
-      std::make_shared<nn::Sigmoid>()});
+  nn::RecurrentOptions options{
+      .num_layers = num_layers, .batch_first = true, .dropout = dropout, .return_sequences = false};
+  return std::make_shared<nn::Sequential>(
+      std::initializer_list<ModulePtr>{std::make_shared<nn::Embedding>(vocab_size, embedding_dim),
+                                       std::make_shared<nn::LSTM>(embedding_dim, hidden_size, options),
+                                       std::make_shared<nn::Linear>(hidden_size, 1), std::make_shared<nn::Sigmoid>()});
 }
 
 AttentionTextClassifier::AttentionTextClassifier(int64_t vocab_size, int64_t max_length, int64_t embed_dim,

@@ -31,7 +31,8 @@ int64_t sample_token(const Tensor& logits, const SamplingOptions& options, Gener
   std::vector<double> probs(order.size());
   const double top = scores[order[0]];
   double total = 0;
-  for (size_t i = 0; i < order.size(); ++i) total += probs[i] = std::exp((scores[order[i]] - top) / options.temperature);
+  for (size_t i = 0; i < order.size(); ++i)
+    total += probs[i] = std::exp((scores[order[i]] - top) / options.temperature);
   size_t nucleus = order.size();
   if (options.top_p < 1) {
     double mass = 0;

@@ -10,10 +10,10 @@
 #include "nabla/nn/init.h"
 #include "nabla/ops/attention.h"
 #include "nabla/ops/elementwise.h"
-#include "nabla/optim/make_optimizer.h"
 #include "nabla/ops/linalg.h"
 #include "nabla/ops/nn_functional.h"
 #include "nabla/ops/shape_ops.h"
+#include "nabla/optim/make_optimizer.h"
 
 namespace nabla::models {
 

@@ -36,16 +36,15 @@ void require_text(const DataShape& data, const std::string& type) {
 // Widths past this are a typo, not a model (and would overflow the size arithmetic below).
 constexpr int64_t kMaxWidth = 1 << 16;
 
-double physical_memory_bytes() {
-  return double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
-}
+double physical_memory_bytes() { return double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE)); }
 
 // Refuses, before allocating anything, a model that could not train in memory: weights,
 // gradients and Adam's two moments take 16 bytes per parameter.
 void check_size(double parameters, const std::string& type, int64_t max_parameters) {
   const double limit = max_parameters > 0 ? double(max_parameters) : physical_memory_bytes() / 16.0;
   NABLA_CHECK(parameters <= limit, "model.type \"", type, "\": these sizes make about ", int64_t(parameters / 1e6),
-              " million parameters, ", int64_t(parameters * 16 / 1e9), " GB to train (weights, gradients, Adam state); ",
+              " million parameters, ", int64_t(parameters * 16 / 1e9),
+              " GB to train (weights, gradients, Adam state); ",
               max_parameters > 0 ? "the limit here is " + std::to_string(max_parameters / 1000000) + " million"
                                  : "this machine has " + std::to_string(int64_t(physical_memory_bytes() / 1e9)) + " GB",
               "; choose smaller sizes");

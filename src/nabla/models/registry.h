@@ -12,7 +12,7 @@ namespace nabla::models {
 
 // What the data tells the model.
 struct DataShape {
-  Shape input;             // one example, e.g. {1, 28, 28} or {100} tokens
+  Shape input;  // one example, e.g. {1, 28, 28} or {100} tokens
   DType input_dtype = DType::f32;
   int64_t classes = 0;     // > 0 for classifiers
   int64_t vocab_size = 0;  // > 0 for text

@@ -86,7 +86,8 @@ Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const
   const bool drop = dropout > 0 && is_training();
   if (query.same(key) && key.same(value) && !key_padding_mask.defined() && !attn_mask.defined() && !drop) {
     // Unmasked self-attention (GPT's): the heads are read from the fused projection in place.
-    Tensor attended = self_attention_heads(linear(q_in, in_proj_weight, in_proj_bias), num_heads, is_causal, time_major);
+    Tensor attended =
+        self_attention_heads(linear(q_in, in_proj_weight, in_proj_bias), num_heads, is_causal, time_major);
     Tensor out = out_proj->forward(attended);
     return batched ? out : out.squeeze(1);
   }

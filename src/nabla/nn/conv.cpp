@@ -18,7 +18,8 @@ Conv2d::Conv2d(int64_t in, int64_t out, Pair kernel, const Conv2dOptions& o)
 }
 
 Tensor Conv2d::forward(const Tensor& x) {
-  return conv2d(x, weight, bias, nabla::Conv2dOptions{options.stride, options.padding, options.dilation, options.groups});
+  return conv2d(x, weight, bias,
+                nabla::Conv2dOptions{options.stride, options.padding, options.dilation, options.groups});
 }
 
 std::string Conv2d::extra_repr() const {

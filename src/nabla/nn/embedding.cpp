@@ -18,6 +18,8 @@ Embedding::Embedding(int64_t num, int64_t dim, std::optional<int64_t> padding)
 
 Tensor Embedding::forward(const Tensor& indices) { return embedding(indices, weight, padding_idx); }
 
-std::string Embedding::extra_repr() const { return std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim); }
+std::string Embedding::extra_repr() const {
+  return std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim);
+}
 
 }  // namespace nabla::nn

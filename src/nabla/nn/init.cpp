@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "nabla/autograd/grad_mode.h"
-#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
+#include "nabla/kernels/copy.h"
 
 namespace nabla::nn::init {
 namespace {
@@ -27,7 +27,8 @@ double gain_for(const std::string& nonlinearity, double a) {
 
 int64_t fan_for(const Tensor& t, const std::string& mode) {
   auto [fan_in, fan_out] = fans(t);
-  NABLA_CHECK(mode == "fan_in" || mode == "fan_out", "init: mode must be \"fan_in\" or \"fan_out\", got \"", mode, "\"");
+  NABLA_CHECK(mode == "fan_in" || mode == "fan_out", "init: mode must be \"fan_in\" or \"fan_out\", got \"", mode,
+              "\"");
   return mode == "fan_in" ? fan_in : fan_out;
 }
 
@@ -90,8 +91,7 @@ void orthogonal_(Tensor& t, double gain, Generator& gen) {
   Tensor values = Tensor::empty({rows, cols});
   float* out = values.data<float>();
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out[r * cols + c] = float(gain * (transpose ? q[r * len + c] : q[c * len + r]));
+    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = float(gain * (transpose ? q[r * len + c] : q[c * len + r]));
   assign(t, values.reshape(t.shape()));
 }
 

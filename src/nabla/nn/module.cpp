@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "nabla/autograd/grad_mode.h"
-#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
+#include "nabla/kernels/copy.h"
 
 namespace nabla::nn {
 
@@ -117,7 +117,8 @@ Module::LoadResult Module::load_state_dict(const std::map<std::string, Tensor>& 
     if (!state.count(name)) missing.push_back(name);
   for (auto& [name, t] : state) {
     auto it = own.find(name);
-    if (it == own.end()) unexpected.push_back(name);
+    if (it == own.end())
+      unexpected.push_back(name);
     else if (!(it->second.shape() == t.shape())) {
       std::ostringstream m;
       m << name << " (checkpoint " << t.shape() << ", model " << it->second.shape() << ")";
@@ -151,7 +152,8 @@ std::string Module::summary() const {
   std::ostringstream out;
   const int w1 = 34, w2 = 14;
   out << "Model: \"" << type_name_ << "\"\n" << std::string(w1 + w2 + 14, '=') << "\n";
-  out << std::left << std::setw(w1) << "Layer (type)" << std::right << std::setw(w2) << "Param #" << "\n";
+  out << std::left << std::setw(w1) << "Layer (type)" << std::right << std::setw(w2) << "Param #"
+      << "\n";
   out << std::string(w1 + w2 + 14, '-') << "\n";
   // Leaves, like Keras, plus any container holding parameters of its own (MultiheadAttention's
   // in_proj), counted without its children's so the rows add up to the total.
@@ -166,7 +168,8 @@ std::string Module::summary() const {
   row("(root)", *this);
   for (auto& [name, child] : named_modules()) row(name, *child);
   out << std::string(w1 + w2 + 14, '=') << "\n";
-  out << "Total params: " << with_commas(parameter_count()) << "\nTrainable params: " << with_commas(parameter_count(true))
+  out << "Total params: " << with_commas(parameter_count())
+      << "\nTrainable params: " << with_commas(parameter_count(true))
       << "\nNon-trainable params: " << with_commas(parameter_count() - parameter_count(true)) << "\n";
   return out.str();
 }

@@ -2,8 +2,8 @@
 #pragma once
 
 #include "nabla/nn/activation.h"
-#include "nabla/nn/attention.h"
 #include "nabla/nn/activation_checkpointing.h"
+#include "nabla/nn/attention.h"
 #include "nabla/nn/conv.h"
 #include "nabla/nn/embedding.h"
 #include "nabla/nn/init.h"

@@ -2,11 +2,11 @@
 
 #include <cmath>
 
-#include "nabla/kernels/copy.h"
 #include "nabla/autograd/node.h"
-#include "nabla/core/profiler.h"
 #include "nabla/core/creation.h"
+#include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/kernels/rnn_onednn.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/linalg.h"

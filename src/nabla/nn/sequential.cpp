@@ -44,9 +44,12 @@ std::string Sequential::summary(const Shape& input_shape) const {
   NoGradGuard no_grad;
   std::ostringstream out;
   const int w1 = 30, w2 = 22, w3 = 12, width = w1 + w2 + w3;
-  out << "Model: \"Sequential\"\n" << std::string(width, '=') << "\n"
+  out << "Model: \"Sequential\"\n"
+      << std::string(width, '=') << "\n"
       << std::left << std::setw(w1) << "Layer (type)" << std::setw(w2) << "Output Shape" << std::right << std::setw(w3)
-      << "Param #" << "\n" << std::string(width, '-') << "\n";
+      << "Param #"
+      << "\n"
+      << std::string(width, '-') << "\n";
   // Shapes come from a real forward pass of zeros, so they are exactly what the layers produce.
   bool was_training = is_training();
   const_cast<Sequential*>(this)->eval();

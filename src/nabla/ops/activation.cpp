@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "nabla/kernels/copy.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/kernels/elementwise.h"
 #include "nabla/kernels/softmax.h"
 #include "nabla/ops/elementwise.h"
@@ -57,7 +57,8 @@ Tensor grad_times_vec(const Tensor& g, const Tensor& saved, F derivative, V dv) 
 template <typename F>
 void record_unary(const char* op, Tensor& out, const Tensor& x, const Tensor& saved, F derivative) {
   SavedTensor s(saved, op);
-  record(op, out, {x}, [s, derivative](const Tensor& g) { return std::vector<Tensor>{grad_times(g, s.get(), derivative)}; });
+  record(op, out, {x},
+         [s, derivative](const Tensor& g) { return std::vector<Tensor>{grad_times(g, s.get(), derivative)}; });
 }
 
 }  // namespace
@@ -98,8 +99,8 @@ Tensor tanh(const Tensor& x) {
 
 Tensor silu(const Tensor& x) {
   NABLA_PROFILE_OP("silu");
-  Tensor out = activate(x, "silu", [](float v) { return v * vec::sigmoid_scalar(v); },
-                        [](auto v) { return v * vec::sigmoid(v); });
+  Tensor out = activate(
+      x, "silu", [](float v) { return v * vec::sigmoid_scalar(v); }, [](auto v) { return v * vec::sigmoid(v); });
   if (needs_grad({x}))
     record_unary("silu", out, x, x, [](float v) {
       float s = vec::sigmoid_scalar(v);

@@ -24,8 +24,10 @@ namespace {
 // The mask as an additive f32 tensor (bool true = attend -> 0, false -> -inf), in its own shape.
 Tensor additive_mask(const Tensor& mask) {
   if (mask.dtype() == DType::f32) return mask;
-  NABLA_CHECK(mask.dtype() == DType::boolean, "scaled_dot_product_attention: mask must be bool (true = attend) or "
-              "f32 (added to the scores), got ", dtype_name(mask.dtype()));
+  NABLA_CHECK(mask.dtype() == DType::boolean,
+              "scaled_dot_product_attention: mask must be bool (true = attend) or "
+              "f32 (added to the scores), got ",
+              dtype_name(mask.dtype()));
   Tensor packed = mask.contiguous();
   Tensor out = Tensor::empty(mask.shape());
   const bool* m = packed.data<bool>();
@@ -53,15 +55,17 @@ bool use_bf16_tiles(int64_t queries, bool masked) {
 
 }  // namespace
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, bool is_causal,
-                                    std::optional<double> scale) {
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                                    bool is_causal, std::optional<double> scale) {
   NABLA_PROFILE_OP("scaled_dot_product_attention");
   const char* op = "scaled_dot_product_attention";
   detail::check_f32(q, op, "query");
   detail::check_f32(k, op, "key");
   detail::check_f32(v, op, "value");
-  NABLA_CHECK(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(), op, ": query, key and value need the same "
-              "number (>= 2) of dimensions, got ", q.shape(), ", ", k.shape(), ", ", v.shape());
+  NABLA_CHECK(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(), op,
+              ": query, key and value need the same "
+              "number (>= 2) of dimensions, got ",
+              q.shape(), ", ", k.shape(), ", ", v.shape());
   const int r = q.dim();
   const int64_t t = q.shape()[r - 2], d = q.shape()[r - 1], s = k.shape()[r - 2], dv = v.shape()[r - 1];
   NABLA_CHECK(k.shape()[r - 1] == d && v.shape()[r - 2] == s, op, ": shapes do not fit: query ", q.shape(), " key ",
@@ -70,7 +74,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   for (int i = 0; i < r - 2; ++i)
     NABLA_CHECK(k.shape()[i] == q.shape()[i] && v.shape()[i] == q.shape()[i], op, ": leading dimensions differ: query ",
                 q.shape(), " key ", k.shape(), " value ", v.shape());
-  NABLA_CHECK(!(is_causal && mask.defined()), op, ": pass either a mask or is_causal, not both (fold the causal "
+  NABLA_CHECK(!(is_causal && mask.defined()), op,
+              ": pass either a mask or is_causal, not both (fold the causal "
               "pattern into the mask)");
   const int64_t heads = lead.numel();
   kernels::AttentionShape a;
@@ -90,7 +95,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     full.push_back(t);
     full.push_back(s);
     broadcast_shapes(mask_f32.shape(), full, op);
-    NABLA_CHECK(mask_f32.dim() <= full.size(), op, ": mask ", mask.shape(), " has more dimensions than the scores ", full);
+    NABLA_CHECK(mask_f32.dim() <= full.size(), op, ": mask ", mask.shape(), " has more dimensions than the scores ",
+                full);
     Tensor expanded = views::expand(mask_f32, full);
     a.mask = expanded.data<float>();
     a.mask_row_stride = expanded.strides()[r - 2];
@@ -123,13 +129,15 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   out_shape.push_back(dv);
   Tensor out = Tensor::empty(out_shape), lse = Tensor::empty({heads, t});
   if (heads * t > 0)
-    kernels::attention_forward(a, qp.data<float>(), kp.data<float>(), vp.data<float>(), out.data<float>(), lse.data<float>());
+    kernels::attention_forward(a, qp.data<float>(), kp.data<float>(), vp.data<float>(), out.data<float>(),
+                               lse.data<float>());
   if (grad) {
     SavedTensor sq(qp, op), sk(kp, op), sv(vp, op), so(out, op);
     Tensor keep_mask = mask_f32;
     record(op, out, {q, k, v}, [=](const Tensor& g) {
       Tensor gp = g.contiguous();
-      Tensor dq = Tensor::empty(sq.get().shape()), dk = Tensor::empty(sk.get().shape()), dvv = Tensor::empty(sv.get().shape());
+      Tensor dq = Tensor::empty(sq.get().shape()), dk = Tensor::empty(sk.get().shape()),
+             dvv = Tensor::empty(sv.get().shape());
       if (heads * t > 0)
         kernels::attention_backward(a, sq.get().data<float>(), sk.get().data<float>(), sv.get().data<float>(),
                                     so.get().data<float>(), lse.data<float>(), gp.data<float>(), dq.data<float>(),
@@ -145,8 +153,8 @@ Tensor self_attention_heads(const Tensor& qkv, int64_t num_heads, bool is_causal
   NABLA_PROFILE_OP("self_attention_heads");
   const char* op = "self_attention_heads";
   detail::check_f32(qkv, op, "qkv");
-  NABLA_CHECK(qkv.dim() == 3 && qkv.shape()[2] % 3 == 0, op, ": qkv must be [B, T, 3E] (or [T, B, 3E] time-major), got ",
-              qkv.shape());
+  NABLA_CHECK(qkv.dim() == 3 && qkv.shape()[2] % 3 == 0, op,
+              ": qkv must be [B, T, 3E] (or [T, B, 3E] time-major), got ", qkv.shape());
   const int64_t e = qkv.shape()[2] / 3;
   NABLA_CHECK(num_heads > 0 && e % num_heads == 0, op, ": num_heads (", num_heads, ") must divide the width E = ", e);
   const int64_t d = e / num_heads, batch = qkv.shape()[time_major ? 1 : 0], t = qkv.shape()[time_major ? 0 : 1];

@@ -24,7 +24,8 @@ bool bf16_native() { return kernels::bf16_gemm_native(); }
 DType parse_precision(const std::string& name) {
   if (name == "fp32" || name == "f32" || name == "float32") return DType::f32;
   if (name == "bf16" || name == "bfloat16") return DType::bf16;
-  fail("precision \"", name, "\" is not supported; use \"fp32\" or \"bf16\" (bf16 mixed precision: bf16 matrix "
+  fail("precision \"", name,
+       "\" is not supported; use \"fp32\" or \"bf16\" (bf16 mixed precision: bf16 matrix "
        "inputs, f32 accumulation and f32 master weights)");
 }
 

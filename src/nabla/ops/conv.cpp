@@ -36,22 +36,37 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   NABLA_PROFILE_OP("conv2d");
   check_image(x, "conv2d");
   detail::check_f32(weight, "conv2d", "weight");
-  NABLA_CHECK(weight.dim() == 4, "conv2d: weight must be [out_channels, in_channels/groups, kh, kw], got ", weight.shape());
+  NABLA_CHECK(weight.dim() == 4, "conv2d: weight must be [out_channels, in_channels/groups, kh, kw], got ",
+              weight.shape());
   NABLA_CHECK(o.groups >= 1 && x.shape()[1] % o.groups == 0 && weight.shape()[0] % o.groups == 0,
               "conv2d: groups = ", o.groups, " must divide input channels ", x.shape()[1], " and output channels ",
               weight.shape()[0]);
   NABLA_CHECK(weight.shape()[1] * o.groups == x.shape()[1], "conv2d: weight ", weight.shape(), " expects ",
               weight.shape()[1] * o.groups, " input channels, the input ", x.shape(), " has ", x.shape()[1]);
   NABLA_CHECK(o.stride[0] > 0 && o.stride[1] > 0 && o.dilation[0] > 0 && o.dilation[1] > 0 && o.padding[0] >= 0 &&
-                  o.padding[1] >= 0, "conv2d: stride and dilation must be positive and padding non-negative");
+                  o.padding[1] >= 0,
+              "conv2d: stride and dilation must be positive and padding non-negative");
   if (bias.defined()) {
     detail::check_f32(bias, "conv2d", "bias");
     NABLA_CHECK(bias.dim() == 1 && bias.shape()[0] == weight.shape()[0], "conv2d: bias must be [", weight.shape()[0],
                 "], got ", bias.shape());
   }
-  kernels::ConvShape s{x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3], weight.shape()[0], weight.shape()[2],
-                       weight.shape()[3], o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0],
-                       o.dilation[1], o.groups, 0, 0};
+  kernels::ConvShape s{x.shape()[0],
+                       x.shape()[1],
+                       x.shape()[2],
+                       x.shape()[3],
+                       weight.shape()[0],
+                       weight.shape()[2],
+                       weight.shape()[3],
+                       o.stride[0],
+                       o.stride[1],
+                       o.padding[0],
+                       o.padding[1],
+                       o.dilation[0],
+                       o.dilation[1],
+                       o.groups,
+                       0,
+                       0};
   s.ho = pooled_size(s.h, s.kh, s.sh, s.ph, s.dh, false);
   s.wo = pooled_size(s.w, s.kw, s.sw, s.pw, s.dw, false);
   NABLA_CHECK(s.ho > 0 && s.wo > 0, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ", s.dh, "x", s.dw,
@@ -65,8 +80,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     wp = detail::round_to_bf16(wp);
   }
   Tensor out = Tensor::empty({s.n, s.o, s.ho, s.wo});
-  if (s.n > 0) kernels::conv2d_forward(s, xp.data<float>(), wp.data<float>(), detail::f32_or_null(bp),
-                             out.data<float>());
+  if (s.n > 0)
+    kernels::conv2d_forward(s, xp.data<float>(), wp.data<float>(), detail::f32_or_null(bp), out.data<float>());
   if (needs_grad({x, weight, bias})) {
     SavedTensor sx(xp, "conv2d"), sw(wp, "conv2d");
     bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
@@ -78,8 +93,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
       Tensor dx = gx ? Tensor::empty({s.n, s.c, s.h, s.w}) : Tensor();
       Tensor dw = gw || gb ? Tensor::empty(wshape) : Tensor(), db = gw || gb ? Tensor::empty({s.o}) : Tensor();
       kernels::conv2d_backward(s, sx.get().data<float>(), sw.get().data<float>(), gp.data<float>(),
-                               detail::f32_or_null(dx), detail::f32_or_null(dw),
-                               detail::f32_or_null(db));
+                               detail::f32_or_null(dx), detail::f32_or_null(dw), detail::f32_or_null(db));
       return std::vector<Tensor>{dx, gw ? dw : Tensor(), gb ? db : Tensor()};
     });
   }
@@ -96,8 +110,8 @@ kernels::PoolShape pool_shape(const Tensor& x, const Pool2dOptions& o, const cha
   NABLA_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0 && o.padding[0] * 2 <= kh && o.padding[1] * 2 <= kw, op,
               ": padding must be at most half the kernel size, got padding ", o.padding[0], "x", o.padding[1],
               " for kernel ", kh, "x", kw);
-  kernels::PoolShape s{x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], 0, 0, kh, kw, sh, sw,
-                       o.padding[0], o.padding[1]};
+  kernels::PoolShape s{
+      x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], 0, 0, kh, kw, sh, sw, o.padding[0], o.padding[1]};
   s.ho = pooled_size(s.h, kh, sh, s.ph, 1, o.ceil_mode);
   s.wo = pooled_size(s.w, kw, sw, s.pw, 1, o.ceil_mode);
   NABLA_CHECK(s.ho > 0 && s.wo > 0, op, ": kernel ", kh, "x", kw, " does not fit the input ", x.shape());

@@ -15,8 +15,7 @@ struct Conv2dOptions {
   int64_t groups = 1;
 };
 // x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
-              const Conv2dOptions& options = {});
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dOptions& options = {});
 
 struct Pool2dOptions {
   Pair kernel_size{2, 2};

@@ -2,12 +2,12 @@
 
 #include <cmath>
 
-#include "nabla/kernels/copy.h"
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/kernels/elementwise.h"
 #include "nabla/ops/op_utils.h"
 #include "nabla/ops/reduce.h"
@@ -93,8 +93,9 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = binary_f32(a, b, "sub", [](float x, float y) { return x - y; });
   if (needs_grad({a, b})) {
     Shape sa = a.shape(), sb = b.shape();
-    record("sub", out, {a, b},
-           [sa, sb](const Tensor& g) { return std::vector<Tensor>{sum_to(g, sa), sum_to(neg(g), sb)}; });
+    record("sub", out, {a, b}, [sa, sb](const Tensor& g) {
+      return std::vector<Tensor>{sum_to(g, sa), sum_to(neg(g), sb)};
+    });
   }
   return out;
 }
@@ -161,11 +162,12 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
     bool ge = exponent.requires_grad();
     record("pow", out, {base, exponent}, [sx, sy, so, ge](const Tensor& g) {
       const Tensor &x = sx.get(), &y = sy.get();
-      Tensor dx = binary_f32(x, y, "pow backward", [](float p, float q) { return q == 0 ? 0.0f : q * std::pow(p, q - 1); });
+      Tensor dx =
+          binary_f32(x, y, "pow backward", [](float p, float q) { return q == 0 ? 0.0f : q * std::pow(p, q - 1); });
       Tensor dy;
       if (ge) {
-        Tensor log_x = binary_f32(x, so.get(), "pow backward",
-                                  [](float p, float o) { return p == 0 ? 0.0f : o * std::log(p); });
+        Tensor log_x =
+            binary_f32(x, so.get(), "pow backward", [](float p, float o) { return p == 0 ? 0.0f : o * std::log(p); });
         dy = sum_to(mul(g, log_x), y.shape());
       }
       return std::vector<Tensor>{sum_to(mul(g, dx), x.shape()), dy};
@@ -251,7 +253,8 @@ Tensor rsqrt(const Tensor& x) {
   if (needs_grad({x})) {
     SavedTensor so(out, "rsqrt");
     record("rsqrt", out, {x}, [so](const Tensor& g) {
-      return std::vector<Tensor>{mul(g, unary_f32(so.get(), "rsqrt backward", [](float r) { return -0.5f * r * r * r; }))};
+      return std::vector<Tensor>{
+          mul(g, unary_f32(so.get(), "rsqrt backward", [](float r) { return -0.5f * r * r * r; }))};
     });
   }
   return out;
@@ -315,12 +318,24 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", [](auto x, auto y) { return x == y; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", [](auto x, auto y) { return x != y; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", [](auto x, auto y) { return x < y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", [](auto x, auto y) { return x <= y; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", [](auto x, auto y) { return x > y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", [](auto x, auto y) { return x >= y; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "eq", [](auto x, auto y) { return x == y; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "ne", [](auto x, auto y) { return x != y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "lt", [](auto x, auto y) { return x < y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "le", [](auto x, auto y) { return x <= y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "gt", [](auto x, auto y) { return x > y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "ge", [](auto x, auto y) { return x >= y; });
+}
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

@@ -1,9 +1,9 @@
 #include "nabla/ops/linalg.h"
 
-#include "nabla/kernels/copy.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/kernels/matmul.h"
 #include "nabla/ops/autocast.h"
 #include "nabla/ops/elementwise.h"
@@ -44,8 +44,10 @@ kernels::MatrixOperand as_operand(Tensor& t, const Shape& batch_shape, Tensor& k
     int64_t expected = -1;
     for (int i = nb - 1; i >= 0; --i) {
       if (v.shape()[i] == 1) continue;
-      if (expected < 0) stride = v.strides()[i];
-      else if (v.strides()[i] != expected) return std::nullopt;
+      if (expected < 0)
+        stride = v.strides()[i];
+      else if (v.strides()[i] != expected)
+        return std::nullopt;
       expected = v.strides()[i] * v.shape()[i];
       batch *= v.shape()[i];
     }
@@ -61,8 +63,8 @@ kernels::MatrixOperand as_operand(Tensor& t, const Shape& batch_shape, Tensor& k
 // bias (f32 [n]) is added to every row of the product, inside the GEMM.
 Tensor matmul_raw(Tensor a, Tensor b, const Tensor& bias = Tensor()) {
   const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1], n = b.shape()[b.dim() - 1];
-  NABLA_CHECK(b.shape()[b.dim() - 2] == k, "matmul: inner dimensions differ: ", a.shape(), " @ ", b.shape(),
-              " (", k, " vs ", b.shape()[b.dim() - 2], ")");
+  NABLA_CHECK(b.shape()[b.dim() - 2] == k, "matmul: inner dimensions differ: ", a.shape(), " @ ", b.shape(), " (", k,
+              " vs ", b.shape()[b.dim() - 2], ")");
   Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
   Shape batch_shape = broadcast_shapes(batch_a, batch_b, "matmul (batch dimensions)");
   Tensor hold_a, hold_b;

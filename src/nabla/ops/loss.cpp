@@ -2,14 +2,14 @@
 
 #include <cmath>
 
-#include "nabla/kernels/copy.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
-#include "nabla/kernels/elementwise.h"
 #include "nabla/kernels/binary_cross_entropy.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/kernels/cross_entropy.h"
+#include "nabla/kernels/elementwise.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/op_utils.h"
 #include "nabla/ops/reduce.h"
@@ -81,12 +81,14 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
     Tensor x = input.contiguous();
     const float* xv = x.data<float>();
     for (int64_t i = 0, n = x.numel(); i < n; ++i)
-      NABLA_CHECK(xv[i] >= 0 && xv[i] <= 1, "binary_cross_entropy: input values must be probabilities in [0, 1], "
-                  "found ", xv[i], " at flat index ", i, "; apply sigmoid first or use binary_cross_entropy_with_logits");
+      NABLA_CHECK(xv[i] >= 0 && xv[i] <= 1,
+                  "binary_cross_entropy: input values must be probabilities in [0, 1], "
+                  "found ",
+                  xv[i], " at flat index ", i, "; apply sigmoid first or use binary_cross_entropy_with_logits");
   }
   // log is clamped at -100 like PyTorch, so p = 0 or 1 gives a finite loss.
-  Tensor per = pointwise_loss("binary_cross_entropy", input, target, weight, kernels::bce_forward,
-                              kernels::bce_backward);
+  Tensor per =
+      pointwise_loss("binary_cross_entropy", input, target, weight, kernels::bce_forward, kernels::bce_backward);
   return reduce_loss(per, reduction);
 }
 
@@ -151,8 +153,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   detail::check_f32(logits, op, "input");
   detail::check_defined(target, op, "target");
   detail::check_reduction(options.reduction, op);
-  NABLA_CHECK(options.label_smoothing >= 0 && options.label_smoothing <= 1, op, ": label_smoothing must be in [0, 1], got ",
-              options.label_smoothing);
+  NABLA_CHECK(options.label_smoothing >= 0 && options.label_smoothing <= 1, op,
+              ": label_smoothing must be in [0, 1], got ", options.label_smoothing);
   NABLA_CHECK(logits.dim() >= 1, op, ": input must have a class dimension, got a scalar");
   const bool unbatched = logits.dim() == 1;
   Tensor batched = unbatched ? logits.unsqueeze(0) : logits;
@@ -170,8 +172,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   Tensor x = rows_by_class(batched);
   const int64_t rows = x.shape()[0];
   Tensor lse = Tensor::empty({rows}), per_row = Tensor::empty({rows});
-  const kernels::ClassRows in{x.data<float>(), rows, classes, probabilities ? nullptr : targets.data<int64_t>(),
-                              probabilities ? targets.data<float>() : nullptr, options.ignore_index, eps};
+  const kernels::ClassRows in{x.data<float>(),
+                              rows,
+                              classes,
+                              probabilities ? nullptr : targets.data<int64_t>(),
+                              probabilities ? targets.data<float>() : nullptr,
+                              options.ignore_index,
+                              eps};
   const kernels::RowLosses losses = kernels::cross_entropy_forward(in, lse.data<float>(), per_row.data<float>());
   Shape per_shape = target.shape();
   if (probabilities) {
@@ -181,8 +188,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   }
   Tensor out;
   const float scale = options.reduction == "mean" ? 1.0f / float(std::max<int64_t>(losses.counted, 1)) : 1.0f;
-  if (options.reduction == "none") out = per_row.reshape(per_shape);
-  else out = scalar_tensor(losses.counted == 0 && options.reduction == "mean" ? NAN : losses.total * scale);
+  if (options.reduction == "none")
+    out = per_row.reshape(per_shape);
+  else
+    out = scalar_tensor(losses.counted == 0 && options.reduction == "mean" ? NAN : losses.total * scale);
   if (needs_grad({logits})) {
     const bool none = options.reduction == "none";
     Shape logits_shape = logits.shape();
@@ -212,8 +221,10 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_in
   const kernels::RowLosses losses = kernels::nll_forward(in, per_row.data<float>());
   const float scale = reduction == "mean" ? 1.0f / float(std::max<int64_t>(losses.counted, 1)) : 1.0f;
   Tensor out;
-  if (reduction == "none") out = per_row.reshape(target.shape());
-  else out = scalar_tensor(losses.counted == 0 && reduction == "mean" ? NAN : losses.total * scale);
+  if (reduction == "none")
+    out = per_row.reshape(target.shape());
+  else
+    out = scalar_tensor(losses.counted == 0 && reduction == "mean" ? NAN : losses.total * scale);
   if (needs_grad({log_probs})) {
     const bool none = reduction == "none";
     Shape shape = log_probs.shape();

@@ -10,8 +10,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& re
 // input holds probabilities in [0, 1]; weight (optional) rescales each element.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
                             const std::string& reduction = "mean");
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
-                                        const Tensor& pos_weight = Tensor(), const std::string& reduction = "mean");
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& pos_weight = Tensor(),
+                                        const std::string& reduction = "mean");
 
 struct CrossEntropyOptions {
   int64_t ignore_index = -100;

@@ -73,12 +73,13 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   return out;
 }
 
-Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight, const Tensor& bias,
-                  double eps) {
+Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps) {
   NABLA_PROFILE_OP("layer_norm");
   detail::check_f32(x, "layer_norm");
   const int k = int(normalized_shape.size());
-  NABLA_CHECK(k >= 1 && k <= x.dim(), "layer_norm: normalized_shape has ", k, " dims but the input shape is ", x.shape());
+  NABLA_CHECK(k >= 1 && k <= x.dim(), "layer_norm: normalized_shape has ", k, " dims but the input shape is ",
+              x.shape());
   int64_t n = 1;
   for (int i = 0; i < k; ++i) {
     NABLA_CHECK(x.shape()[x.dim() - k + i] == normalized_shape[i], "layer_norm: input shape ", x.shape(),
@@ -95,9 +96,8 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
   Tensor xp = x.contiguous();
   Tensor wp = weight.defined() ? weight.contiguous() : Tensor(), bp = bias.defined() ? bias.contiguous() : Tensor();
   Tensor out = Tensor::empty(x.shape()), mean = Tensor::empty({rows}), rstd = Tensor::empty({rows});
-  kernels::layer_norm_forward(xp.data<float>(), detail::f32_or_null(wp),
-                              detail::f32_or_null(bp), out.data<float>(), mean.data<float>(),
-                              rstd.data<float>(), rows, n, float(eps));
+  kernels::layer_norm_forward(xp.data<float>(), detail::f32_or_null(wp), detail::f32_or_null(bp), out.data<float>(),
+                              mean.data<float>(), rstd.data<float>(), rows, n, float(eps));
   if (needs_grad({x, weight, bias})) {
     SavedTensor sx(xp, "layer_norm"), sw(wp, "layer_norm");
     bool gw = weight.defined() && weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
@@ -107,9 +107,9 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
       const Tensor &xs = sx.get(), &ws = sw.get();
       Tensor dx = Tensor::empty(xs.shape());
       Tensor dw = gw ? Tensor::empty(wshape) : Tensor(), db = gb ? Tensor::empty(wshape) : Tensor();
-      kernels::layer_norm_backward(xs.data<float>(), detail::f32_or_null(ws), mean.data<float>(),
-                                   rstd.data<float>(), gp.data<float>(), dx.data<float>(),
-                                   gw ? dw.data<float>() : nullptr, gb ? db.data<float>() : nullptr, rows, n);
+      kernels::layer_norm_backward(xs.data<float>(), detail::f32_or_null(ws), mean.data<float>(), rstd.data<float>(),
+                                   gp.data<float>(), dx.data<float>(), gw ? dw.data<float>() : nullptr,
+                                   gb ? db.data<float>() : nullptr, rows, n);
       return std::vector<Tensor>{dx, dw, db};
     });
   }
@@ -121,11 +121,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   NABLA_PROFILE_OP("batch_norm");
   detail::check_f32(x, "batch_norm");
   NABLA_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C, ...], got shape ", x.shape());
-  const int64_t batch = x.shape()[0], channels = x.shape()[1], spatial = x.numel() / std::max<int64_t>(batch * channels, 1);
+  const int64_t batch = x.shape()[0], channels = x.shape()[1],
+                spatial = x.numel() / std::max<int64_t>(batch * channels, 1);
   for (const Tensor* p : {&running_mean, &running_var, &weight, &bias})
     if (p->defined())
-      NABLA_CHECK(p->dtype() == DType::f32 && p->numel() == channels && p->dim() == 1, "batch_norm: per-channel tensors "
-                  "must be f32 of shape [", channels, "], got ", p->shape(), " ", dtype_name(p->dtype()));
+      NABLA_CHECK(p->dtype() == DType::f32 && p->numel() == channels && p->dim() == 1,
+                  "batch_norm: per-channel tensors "
+                  "must be f32 of shape [",
+                  channels, "], got ", p->shape(), " ", dtype_name(p->dtype()));
   NABLA_CHECK(training || (running_mean.defined() && running_var.defined()),
               "batch_norm: evaluation mode needs running_mean and running_var");
   const int64_t count = batch * spatial;
@@ -144,7 +147,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                                            mean.data<float>(), rstd.data<float>());
   }
   Tensor out = Tensor::empty(x.shape());
-  Tensor wkeep = weight.defined() ? weight.contiguous() : Tensor(), bkeep = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor wkeep = weight.defined() ? weight.contiguous() : Tensor(),
+         bkeep = bias.defined() ? bias.contiguous() : Tensor();
   kernels::batch_norm_forward(xp.data<float>(), shape, mean.data<float>(), rstd.data<float>(),
                               detail::f32_or_null(wkeep), detail::f32_or_null(bkeep), out.data<float>());
   if (needs_grad({x, weight, bias})) {

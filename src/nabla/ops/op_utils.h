@@ -20,13 +20,15 @@ inline void check_f32(const Tensor& t, const char* op, const char* what = "input
 
 inline void check_index(const Tensor& t, const char* op, const char* what = "index") {
   check_defined(t, op, what);
-  NABLA_CHECK(t.dtype() == DType::i64 || t.dtype() == DType::i32, op, ": ", what, " must be an integer tensor (i64), got ",
-              dtype_name(t.dtype()));
+  NABLA_CHECK(t.dtype() == DType::i64 || t.dtype() == DType::i32, op, ": ", what,
+              " must be an integer tensor (i64), got ", dtype_name(t.dtype()));
 }
 
 inline void check_reduction(const std::string& reduction, const char* op) {
-  NABLA_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none", op, ": reduction must be \"mean\", "
-              "\"sum\" or \"none\", got \"", reduction, "\"");
+  NABLA_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none", op,
+              ": reduction must be \"mean\", "
+              "\"sum\" or \"none\", got \"",
+              reduction, "\"");
 }
 
 }  // namespace nabla::detail

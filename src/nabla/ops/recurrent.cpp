@@ -71,11 +71,11 @@ RecurrentSequence recurrent_sequence(RecurrentCell cell, const Tensor& x_gates, 
       Tensor dc0 = lstm ? Tensor::empty({batch, hidden}) : Tensor();
       Tensor dw = want_w ? Tensor::empty({gates * hidden, hidden}) : Tensor();
       Tensor db = want_b ? Tensor::empty({gates * hidden}) : Tensor();
-      kernels::recurrent_backward(shape, s_w.get().data<float>(), s_h0.get().data<float>(), detail::f32_or_null(s_c0.get()),
-                                  s_all.get().data<float>(), detail::f32_or_null(saved), d_all,
-                                  lstm ? d_all + steps * batch * hidden : nullptr, dx.data<float>(), dh0.data<float>(),
-                                  lstm ? dc0.data<float>() : nullptr, want_w ? dw.data<float>() : nullptr,
-                                  want_b ? db.data<float>() : nullptr);
+      kernels::recurrent_backward(shape, s_w.get().data<float>(), s_h0.get().data<float>(),
+                                  detail::f32_or_null(s_c0.get()), s_all.get().data<float>(),
+                                  detail::f32_or_null(saved), d_all, lstm ? d_all + steps * batch * hidden : nullptr,
+                                  dx.data<float>(), dh0.data<float>(), lstm ? dc0.data<float>() : nullptr,
+                                  want_w ? dw.data<float>() : nullptr, want_b ? db.data<float>() : nullptr);
       return std::vector<Tensor>{dx, dh0, dc0, dw, db};
     });
   }

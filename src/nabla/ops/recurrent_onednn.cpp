@@ -1,11 +1,10 @@
 // One LSTM or GRU layer and direction on oneDNN's RNN primitive, as one autograd node (the
 // counterpart of recurrent_sequence for the shapes where oneDNN measures faster).
-#include "nabla/ops/recurrent.h"
-
 #include "nabla/autograd/node.h"
 #include "nabla/core/profiler.h"
 #include "nabla/kernels/rnn_onednn.h"
 #include "nabla/ops/op_utils.h"
+#include "nabla/ops/recurrent.h"
 
 namespace nabla {
 
@@ -32,8 +31,8 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
               x.shape());
   const int64_t steps = x.shape()[0], batch = x.shape()[1], input = x.shape()[2], hidden = w_hh.shape()[1];
   NABLA_CHECK(w_ih.shape() == Shape({gates * hidden, input}) && w_hh.shape() == Shape({gates * hidden, hidden}), op,
-              ": weights must be [", gates, " * hidden, input] and [", gates, " * hidden, hidden], got ",
-              w_ih.shape(), " and ", w_hh.shape(), " for input ", x.shape());
+              ": weights must be [", gates, " * hidden, input] and [", gates, " * hidden, hidden], got ", w_ih.shape(),
+              " and ", w_hh.shape(), " for input ", x.shape());
   NABLA_CHECK(h0.shape() == Shape({batch, hidden}) && (!lstm || c0.shape() == Shape({batch, hidden})), op,
               ": initial states must be [batch, hidden] = [", batch, ", ", hidden, "]");
   NABLA_CHECK(b_ih.defined() == b_hh.defined(), op, ": give both biases or neither");
@@ -50,8 +49,8 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
       grad ? Tensor::empty({int64_t(kernels::onednn_recurrent_workspace_bytes(shape))}, DType::u8) : Tensor();
   float* out = all.data<float>();
   float* c_n = lstm ? out + steps * batch * hidden : nullptr;
-  kernels::onednn_recurrent_forward(shape, xp.data<float>(), h0p.data<float>(), detail::f32_or_null(c0p), weights, out, c_n,
-                                    grad ? workspace.raw_data() : nullptr);
+  kernels::onednn_recurrent_forward(shape, xp.data<float>(), h0p.data<float>(), detail::f32_or_null(c0p), weights, out,
+                                    c_n, grad ? workspace.raw_data() : nullptr);
   if (grad) {
     SavedTensor s_x(xp, op), s_h0(h0p, op), s_c0(c0p, op), s_wi(wi, op), s_wh(wh, op), s_bi(bi, op), s_bh(bh, op),
         s_all(all, op);
@@ -62,8 +61,10 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
       const float* d_all = gp.data<float>();
       Tensor dx = Tensor::empty({steps, batch, input}), dh0 = Tensor::empty({batch, hidden});
       Tensor dc0 = lstm ? Tensor::empty({batch, hidden}) : Tensor();
-      Tensor dwi = want_w ? Tensor::empty(w_ih.shape()) : Tensor(), dwh = want_w ? Tensor::empty(w_hh.shape()) : Tensor();
-      Tensor dbi = want_b ? Tensor::empty(b_ih.shape()) : Tensor(), dbh = want_b ? Tensor::empty(b_hh.shape()) : Tensor();
+      Tensor dwi = want_w ? Tensor::empty(w_ih.shape()) : Tensor(),
+             dwh = want_w ? Tensor::empty(w_hh.shape()) : Tensor();
+      Tensor dbi = want_b ? Tensor::empty(b_ih.shape()) : Tensor(),
+             dbh = want_b ? Tensor::empty(b_hh.shape()) : Tensor();
       const kernels::RecurrentWeightPointers w{s_wi.get().data<float>(), s_wh.get().data<float>(),
                                                detail::f32_or_null(s_bi.get()), detail::f32_or_null(s_bh.get())};
       const float* saved_out = s_all.get().data<float>();
@@ -71,8 +72,8 @@ RecurrentSequence onednn_recurrent_sequence(RecurrentCell cell, const Tensor& x,
           shape, s_x.get().data<float>(), s_h0.get().data<float>(), detail::f32_or_null(s_c0.get()), w, saved_out,
           lstm ? saved_out + steps * batch * hidden : nullptr, workspace.raw_data(), d_all,
           lstm ? d_all + steps * batch * hidden : nullptr,
-          {dx.data<float>(), dh0.data<float>(), detail::f32_or_null(dc0), detail::f32_or_null(dwi), detail::f32_or_null(dwh),
-           detail::f32_or_null(dbi), detail::f32_or_null(dbh)});
+          {dx.data<float>(), dh0.data<float>(), detail::f32_or_null(dc0), detail::f32_or_null(dwi),
+           detail::f32_or_null(dwh), detail::f32_or_null(dbi), detail::f32_or_null(dbh)});
       return std::vector<Tensor>{dx, dh0, dc0, dwi, dwh, dbi, dbh};
     });
   }

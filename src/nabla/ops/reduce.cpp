@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "nabla/kernels/copy.h"
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/kernels/reduce.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/op_utils.h"
@@ -23,10 +23,10 @@ namespace {
 
 // The reduction laid out as a contiguous [outer, reduce, inner] block.
 struct ReductionPlan {
-  Tensor block;         // packed data in that order
+  Tensor block;  // packed data in that order
   int64_t outer = 1, reduce = 1, inner = 1;
-  Shape kept_shape;     // output shape with keepdim
-  Shape output_shape;   // output shape as requested
+  Shape kept_shape;    // output shape with keepdim
+  Shape output_shape;  // output shape as requested
 };
 
 ReductionPlan plan_reduction(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, const char* op) {
@@ -46,7 +46,8 @@ ReductionPlan plan_reduction(const Tensor& x, const std::vector<int64_t>& dims, 
       if (first < 0) first = i;
       last = i;
     }
-  bool one_run = first >= 0 && std::all_of(reduced.begin() + first, reduced.begin() + last + 1, [](bool r) { return r; });
+  bool one_run =
+      first >= 0 && std::all_of(reduced.begin() + first, reduced.begin() + last + 1, [](bool r) { return r; });
   if (first < 0) {  // nothing to reduce (0-dim input)
     plan.block = x.contiguous();
     return plan;
@@ -158,7 +159,7 @@ ValuesIndices extreme(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
   NABLA_CHECK(plan.reduce > 0, op, ": cannot reduce over an empty dimension (shape ", x.shape(), ")");
   Tensor values = Tensor::empty(plan.output_shape), indices = Tensor::empty(plan.output_shape, DType::i64);
   (is_max ? kernels::max_reduce : kernels::min_reduce)(plan.block.data<float>(), values.data<float>(),
-                                                        indices.data<int64_t>(), plan.outer, plan.reduce, plan.inner);
+                                                       indices.data<int64_t>(), plan.outer, plan.reduce, plan.inner);
   if (needs_grad({x})) {
     Shape in = x.shape();
     int64_t outer = plan.outer, reduce = plan.reduce, inner = plan.inner;

@@ -3,10 +3,10 @@
 #include <cstring>
 
 #include "nabla/autograd/node.h"
-#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/views.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/ops/op_utils.h"
 
 namespace nabla {
@@ -45,7 +45,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     for (const Tensor& t : tensors) sizes.push_back(t.shape()[d]);
     record("cat", out, tensors, [d, offsets, sizes](const Tensor& g) {
       std::vector<Tensor> grads;
-      for (size_t i = 0; i < sizes.size(); ++i) grads.push_back(views::slice(g, d, offsets[i], offsets[i] + sizes[i], 1));
+      for (size_t i = 0; i < sizes.size(); ++i)
+        grads.push_back(views::slice(g, d, offsets[i], offsets[i] + sizes[i], 1));
       return grads;
     });
   }

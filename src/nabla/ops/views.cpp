@@ -1,11 +1,12 @@
 // Differentiable view methods of Tensor, plus contiguous/clone/to and the in-place methods.
+#include "nabla/core/views.h"
+
 #include <numeric>
 
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/autograd/node.h"
-#include "nabla/kernels/copy.h"
 #include "nabla/core/creation.h"
-#include "nabla/core/views.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/kernels/elementwise.h"
 #include "nabla/ops/activation.h"
 #include "nabla/ops/elementwise.h"
@@ -19,7 +20,8 @@ using autograd::record;
 
 namespace {
 // Gradient of a view that picked part of its input: scatter the gradient into zeros.
-Tensor scatter_into_zeros(const Tensor& grad, const Shape& input_shape, const std::function<Tensor(const Tensor&)>& pick) {
+Tensor scatter_into_zeros(const Tensor& grad, const Shape& input_shape,
+                          const std::function<Tensor(const Tensor&)>& pick) {
   Tensor full = zeros(input_shape, grad.dtype());
   kernels::copy_elements(grad, pick(full));
   return full;
@@ -96,8 +98,8 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
   int d = wrap_dim(dim, this->dim(), "narrow");
   if (start < 0) start += shape()[d];
-  NABLA_CHECK(start >= 0 && length >= 0 && start + length <= shape()[d], "narrow: range [", start, ", ",
-              start + length, ") is outside dimension ", d, " of size ", shape()[d]);
+  NABLA_CHECK(start >= 0 && length >= 0 && start + length <= shape()[d], "narrow: range [", start, ", ", start + length,
+              ") is outside dimension ", d, " of size ", shape()[d]);
   return slice(d, start, start + length, 1);
 }
 
@@ -175,8 +177,10 @@ Tensor Tensor::to(DType target) const {
 
 namespace {
 void check_inplace(const Tensor& t, const char* op) {
-  NABLA_CHECK(!(GradMode::is_enabled() && t.requires_grad()), op, ": in-place change of a tensor that requires "
-              "grad (shape ", t.shape(), ") would corrupt its gradient; do it under NoGradGuard, or on a detach()ed copy");
+  NABLA_CHECK(!(GradMode::is_enabled() && t.requires_grad()), op,
+              ": in-place change of a tensor that requires "
+              "grad (shape ",
+              t.shape(), ") would corrupt its gradient; do it under NoGradGuard, or on a detach()ed copy");
 }
 }  // namespace
 

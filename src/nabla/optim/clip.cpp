@@ -62,8 +62,7 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   // PyTorch multiplies by min(coef, 1): skipping a multiply by 1 is the same, and a NaN norm
   // (coef NaN) must still poison the gradients as it does there.
   if (!(coef >= 1.0f)) {
-    for (Tensor& g : grads)
-      modify_in_place(g, [coef](float* x, int64_t n) { kernels::scale_in_place(x, n, coef); });
+    for (Tensor& g : grads) modify_in_place(g, [coef](float* x, int64_t n) { kernels::scale_in_place(x, n, coef); });
   }
   return total_norm;
 }

@@ -23,14 +23,15 @@ std::shared_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<P
                                           const OptimizerSettings& s) {
   const auto& names = optimizer_names();
   if (std::find(names.begin(), names.end(), name) == names.end())
-    fail("unknown optimizer \"", name, "\"; known optimizers: sgd, adam, adamw, rmsprop, adagrad (or pass an "
+    fail("unknown optimizer \"", name,
+         "\"; known optimizers: sgd, adam, adamw, rmsprop, adagrad (or pass an "
          "optim::Optimizer object to compile)");
   const double lr = s.lr >= 0 ? s.lr : default_lr(name);
   const double wd = s.weight_decay >= 0 ? s.weight_decay : default_weight_decay(name);
   const std::pair<double, double> betas = {s.beta1, s.beta2};
   if (name == "sgd")
-    return std::make_shared<SGD>(std::move(groups), SGDOptions{.lr = lr, .momentum = s.momentum, .weight_decay = wd,
-                                                                .nesterov = s.nesterov});
+    return std::make_shared<SGD>(
+        std::move(groups), SGDOptions{.lr = lr, .momentum = s.momentum, .weight_decay = wd, .nesterov = s.nesterov});
   if (name == "adam")
     return std::make_shared<Adam>(std::move(groups),
                                   AdamOptions{.lr = lr, .betas = betas, .eps = s.eps, .weight_decay = wd});
@@ -39,8 +40,7 @@ std::shared_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<P
                                    AdamWOptions{.lr = lr, .betas = betas, .eps = s.eps, .weight_decay = wd});
   if (name == "rmsprop")
     return std::make_shared<RMSprop>(
-        std::move(groups),
-        RMSpropOptions{.lr = lr, .alpha = s.alpha, .weight_decay = wd, .momentum = s.momentum});
+        std::move(groups), RMSpropOptions{.lr = lr, .alpha = s.alpha, .weight_decay = wd, .momentum = s.momentum});
   return std::make_shared<Adagrad>(std::move(groups), AdagradOptions{.lr = lr, .weight_decay = wd});
 }
 

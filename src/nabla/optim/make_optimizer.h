@@ -11,10 +11,10 @@ namespace nabla::optim {
 
 // Hyper-parameters by their config names; each optimizer reads the ones it has.
 struct OptimizerSettings {
-  double lr = -1;            // < 0: Keras' default for the optimizer (sgd 0.01, the others 0.001)
-  double weight_decay = -1;  // < 0: the optimizer's default (adamw 0.01, the others 0)
-  double momentum = 0;       // sgd, rmsprop
-  bool nesterov = false;     // sgd
+  double lr = -1;                                 // < 0: Keras' default for the optimizer (sgd 0.01, the others 0.001)
+  double weight_decay = -1;                       // < 0: the optimizer's default (adamw 0.01, the others 0)
+  double momentum = 0;                            // sgd, rmsprop
+  bool nesterov = false;                          // sgd
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
   double alpha = 0.99;                            // rmsprop
 };

@@ -12,14 +12,14 @@
 #include "nabla/core/error.h"
 #include "nabla/core/profiler.h"
 #include "nabla/core/random.h"
-#include "nabla/kernels/parallel.h"
 #include "nabla/dist/data_parallel.h"
+#include "nabla/kernels/parallel.h"
 #include "nabla/models/generation.h"
 #include "nabla/models/gpt.h"
+#include "nabla/ops/autocast.h"
 #include "nabla/runs/run_optimizer.h"
 #include "nabla/runs/task_data.h"
 #include "nabla/train/model.h"
-#include "nabla/ops/autocast.h"
 
 namespace nabla::runs {
 
@@ -86,8 +86,8 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
   const int64_t batch = options.batch > 0 ? options.batch : t.integer("batch_size", 32, 1);
   const double clip = t.number("clip_grad_norm", 0.0, 0);
   train::Model model(built.module);
-  model.compile(build_optimizer(t.object("optimizer"), built),
-                train::make_loss(t.string("loss", loss_for(built.task))), {});
+  model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(t.string("loss", loss_for(built.task))),
+                {});
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
 
   // One real batch, reused every step: the measurement is the model's work, not the loader's.
@@ -124,7 +124,8 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
     const std::vector<int64_t> prompt = {x.reshape({-1})[0].template item<int64_t>()};
     Generator gen(1);
     models::SamplingOptions greedy{.temperature = 0};
-    seconds = time_runs(options.warmup, options.steps, [&] { models::generate(*lm, prompt, options.tokens, greedy, gen); });
+    seconds =
+        time_runs(options.warmup, options.steps, [&] { models::generate(*lm, prompt, options.tokens, greedy, gen); });
     samples = 1;
     tokens = options.tokens;
   }
@@ -146,7 +147,8 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
                      {"peak_rss_mb", peak_resident_mb()},
                      {"ranks", ranks}};
   if (ddp)  // the all-reduce time backward's end waited for, per step (not hidden behind compute)
-    result["comm_wait_s_per_step"] = ddp->wait_seconds() / double(options.warmup + options.steps + 1);  // + the FLOP-counting step
+    result["comm_wait_s_per_step"] =
+        ddp->wait_seconds() / double(options.warmup + options.steps + 1);  // + the FLOP-counting step
   if (tokens > 0) result["tokens_per_s"] = double(tokens) / mid;
   if (step_flops > 0) result["step_flops"] = step_flops;
   if (auto* gpt = dynamic_cast<models::GPT*>(built.module.get()); gpt && tokens_per_sample > 0) {

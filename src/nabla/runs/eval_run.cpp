@@ -17,7 +17,8 @@ EvalResult eval_run(LoadedRun& run, const std::string& run_dir, const std::strin
   result.logs = run.trainer->evaluate(*result.set, 256);
   if (run.model.task == models::Task::language_model) {
     result.perplexity = std::exp(result.logs["loss"]);
-    if (run.tokenizer && run.tokenizer->type() == "char") result.bits_per_character = result.logs["loss"] / std::log(2.0);
+    if (run.tokenizer && run.tokenizer->type() == "char")
+      result.bits_per_character = result.logs["loss"] / std::log(2.0);
   }
   return result;
 }

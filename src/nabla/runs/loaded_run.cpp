@@ -35,8 +35,10 @@ Task task_from_loss(const std::string& loss) {
 
 LoadedRun load_run(const std::string& run_dir) {
   const std::string info_path = run_dir + "/config.json";
-  NABLA_CHECK(fs::exists(info_path), run_dir, ": not a run directory (no config.json); train one with "
-              "`nabla train CONFIG.json --out ", run_dir, "`");
+  NABLA_CHECK(fs::exists(info_path), run_dir,
+              ": not a run directory (no config.json); train one with "
+              "`nabla train CONFIG.json --out ",
+              run_dir, "`");
   LoadedRun run;
   run.info = io::load_json(info_path);
   try {
@@ -61,13 +63,14 @@ LoadedRun load_run(const std::string& run_dir) {
     try {
       run.model.module->load_state_dict(c.model);
     } catch (const Error& e) {
-      fail(dir, ": the weights do not fit the model in ", info_path, " (a checkpoint from a different model?): ",
-           e.what());
+      fail(dir, ": the weights do not fit the model in ", info_path,
+           " (a checkpoint from a different model?): ", e.what());
     }
     run.checkpoint = dir;
     break;
   }
-  NABLA_CHECK(!run.checkpoint.empty(), run_dir, ": no checkpoint in checkpoints/best or checkpoints/last; "
+  NABLA_CHECK(!run.checkpoint.empty(), run_dir,
+              ": no checkpoint in checkpoints/best or checkpoints/last; "
               "the run has not finished an epoch yet");
   run.model.module->eval();
   return run;

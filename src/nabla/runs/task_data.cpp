@@ -23,8 +23,8 @@ using data::Dataset;
 using data::TensorDataset;
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {"fashion_mnist", "kjv_testament", "kjv_lm", "text_lm", "csv",
-                                                 "neuron_toy"};
+  static const std::vector<std::string> names = {"fashion_mnist", "kjv_testament", "kjv_lm",
+                                                 "text_lm",       "csv",           "neuron_toy"};
   return names;
 }
 
@@ -115,8 +115,10 @@ void load_testament(TaskData& out, io::ConfigReader& d, uint64_t seed) {
   const int64_t max_length = d.integer("max_length", 100, 1);
   const bool pad_start = d.string("padding", "start", {"start", "end"}) == "start";
   auto parts = split_units(d, int64_t(verses.size()), seed);
-  if (!out.tokenizer) out.tokenizer = build_tokenizer(d.object("tokenizer"), verse_texts(verses, parts[0]), true, 10000);
-  else d.object("tokenizer");  // the saved tokenizer wins; its config keys are still known
+  if (!out.tokenizer)
+    out.tokenizer = build_tokenizer(d.object("tokenizer"), verse_texts(verses, parts[0]), true, 10000);
+  else
+    d.object("tokenizer");  // the saved tokenizer wins; its config keys are still known
   auto make = [&](const std::vector<int64_t>& rows) -> std::shared_ptr<const Dataset> {
     if (rows.empty()) return nullptr;
     std::vector<std::vector<int64_t>> sequences;
@@ -125,9 +127,9 @@ void load_testament(TaskData& out, io::ConfigReader& d, uint64_t seed) {
       sequences.push_back(out.tokenizer->encode(verses[size_t(r)].text));
       labels.push_back(float(verses[size_t(r)].testament));
     }
-    return std::make_shared<data::SequenceClassificationDataset>(
-        sequences, tensor(labels, {int64_t(labels.size()), 1}), max_length, 0,
-        pad_start ? data::Padding::start : data::Padding::end);
+    return std::make_shared<data::SequenceClassificationDataset>(sequences, tensor(labels, {int64_t(labels.size()), 1}),
+                                                                 max_length, 0,
+                                                                 pad_start ? data::Padding::start : data::Padding::end);
   };
   out.train = make(parts[0]);
   out.validation = make(parts[1]);
@@ -147,8 +149,10 @@ void load_language_model(TaskData& out, io::ConfigReader& d, uint64_t seed, bool
   auto parts = split_units(d, int64_t(units.size()), seed);
   std::vector<std::string> train_texts;
   for (int64_t r : parts[0]) train_texts.push_back(units[size_t(r)]);
-  if (!out.tokenizer) out.tokenizer = build_tokenizer(d.object("tokenizer"), train_texts, false, 10000);
-  else d.object("tokenizer");
+  if (!out.tokenizer)
+    out.tokenizer = build_tokenizer(d.object("tokenizer"), train_texts, false, 10000);
+  else
+    d.object("tokenizer");
   // Units are joined by newlines; SentencePiece pieces never contain one (it trains on lines),
   // so subword streams join units with a space instead.
   const std::string separator = out.tokenizer->type() == "sentencepiece" ? " " : "\n";

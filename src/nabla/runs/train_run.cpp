@@ -10,10 +10,10 @@
 #include "nabla/dist/process_group.h"
 #include "nabla/io/atomic_file.h"
 #include "nabla/io/checkpoint.h"
-#include "nabla/runs/run_optimizer.h"
-#include "nabla/runs/task_data.h"
 #include "nabla/ops/autocast.h"
 #include "nabla/optim/optim.h"
+#include "nabla/runs/run_optimizer.h"
+#include "nabla/runs/task_data.h"
 #include "nabla/train/stop_signals.h"
 
 namespace nabla::runs {
@@ -83,8 +83,7 @@ std::vector<train::CallbackPtr> schedule_callbacks(ConfigReader s, train::Model&
     const int64_t optimizer_steps = std::max<int64_t>(1, steps_per_epoch / accumulation);
     const int64_t total = optimizer_steps * epochs;
     const int64_t warmup = s.integer("warmup_steps", std::min<int64_t>(100, total / 10), 0, total);
-    result.push_back(std::make_shared<CosineSchedule>(model.optimizer(), warmup, total,
-                                                      s.number("min_lr", 0.0, 0),
+    result.push_back(std::make_shared<CosineSchedule>(model.optimizer(), warmup, total, s.number("min_lr", 0.0, 0),
                                                       optimizer_steps * done_epochs + done_in_epoch / accumulation,
                                                       accumulation));
   } else if (type == "step" || type == "exponential") {
@@ -160,7 +159,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
   model.distribute(world > 1);
-  if (!data.tokenizer) root.object("generate").finish();
+  if (!data.tokenizer)
+    root.object("generate").finish();
   else {  // defaults for `nabla generate`, recorded with the run
     ConfigReader g = root.object("generate");
     g.string("prompt", data.prompt);
@@ -211,8 +211,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   fit.callbacks.push_back(std::make_shared<train::CSVLogger>(options.out_dir + "/history.csv", options.resume));
   if (writer)
     fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume, done_steps));
-  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
-      options.out_dir + "/checkpoints/best", monitor, true));
+  fit.callbacks.push_back(
+      std::make_shared<train::ModelCheckpoint>(options.out_dir + "/checkpoints/best", monitor, true));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
   if (model.precision() == DType::bf16 && !bf16_native())
     log << "warning: this CPU has no native bf16 matrix instructions (AVX512_BF16 or AMX), so bf16 is emulated: "
@@ -221,8 +221,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   log << "training " << built.type << " on " << data.train->size() << " examples"
       << (has_validation ? ", validating on " + std::to_string(data.validation->size()) : std::string()) << ", "
       << fit.epochs - done_epochs << " epoch(s)"
-      << (world > 1 ? ", on " + std::to_string(world) + " ranks x " + std::to_string(fit.batch_size) +
-                          " = " + std::to_string(step_samples) + " samples per step"
+      << (world > 1 ? ", on " + std::to_string(world) + " ranks x " + std::to_string(fit.batch_size) + " = " +
+                          std::to_string(step_samples) + " samples per step"
                     : std::string())
       << "\n";
 

@@ -18,19 +18,19 @@
 namespace nabla::runs {
 
 struct TrainRunOptions {
-  std::string out_dir;  // the run directory (created)
-  bool resume = false;  // continue out_dir from checkpoints/last with its saved config
+  std::string out_dir;                        // the run directory (created)
+  bool resume = false;                        // continue out_dir from checkpoints/last with its saved config
   std::vector<std::string> resume_overrides;  // "key.path=value" applied to the saved config (more epochs)
-  bool stop_on_signals = false;  // SIGINT/SIGTERM: finish the step, save checkpoints/last, return
-  int verbose = 1;      // progress bars (1), one line per epoch (2), silent (0)
+  bool stop_on_signals = false;               // SIGINT/SIGTERM: finish the step, save checkpoints/last, return
+  int verbose = 1;                            // progress bars (1), one line per epoch (2), silent (0)
 };
 
 struct TrainRunResult {
   train::History history;
-  train::Logs test;  // empty without a test set
+  train::Logs test;                               // empty without a test set
   std::shared_ptr<const data::Dataset> test_set;  // null without one
   std::string run_dir;
-  int stop_signal = 0;  // the signal that interrupted the run (0: it ran to the end)
+  int stop_signal = 0;              // the signal that interrupted the run (0: it ran to the end)
   train::EpochProgress stopped_at;  // where it stopped (checkpoints/last holds it)
 };
 

@@ -6,11 +6,11 @@
 #include <regex>
 #include <sstream>
 
-#include "nabla/kernels/copy.h"
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/views.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/io/checkpoint.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/train/model.h"
 
 namespace nabla::train {
@@ -43,8 +43,12 @@ double monitored(const Logs& logs, const std::string& monitor, const char* who) 
 }  // namespace
 
 EarlyStopping::EarlyStopping(std::string monitor, double min_delta, int patience, std::string mode, bool restore)
-    : monitor_(std::move(monitor)), mode_(std::move(mode)), min_delta_(std::fabs(min_delta)), patience_(patience),
-      restore_best_weights_(restore), best_(std::nan("")) {
+    : monitor_(std::move(monitor)),
+      mode_(std::move(mode)),
+      min_delta_(std::fabs(min_delta)),
+      patience_(patience),
+      restore_best_weights_(restore),
+      best_(std::nan("")) {
   NABLA_CHECK(patience >= 0, "EarlyStopping: patience must be >= 0, got ", patience);
 }
 
@@ -73,11 +77,15 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
 }
 
 void EarlyStopping::on_train_end(Logs&) {
-  if (restore_best_weights_ && stopped_epoch > 0 && !best_weights_.empty()) model().module().load_state_dict(best_weights_);
+  if (restore_best_weights_ && stopped_epoch > 0 && !best_weights_.empty())
+    model().module().load_state_dict(best_weights_);
 }
 
 ModelCheckpoint::ModelCheckpoint(std::string filepath, std::string monitor, bool save_best_only, std::string mode)
-    : filepath_(std::move(filepath)), monitor_(std::move(monitor)), mode_(std::move(mode)), save_best_only_(save_best_only) {}
+    : filepath_(std::move(filepath)),
+      monitor_(std::move(monitor)),
+      mode_(std::move(mode)),
+      save_best_only_(save_best_only) {}
 
 std::string ModelCheckpoint::format_path(int epoch, const Logs& logs) const {
   // {epoch}, {epoch:02d}, {val_loss:.4f}: the Python format subset Keras' templates use.
@@ -92,9 +100,13 @@ std::string ModelCheckpoint::format_path(int epoch, const Logs& logs) const {
     const double value = key == "epoch" ? double(epoch + 1) : monitored(logs, key, "ModelCheckpoint");
     char buffer[64];
     const std::string width = m[2], precision = m[3], kind = m[4];
-    if (kind == "f") std::snprintf(buffer, sizeof buffer, ("%" + width + "." + (precision.empty() ? "6" : precision) + "f").c_str(), value);
-    else if (kind == "d" || key == "epoch") std::snprintf(buffer, sizeof buffer, ("%" + width + "lld").c_str(), (long long)std::llround(value));
-    else std::snprintf(buffer, sizeof buffer, "%g", value);
+    if (kind == "f")
+      std::snprintf(buffer, sizeof buffer, ("%" + width + "." + (precision.empty() ? "6" : precision) + "f").c_str(),
+                    value);
+    else if (kind == "d" || key == "epoch")
+      std::snprintf(buffer, sizeof buffer, ("%" + width + "lld").c_str(), (long long)std::llround(value));
+    else
+      std::snprintf(buffer, sizeof buffer, "%g", value);
     out += buffer;
     last = size_t(m.position() + m.length());
   }
@@ -118,8 +130,8 @@ void LearningRateScheduler::on_epoch_begin(int epoch, Logs& logs) {
   logs["lr"] = lr;
 }
 
-ReduceLROnPlateau::ReduceLROnPlateau(std::string monitor, double factor, int patience, std::string mode, double min_delta,
-                                     int cooldown, double min_lr)
+ReduceLROnPlateau::ReduceLROnPlateau(std::string monitor, double factor, int patience, std::string mode,
+                                     double min_delta, int cooldown, double min_lr)
     : monitor_(std::move(monitor)) {
   NABLA_CHECK(factor > 0 && factor < 1, "ReduceLROnPlateau: factor must be in (0, 1), got ", factor);
   NABLA_CHECK(patience >= 0 && cooldown >= 0, "ReduceLROnPlateau: patience and cooldown must be >= 0, got ", patience,

@@ -75,7 +75,8 @@ class ModelCheckpoint : public Callback {
 // lr = schedule(epoch, current_lr) at the start of each epoch.
 class LearningRateScheduler : public Callback {
  public:
-  explicit LearningRateScheduler(std::function<double(int epoch, double lr)> schedule) : schedule_(std::move(schedule)) {}
+  explicit LearningRateScheduler(std::function<double(int epoch, double lr)> schedule)
+      : schedule_(std::move(schedule)) {}
   void on_epoch_begin(int epoch, Logs& logs) override;
 
  private:
@@ -138,11 +139,21 @@ class LambdaCallback : public Callback {
   std::function<void(int, Logs&)> epoch_begin, epoch_end;
   std::function<void(int64_t, Logs&)> batch_end;
   std::function<void(Logs&)> train_begin, train_end;
-  void on_train_begin(Logs& l) override { if (train_begin) train_begin(l); }
-  void on_train_end(Logs& l) override { if (train_end) train_end(l); }
-  void on_epoch_begin(int e, Logs& l) override { if (epoch_begin) epoch_begin(e, l); }
-  void on_epoch_end(int e, Logs& l) override { if (epoch_end) epoch_end(e, l); }
-  void on_train_batch_end(int64_t b, Logs& l) override { if (batch_end) batch_end(b, l); }
+  void on_train_begin(Logs& l) override {
+    if (train_begin) train_begin(l);
+  }
+  void on_train_end(Logs& l) override {
+    if (train_end) train_end(l);
+  }
+  void on_epoch_begin(int e, Logs& l) override {
+    if (epoch_begin) epoch_begin(e, l);
+  }
+  void on_epoch_end(int e, Logs& l) override {
+    if (epoch_end) epoch_end(e, l);
+  }
+  void on_train_batch_end(int64_t b, Logs& l) override {
+    if (batch_end) batch_end(b, l);
+  }
 };
 
 }  // namespace nabla::train

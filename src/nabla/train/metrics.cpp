@@ -20,7 +20,8 @@ class RatioMetric : public Metric {
   double result() const override { return denominator_ > 0 ? numerator_ / denominator_ : 0.0; }
   std::vector<double> totals() const override { return {numerator_, denominator_}; }
   void set_totals(const std::vector<double>& totals) override {
-    NABLA_CHECK(totals.size() == 2, name(), ": set_totals needs {numerator, denominator}, got ", totals.size(), " values");
+    NABLA_CHECK(totals.size() == 2, name(), ": set_totals needs {numerator, denominator}, got ", totals.size(),
+                " values");
     numerator_ = totals[0];
     denominator_ = totals[1];
   }
@@ -155,18 +156,21 @@ std::unique_ptr<Metric> perplexity(int64_t ignore_index) { return std::make_uniq
 std::unique_ptr<Metric> make_metric(const std::string& name, const std::string& loss_name) {
   if (name == "accuracy" || name == "acc") {
     // Keras resolves "accuracy" from the loss.
-    if (loss_name.find("binary") != std::string::npos) return binary_accuracy(0.5, loss_name.find("logits") != std::string::npos);
+    if (loss_name.find("binary") != std::string::npos)
+      return binary_accuracy(0.5, loss_name.find("logits") != std::string::npos);
     if (loss_name == "categorical_crossentropy") return categorical_accuracy();
     return sparse_categorical_accuracy();
   }
   if (name == "sparse_categorical_accuracy") return sparse_categorical_accuracy();
   if (name == "categorical_accuracy") return categorical_accuracy();
   if (name == "binary_accuracy") return binary_accuracy();
-  if (name == "top_k_accuracy" || name == "top5_accuracy" || name == "sparse_top_k_categorical_accuracy") return top_k_accuracy(5);
+  if (name == "top_k_accuracy" || name == "top5_accuracy" || name == "sparse_top_k_categorical_accuracy")
+    return top_k_accuracy(5);
   if (name == "mae" || name == "mean_absolute_error") return mean_absolute_error();
   if (name == "mse" || name == "mean_squared_error") return mean_squared_error();
   if (name == "perplexity") return perplexity();
-  fail("unknown metric \"", name, "\"; known metrics: accuracy, sparse_categorical_accuracy, categorical_accuracy, "
+  fail("unknown metric \"", name,
+       "\"; known metrics: accuracy, sparse_categorical_accuracy, categorical_accuracy, "
        "binary_accuracy, top_k_accuracy, mae, mse, perplexity");
 }
 

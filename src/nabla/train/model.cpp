@@ -31,7 +31,8 @@ LossFn make_loss(const std::string& name) {
   if (name == "categorical_crossentropy")
     return [](const Tensor& logits, const Tensor& y) { return cross_entropy(logits, y.to(DType::f32)); };
   if (name == "binary_crossentropy")
-    return [](const Tensor& p, const Tensor& y) { return binary_cross_entropy(p, y.to(DType::f32).reshape(p.shape())); };
+    return
+        [](const Tensor& p, const Tensor& y) { return binary_cross_entropy(p, y.to(DType::f32).reshape(p.shape())); };
   if (name == "binary_crossentropy_from_logits")
     return [](const Tensor& x, const Tensor& y) {
       return binary_cross_entropy_with_logits(x, y.to(DType::f32).reshape(x.shape()));
@@ -40,7 +41,8 @@ LossFn make_loss(const std::string& name) {
     return [](const Tensor& p, const Tensor& y) { return mse_loss(p, y.to(DType::f32).reshape(p.shape())); };
   if (name == "mae" || name == "mean_absolute_error")
     return [](const Tensor& p, const Tensor& y) { return mean(abs(sub(p, y.to(DType::f32).reshape(p.shape())))); };
-  fail("unknown loss \"", name, "\"; known losses: sparse_categorical_crossentropy, categorical_crossentropy, "
+  fail("unknown loss \"", name,
+       "\"; known losses: sparse_categorical_crossentropy, categorical_crossentropy, "
        "binary_crossentropy, binary_crossentropy_from_logits, mse, mae");
 }
 
@@ -63,8 +65,8 @@ void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, co
 void Model::compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics,
                     double lr) {
   LossFn loss_fn = make_loss(loss);  // validate names before building anything
-  compile(optim::make_optimizer(optimizer, module_->parameters(), {.lr = lr > 0 ? lr : -1}), std::move(loss_fn), metrics,
-          loss);
+  compile(optim::make_optimizer(optimizer, module_->parameters(), {.lr = lr > 0 ? lr : -1}), std::move(loss_fn),
+          metrics, loss);
 }
 
 void Model::check_compiled(const char* what) const {
@@ -87,9 +89,9 @@ namespace {
 
 void check_pair(const Tensor& x, const Tensor& y, const char* what) {
   NABLA_CHECK(x.defined() && y.defined(), what, ": x and y must both be given");
-  NABLA_CHECK(x.dim() >= 1 && y.dim() >= 1 && x.shape()[0] == y.shape()[0], what, ": x has ", x.dim() ? x.shape()[0] : 0,
-              " samples (shape ", x.shape(), ") but y has ", y.dim() ? y.shape()[0] : 0, " (shape ", y.shape(),
-              "); they must have the same length");
+  NABLA_CHECK(x.dim() >= 1 && y.dim() >= 1 && x.shape()[0] == y.shape()[0], what, ": x has ",
+              x.dim() ? x.shape()[0] : 0, " samples (shape ", x.shape(), ") but y has ", y.dim() ? y.shape()[0] : 0,
+              " (shape ", y.shape(), "); they must have the same length");
 }
 
 bool stops_on_nan(const std::vector<CallbackPtr>& callbacks) {
@@ -251,8 +253,8 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
   NABLA_CHECK(data != nullptr, "fit: the dataset is null");
   NABLA_CHECK(options.epochs >= 0 && options.batch_size >= 1 && options.accumulation_steps >= 1,
               "fit: epochs must be >= 0, batch_size and accumulation_steps >= 1");
-  NABLA_CHECK(options.validation_split >= 0 && options.validation_split < 1, "fit: validation_split must be in [0, 1), got ",
-              options.validation_split);
+  NABLA_CHECK(options.validation_split >= 0 && options.validation_split < 1,
+              "fit: validation_split must be in [0, 1), got ", options.validation_split);
   NABLA_CHECK(!(options.validation_split > 0 && (options.validation_data || options.validation_dataset)),
               "fit: give validation_split or validation data, not both");
   NABLA_CHECK(!options.validation_data, "fit(dataset): pass validation as validation_dataset");
@@ -282,12 +284,15 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
     ddp = std::make_unique<dist::DistributedDataParallel>(module_, ddp_options_);
     synchronize_generator();
   }
-  nabla::data::DataLoader loader(train, {.batch_size = options.batch_size, .shuffle = false, .drop_last = false,
+  nabla::data::DataLoader loader(train, {.batch_size = options.batch_size,
+                                         .shuffle = false,
+                                         .drop_last = false,
                                          .num_replicas = distributed_ ? dist::world_size() : 1,
                                          .rank = distributed_ ? dist::rank() : 0});
   const int verbose = dist::rank() == 0 ? options.verbose : 0;
   // A callback (BackupAndRestore) may have restored a later starting epoch.
-  int first_epoch = std::max(options.initial_epoch, int(train_logs.count("initial_epoch") ? train_logs["initial_epoch"] : 0));
+  int first_epoch =
+      std::max(options.initial_epoch, int(train_logs.count("initial_epoch") ? train_logs["initial_epoch"] : 0));
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     Logs logs;
     for (auto& cb : options.callbacks) cb->on_epoch_begin(epoch, logs);
@@ -341,7 +346,8 @@ Logs Model::evaluate(const Dataset& data, int64_t batch_size, int verbose) {
   // Not owned: the loader (and its worker) ends before this call returns. Distributed, each rank
   // evaluates its shard and the sums are added up.
   nabla::data::DataLoader loader(std::shared_ptr<const Dataset>(std::shared_ptr<const Dataset>(), &data),
-                                 {.batch_size = batch_size, .num_replicas = distributed_ ? dist::world_size() : 1,
+                                 {.batch_size = batch_size,
+                                  .num_replicas = distributed_ ? dist::world_size() : 1,
                                   .rank = distributed_ ? dist::rank() : 0});
   double loss_sum = 0;
   int64_t seen = 0;
@@ -408,8 +414,9 @@ void Model::synchronize_generator() const {
 }
 
 void Model::set_precision(DType compute_dtype) {
-  NABLA_CHECK(compute_dtype == DType::f32 || compute_dtype == DType::bf16, "Model::set_precision: ",
-              dtype_name(compute_dtype), " is not a compute precision; use DType::f32 or DType::bf16");
+  NABLA_CHECK(compute_dtype == DType::f32 || compute_dtype == DType::bf16,
+              "Model::set_precision: ", dtype_name(compute_dtype),
+              " is not a compute precision; use DType::f32 or DType::bf16");
   precision_ = compute_dtype;
 }
 

@@ -23,7 +23,7 @@
 namespace nabla::data {
 class DataLoader;
 struct Batch;
-}
+}  // namespace nabla::data
 
 namespace nabla::train {
 
@@ -47,7 +47,7 @@ struct FitOptions {
   bool shuffle = true;
   int initial_epoch = 0;  // epochs already done (for resuming)
   std::vector<CallbackPtr> callbacks;
-  int verbose = 1;        // 0 silent, 1 progress bar, 2 one line per epoch
+  int verbose = 1;                 // 0 silent, 1 progress bar, 2 one line per epoch
   int64_t accumulation_steps = 1;  // gradient accumulation over micro-batches
   double clip_grad_norm = 0;       // > 0 clips the global gradient norm before each step
   int64_t steps_per_epoch = 0;     // > 0 ends each epoch after this many batches (Keras); 0 = all
@@ -65,10 +65,10 @@ struct FitOptions {
 // load() reads it back, so the next fit continues with the same batches, dropout masks and epoch
 // metrics as a run that was never interrupted.
 struct EpochProgress {
-  int epoch = 0;                   // the epoch in progress (0-based)
-  int64_t step = 0;                // its batches already trained; 0 = at the epoch's start
-  Generator::State order_rng{};    // the generator when the epoch drew its sample order
-  std::vector<double> totals;      // the epoch's loss sum, samples and metric sums so far (all ranks)
+  int epoch = 0;                 // the epoch in progress (0-based)
+  int64_t step = 0;              // its batches already trained; 0 = at the epoch's start
+  Generator::State order_rng{};  // the generator when the epoch drew its sample order
+  std::vector<double> totals;    // the epoch's loss sum, samples and metric sums so far (all ranks)
 };
 
 class Model {

@@ -10,9 +10,13 @@ namespace nabla::train {
 std::string format_duration(double seconds) {
   const int64_t s = int64_t(std::llround(seconds));
   char buffer[32];
-  if (s < 60) std::snprintf(buffer, sizeof buffer, "%llds", (long long)s);
-  else if (s < 3600) std::snprintf(buffer, sizeof buffer, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
-  else std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
+  if (s < 60)
+    std::snprintf(buffer, sizeof buffer, "%llds", (long long)s);
+  else if (s < 3600)
+    std::snprintf(buffer, sizeof buffer, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+  else
+    std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+                  (long long)(s % 60));
   return buffer;
 }
 
@@ -29,11 +33,16 @@ std::string ProgressBar::render(int64_t step, const Logs& logs, bool final) cons
   line << step << "/" << steps_ << " ";
   for (int i = 0; i < width; ++i) line << (i < filled ? "\u2501" : " ");
   const double per_step = step > 0 ? elapsed / double(step) : 0;
-  if (final) line << " " << format_duration(elapsed);
-  else line << " " << format_duration(per_step * double(steps_ - step)) << " ETA";  // time left
-  if (per_step >= 1) line << " " << int64_t(per_step) << "s/step";
-  else if (per_step >= 1e-3) line << " " << int64_t(per_step * 1e3) << "ms/step";
-  else line << " " << int64_t(per_step * 1e6) << "us/step";
+  if (final)
+    line << " " << format_duration(elapsed);
+  else
+    line << " " << format_duration(per_step * double(steps_ - step)) << " ETA";  // time left
+  if (per_step >= 1)
+    line << " " << int64_t(per_step) << "s/step";
+  else if (per_step >= 1e-3)
+    line << " " << int64_t(per_step * 1e3) << "ms/step";
+  else
+    line << " " << int64_t(per_step * 1e6) << "us/step";
   // Keras orders training metrics alphabetically with loss last among its group; keep
   // training keys first, then val_ keys.
   for (int pass = 0; pass < 2; ++pass)
@@ -59,8 +68,10 @@ void ProgressBar::update(int64_t step, const Logs& logs) {
 void ProgressBar::finish(const Logs& logs) {
   if (verbose_ == 0) return;
   const std::string line = render(steps_, logs, true);
-  if (interactive_ && verbose_ == 1) std::fprintf(out_, "\r%s\033[K\n", line.c_str());
-  else std::fprintf(out_, "%s\n", line.c_str());
+  if (interactive_ && verbose_ == 1)
+    std::fprintf(out_, "\r%s\033[K\n", line.c_str());
+  else
+    std::fprintf(out_, "%s\n", line.c_str());
   std::fflush(out_);
 }
 

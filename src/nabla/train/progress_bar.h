@@ -17,7 +17,7 @@ class ProgressBar {
   // verbose: 0 silent, 1 bar, 2 one line per epoch. `interactive` defaults to isatty(out).
   ProgressBar(int64_t steps, int verbose, std::FILE* out = stdout, int interactive = -1);
   void update(int64_t step, const Logs& logs);  // step counts from 1
-  void finish(const Logs& logs);                 // final line of the epoch (adds val_ metrics)
+  void finish(const Logs& logs);                // final line of the epoch (adds val_ metrics)
   // The line as it would be printed (for tests).
   std::string render(int64_t step, const Logs& logs, bool final) const;
 
