@@ -19,16 +19,17 @@ build: setup
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # The main job: the articles' neuron, the Keras-style CNN on Fashion-MNIST (2 epochs) and a small
-# character-level GPT on the King James Bible, through the `nabla` command line. Runs go to runs/.
+# character-level GPT on the King James Bible, through the `nabla` command line. Runs go to
+# runs/demo/; running it again moves the previous demo runs to runs/demo/<name>.replaced-N.
 run: build
 	@echo "== A single sigmoid neuron (3 inputs, MSE, plain SGD) =="
 	@$(BUILD_DIR)/examples/sigmoid_neuron
 	@echo
 	@echo "== The articles' Keras-style CNN on Fashion-MNIST (Adam, 2 epochs) =="
-	@$(BUILD_DIR)/bin/nabla train configs/fashion_cnn.json --set training.epochs=2 --out runs/fashion_cnn --verbose 2
+	@$(BUILD_DIR)/bin/nabla train configs/fashion_cnn.json --set training.epochs=2 --out runs/demo/fashion_cnn --overwrite --verbose 2
 	@echo
 	@echo "== A small character-level GPT on the King James Bible (about 3 minutes) =="
-	@$(BUILD_DIR)/bin/nabla train configs/gpt_demo.json --out runs/gpt_demo --verbose 2
+	@$(BUILD_DIR)/bin/nabla train configs/gpt_demo.json --out runs/demo/gpt_demo --overwrite --verbose 2
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

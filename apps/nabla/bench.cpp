@@ -71,17 +71,16 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--mode", args->options.mode, "train (default), infer or generate")
       ->check(CLI::IsMember({"train", "infer", "generate"}));
   cmd->add_option("--batch", args->options.batch, "batch size (default: the config's training.batch_size)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--steps", args->options.steps, "timed repetitions (default 10)")->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", args->options.warmup, "untimed repetitions first (default 3)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(1));
+  cmd->add_option("--steps", args->options.steps, "timed repetitions (default 10)")->check(at_least(1));
+  cmd->add_option("--warmup", args->options.warmup, "untimed repetitions first (default 3)")->check(at_least(0));
   cmd->add_option("--tokens", args->options.tokens, "generate: new tokens per repetition (default 256)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd->add_flag("--peak", args->peak, "measure the machine's fp32 FMA peak (GFLOP/s) instead");
   cmd->add_flag("--json", args->json, "print one JSON line (for scripts)");
   add_threads_option(*cmd, args->threads);
   add_precision_option(*cmd, args->precision);
-  cmd->callback([args] { run_bench(*args); });
+  cmd->callback([args] { run_action([&] { run_bench(*args); }); });
 }
 
 }  // namespace nabla::cli

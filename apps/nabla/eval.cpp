@@ -32,7 +32,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--split", *split, "which set: test, validation or train")
       ->check(CLI::IsMember({"test", "validation", "train"}));
   add_threads_option(*cmd, *threads);
-  cmd->callback([=] { run_eval(*run_dir, *split, *threads); });
+  cmd->callback([=] { run_action([&] { run_eval(*run_dir, *split, *threads); }); });
 }
 
 }  // namespace nabla::cli

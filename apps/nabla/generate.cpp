@@ -38,15 +38,14 @@ void add_generate(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "sample text from a trained language model (KV-cached)");
   cmd->add_option("run_dir", a->run_dir, "the run directory of a gru_lm, char_rnn or gpt run")->required();
   cmd->add_option("--prompt", a->prompt, "text to continue (default: the run's generate.prompt)");
-  cmd->add_option("-n,--tokens", a->tokens, "how many tokens to generate")->check(CLI::PositiveNumber);
-  cmd->add_option("--temperature", a->temperature, "0 = greedy; higher = more random")->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--top-k", a->top_k, "sample among the k most likely tokens (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--tokens", a->tokens, "how many tokens to generate")->check(at_least(1));
+  cmd->add_option("--temperature", a->temperature, "0 = greedy; higher = more random")->check(between(0, 100));
+  cmd->add_option("--top-k", a->top_k, "sample among the k most likely tokens (0 = all)")->check(at_least(0));
   cmd->add_option("--top-p", a->top_p, "nucleus sampling: the smallest set with this much probability")
-      ->check(CLI::Range(0.000001, 1.0));
+      ->check(between(0.000001, 1));
   cmd->add_option("--seed", a->seed, "sampling seed (the same seed repeats the text)");
   add_threads_option(*cmd, a->threads);
-  cmd->callback([a] { run_generate(*a); });
+  cmd->callback([a] { run_action([&] { run_generate(*a); }); });
 }
 
 }  // namespace nabla::cli

@@ -56,7 +56,7 @@ void add_info(CLI::App& app) {
   cmd->add_option("checkpoint", *target, "a run directory, a checkpoint directory or a .safetensors file")
       ->required()
       ->check(CLI::ExistingPath);
-  cmd->callback([target] { run_info(*target); });
+  cmd->callback([target] { run_action([&] { run_info(*target); }); });
 }
 
 }  // namespace nabla::cli

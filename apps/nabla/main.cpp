@@ -1,55 +1,22 @@
 // `nabla`: train, evaluate and sample the library's models from JSON configs.
+#include <csignal>
 #include <iostream>
 
 #include "commands.h"
 #include "nabla/core/error.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/kernels/parallel.h"
-#include "nabla/ops/autocast.h"
 
 // Under LeakSanitizer (make test-asan): PLplot's driver loader (libltdl) and fontconfig keep small
 // allocations for the process's lifetime by design; they are not nabla's leaks.
 extern "C" const char* __lsan_default_suppressions() { return "leak:libltdl.so\nleak:libfontconfig.so\n"; }
 
-namespace nabla::cli {
-
-void add_threads_option(CLI::App& command, int& threads) {
-  command.add_option("--threads", threads, "threads for the kernels (default: all cores, or NABLA_NUM_THREADS)")
-      ->check(CLI::Range(1, 1024));
-}
-
-void apply_threads(int threads) {
-  if (threads > 0) nabla::set_num_threads(threads);
-}
-
-void add_precision_option(CLI::App& command, std::string& precision) {
-  command.add_option("--precision", precision,
-                     "fp32 (default) or bf16: bf16 matrix inputs with f32 accumulation and f32 master weights");
-}
-
-void apply_precision(const std::string& precision, nlohmann::json& config) {
-  if (precision.empty()) return;
-  config["training"]["precision"] = nabla::parse_precision(precision) == DType::bf16 ? "bf16" : "fp32";
-}
-
-}  // namespace nabla::cli
-
 int main(int argc, char** argv) {
-  CLI::App app{
-      "nabla: define, train, evaluate and run neural networks.\n"
-      "  nabla train configs/fashion_cnn.json --out runs/cnn\n"
-      "  nabla eval runs/cnn;  nabla plot runs/cnn;  nabla generate runs/gpt --prompt \"And God\"",
-      "nabla"};
-  app.require_subcommand(1);
-  app.failure_message(CLI::FailureMessage::help);
-  nabla::cli::add_train(app);
-  nabla::cli::add_eval(app);
-  nabla::cli::add_predict(app);
-  nabla::cli::add_generate(app);
-  nabla::cli::add_summary(app);
-  nabla::cli::add_plot(app);
-  nabla::cli::add_info(app);
-  nabla::cli::add_bench(app);
+  CLI::App app;
+  nabla::cli::build_app(app);
+  // A write past the file-size limit (ulimit -f) then fails with EFBIG, which nabla reports and
+  // cleans up after, instead of the signal killing the process mid-save.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     nabla::num_threads();  // a bad NABLA_NUM_THREADS fails now, not halfway through a command
     if (nabla::dist::launched_by_mpirun()) nabla::dist::init(&argc, &argv);

@@ -12,7 +12,7 @@ void add_plot(CLI::App& app) {
   cmd->add_option("run_dir", *run_dir, "the run directory written by `nabla train`")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->callback([run_dir] { write_history_plots(*run_dir, std::cout); });
+  cmd->callback([run_dir] { run_action([&] { write_history_plots(*run_dir, std::cout); }); });
 }
 
 }  // namespace nabla::cli

@@ -68,7 +68,7 @@ void run_predict(const std::string& run_dir, const std::vector<std::string>& inp
   } else if (run.tokenizer) {  // text classifier: one example per line
     std::vector<std::vector<int64_t>> sequences;
     for (const std::string& path : inputs) {
-      std::vector<std::string> lines = path == "-" ? data::read_text_lines("/dev/stdin") : data::read_text_lines(path);
+      std::vector<std::string> lines = data::read_text_lines(path);  // "-": standard input
       for (const std::string& line : lines) {
         sequences.push_back(run.tokenizer->encode(line));
         names.push_back(line.size() > 60 ? line.substr(0, 57) + "..." : line);
@@ -99,7 +99,7 @@ void add_predict(CLI::App& app) {
   cmd->add_option("run_dir", *run_dir, "the run directory written by `nabla train`")->required();
   cmd->add_option("inputs", *inputs, "PNG/PGM images, a text file of lines (- for stdin), or a CSV file")->required();
   add_threads_option(*cmd, *threads);
-  cmd->callback([=] { run_predict(*run_dir, *inputs, *threads); });
+  cmd->callback([=] { run_action([&] { run_predict(*run_dir, *inputs, *threads); }); });
 }
 
 }  // namespace nabla::cli

@@ -5,6 +5,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
+#include "nabla/data/stream_decoder.h"
 #include "nabla/models/generation.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/reduce.h"
@@ -54,21 +55,15 @@ std::string stream_sample(runs::LoadedRun& run, const std::string& prompt, int64
   std::vector<int64_t> ids = run.tokenizer->encode(prompt);
   NABLA_CHECK(!ids.empty(), "generate: the prompt \"", prompt, "\" encodes to no tokens");
   Generator gen(seed);
-  std::vector<int64_t> produced;
-  std::string shown;
+  data::StreamDecoder text(*run.tokenizer);
   out << prompt << std::flush;
   models::generate(*lm, ids, tokens, options, gen, [&](int64_t id) {
-    produced.push_back(id);
-    // Decode everything so far and print what is new: word and subword tokenizers space tokens
-    // by their neighbours, so a token's text alone can be wrong.
-    std::string text = run.tokenizer->decode(produced);
-    if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
-      out << (shown.empty() && run.tokenizer->type() == "word" ? " " : "") << text.substr(shown.size()) << std::flush;
-      shown = text;
-    }
+    const bool first = text.text().empty();
+    const std::string added = text.push(id);
+    if (!added.empty()) out << (first && run.tokenizer->type() == "word" ? " " : "") << added << std::flush;
   });
   out << "\n";
-  return prompt + shown;
+  return prompt + text.text();
 }
 
 }  // namespace nabla::cli

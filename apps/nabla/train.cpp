@@ -23,6 +23,7 @@ struct TrainArgs {
   std::vector<std::string> sets;
   int threads = 0, verbose = 1;
   int64_t seed = -1, global_batch = 0;
+  bool out_given = false, overwrite = false;
 };
 
 void run_train(const TrainArgs& a) {
@@ -53,17 +54,22 @@ void run_train(const TrainArgs& a) {
   } else {
     config = io::read_json_file(a.config);
     for (const std::string& s : overrides) io::apply_override(config, s);
-    options.out_dir =
-        !a.out.empty() ? a.out : "runs/" + config.value("name", std::filesystem::path(a.config).stem().string());
+    NABLA_CHECK(!a.out_given || !a.out.empty(), "train: --out is empty; give the run directory, e.g. --out runs/mine");
+    NABLA_CHECK(config.is_object(), a.config, ": a run config is a JSON object ({\"data\": ..., \"model\": ...})");
+    const io::json& name = config.contains("name") ? config["name"] : io::json();
+    options.out_dir = a.out_given ? a.out
+                                  : "runs/" + (name.is_string() ? name.get<std::string>()
+                                                                : std::filesystem::path(a.config).stem().string());
+    options.overwrite = a.overwrite;
   }
-  std::error_code error;
-  std::filesystem::create_directories(options.out_dir + "/checkpoints", error);
-  NABLA_CHECK(!error, "train: cannot create the run directory ", options.out_dir, ": ", error.message(),
-              "; give a writable --out (is the disk read-only or full?)");
+  NABLA_CHECK(!(a.overwrite && !a.resume.empty()),
+              "train: --overwrite replaces a run and --resume continues one; "
+              "give one of them");
+  options.stop_on_signals = true;  // Ctrl-C or SIGTERM: finish the step, save, exit
+  // train_run checks everything and claims (and locks) the directory before it writes there.
+  runs::TrainRunResult result = runs::train_run(config, options, std::cout);
   std::ofstream log_file;
   if (dist::rank() == 0) log_file.open(options.out_dir + "/log.txt", options.resume ? std::ios::app : std::ios::trunc);
-  options.stop_on_signals = true;  // Ctrl-C or SIGTERM: finish the step, save, exit
-  runs::TrainRunResult result = runs::train_run(config, options, std::cout);
   if (result.stop_signal) {
     if (dist::rank() == 0) {
       std::ostringstream note;
@@ -117,18 +123,20 @@ void add_train(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "train a model from a JSON config into a run directory");
   cmd->add_option("config", args->config, "the run config (see configs/)")->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "override a config key, e.g. --set training.epochs=3 (repeatable)");
-  cmd->add_option("--out", args->out, "run directory (default: runs/<config name>)");
+  cmd->add_option("--out", args->out, "run directory (default: runs/<config name>); it must not hold a run already")
+      ->each([args](const std::string&) { args->out_given = true; });
+  cmd->add_flag("--overwrite", args->overwrite,
+                "train into a directory that holds a run: the old run is moved to DIR.replaced-N first");
   cmd->add_option("--resume", args->resume, "continue an interrupted run from its last checkpoint");
-  cmd->add_option("--seed", args->seed, "override the config's seed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", args->seed, "override the config's seed")->check(at_least(0));
   cmd->add_option("--global-batch", args->global_batch,
                   "samples per step over all MPI ranks (sets training.batch_size to it / ranks); without it each "
                   "rank takes training.batch_size, so a step takes batch_size x ranks")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")
-      ->check(CLI::Range(0, 2));
+      ->check(at_least(1));
+  cmd->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(between(0, 2));
   add_threads_option(*cmd, args->threads);
   add_precision_option(*cmd, args->precision);
-  cmd->callback([args] { run_train(*args); });
+  cmd->callback([args] { run_action([&] { run_train(*args); }); });
 }
 
 }  // namespace nabla::cli

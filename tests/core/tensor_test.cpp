@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "nabla/core/checked.h"
 #include "nabla/core/views.h"
 #include "nabla/nabla.h"
 
@@ -135,4 +136,22 @@ TEST(Parallel, ThreadCountIsConfigurable) {
   EXPECT_EQ(num_threads(), 1);
   set_num_threads(before);
   EXPECT_THROW(set_num_threads(0), Error);
+}
+
+// Sizes from outside input are multiplied and added with overflow checks, never wrapped.
+TEST(Checked, SizesThatOverflowOrPassTheLimitAreErrors) {
+  EXPECT_EQ(checked_mul(1 << 20, 1 << 20, "probe"), int64_t(1) << 40);
+  EXPECT_EQ(checked_product({2, 3, 7}, "probe"), 42);
+  EXPECT_THROW(checked_mul(int64_t(1) << 32, int64_t(1) << 32, "probe"), Error);
+  EXPECT_THROW(checked_mul(-1, 5, "probe"), Error);
+  EXPECT_THROW(checked_mul(100, 100, "probe", 9999), Error);
+  EXPECT_THROW(checked_add(INT64_MAX, 1, "probe"), Error);
+  try {
+    checked_product({4294967296, 4294967296, 3}, "image.pgm: width x height");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("image.pgm: width x height: 4294967296 x 4294967296 is too large"),
+              std::string::npos)
+        << e.what();
+  }
 }

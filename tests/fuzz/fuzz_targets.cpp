@@ -3,6 +3,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "commands.h"
 #include "nabla/data/csv.h"
 #include "nabla/data/idx.h"
 #include "nabla/data/image_file.h"
@@ -17,6 +20,7 @@
 #include "nabla/data/tokenizer.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/io/config.h"
+#include "nabla/io/input_file.h"
 #include "nabla/io/safetensors.h"
 #include "nabla/models/classifiers.h"
 #include "nabla/models/registry.h"
@@ -80,7 +84,8 @@ void checkpoint(const uint8_t* data, size_t size) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const char* names[] = {"config.json", "model.safetensors", "optimizer.safetensors"};
-  nlohmann::json state = nlohmann::json::parse(parts[0], nullptr, false);
+  nlohmann::json state = nlohmann::json::object();
+  attempt([&] { state = io::parse_json(parts[0], "state.json"); });  // bounded nesting: dump() recurses
   if (!state.is_object()) state = nlohmann::json::object();
   if (!state["files"].is_object()) state["files"] = nlohmann::json::object();
   for (int i = 0; i < 3; ++i) {
@@ -150,13 +155,32 @@ void text(const uint8_t* data, size_t size) {
 // A saved tokenizer (the "tokenizer" entry of a run's config.json), then a text through it and back.
 void tokenizer(const uint8_t* data, size_t size) {
   const std::vector<std::string> parts = split(data, size, 2);
-  const nlohmann::json saved = nlohmann::json::parse(parts[0], nullptr, false);
-  if (saved.is_discarded()) return;  // not JSON: config.json's own reader rejects it first
+  // As config.json's reader gives it: valid JSON of bounded nesting, or an error first.
+  const nlohmann::json saved = io::parse_json(parts[0], "tokenizer");
   std::unique_ptr<data::Tokenizer> t = data::make_tokenizer(saved);
   std::vector<int64_t> ids = t->encode(parts[1]);
   t->decode(ids);
   for (uint8_t b : parts[1]) ids.push_back(int64_t(int8_t(b)) * 1000);  // ids the tokenizer never made
   t->decode(ids);
+}
+
+// The `nabla` command line: arguments (one per line of the input) parsed by the real app with every
+// command's action switched off, so what is fuzzed is the options, their types and their checks.
+void command_line(const uint8_t* data, size_t size) {
+  std::vector<std::string> args;
+  std::string rest = text_of(data, size);
+  for (size_t at; args.size() < 32 && (at = rest.find('\n')) != std::string::npos; rest = rest.substr(at + 1))
+    args.push_back(rest.substr(0, at));
+  if (args.size() < 32) args.push_back(rest);
+  CLI::App app;
+  cli::build_app(app);
+  cli::set_actions_enabled(false);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector of arguments last first
+  try {
+    app.parse(args);
+  } catch (const CLI::Error&) {
+    // refused with CLI11's message: `nabla` prints it and exits
+  }
 }
 
 void image(const uint8_t* data, size_t size) {
@@ -175,7 +199,8 @@ const std::vector<NamedTarget>& targets() {
                                                {"csv", csv},
                                                {"text", text},
                                                {"tokenizer", tokenizer},
-                                               {"image", image}};
+                                               {"image", image},
+                                               {"command_line", command_line}};
   return all;
 }
 

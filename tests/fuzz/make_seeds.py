@@ -105,6 +105,77 @@ def main():
     put("image", "png", b"\x01" + png)
     put("image", "png_truncated", b"\x01" + png[:40])
 
+    hostile_seeds(chunk)
+
+
+def deep(n, open_="[", close="]"):
+    return (open_ * n + close * n).encode()
+
+
+def hostile_seeds(chunk):
+    """Structure-aware seeds at the edges where parsers break: deep nesting, sizes whose products
+    overflow, lengths past the file, byte ranges that overlap or leave gaps."""
+    huge = 18446744073709551615
+    put("safetensors", "overlap", safetensors_raw({"a": ("F32", [2], [0, 8]), "b": ("F32", [2], [4, 12])}, 12))
+    put("safetensors", "gap", safetensors_raw({"a": ("F32", [1], [0, 4]), "b": ("F32", [1], [8, 12])}, 12))
+    put("safetensors", "trailing", safetensors_raw({"a": ("F32", [1], [0, 4])}, 16))
+    put("safetensors", "huge_shape", safetensors_raw({"a": ("F32", [4294967296, 4294967296], [0, 8])}, 8))
+    put("safetensors", "offsets_wrap", safetensors_raw({"a": ("U8", [4], [huge, 3])}, 4))
+    put("safetensors", "huge_header_length", struct.pack("<Q", 2**63) + b"{}")
+    put("safetensors", "deep_header", struct.pack("<Q", 20000) + deep(10000))
+
+    put("checkpoint", "deep_state", deep(20000) + SEP + b"{}" + SEP + b"" + SEP + b"")
+    put("checkpoint", "huge_numbers", json.dumps({"epoch": 2**63 - 1, "rng": [huge] * 5,
+                                                  "progress": {"epoch": -1, "step": 2**62, "order_rng": [0] * 5,
+                                                               "totals": [1e308] * 4}}).encode() + SEP + b"{}")
+
+    put("config", "deep", b"\x00" + deep(50000))
+    put("config", "deep_objects", b"\x01" + ('{"a":' * 5000 + "1" + "}" * 5000).encode())
+    put("config", "huge_ints", b"\x01" + json.dumps({"model": {"type": "mlp", "hidden_size": 2**63 - 1,
+                                                               "hidden_layers": huge}}).encode())
+    put("config", "comments", b"\x00// [[[[ {{{{\n" + json.dumps({"model": {"type": "gpt"}}).encode() +
+        b"/* ]]]] */")
+
+    put("set_override", "deep_path", ("a." * 5000 + "b=1").encode())
+    put("set_override", "deep_value", b"x=" + deep(20000))
+    put("set_override", "huge_numbers", b"training.epochs=1e400" + SEP + b"x=18446744073709551616" + SEP +
+        b"y=-9223372036854775809")
+
+    put("idx", "huge_dims", struct.pack(">IIII", 0x00000803, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF) + b"\x00" * 16)
+    put("idx", "rank8", struct.pack(">I", 0x00000808) + struct.pack(">8I", *([65536] * 8)))
+
+    put("csv", "huge_labels", b"\x01a,label\n1,1e300\n2,-1\n3,18446744073709551616\n")
+    put("csv", "long_line", b"\x00" + b"a," * 20000 + b"b\n" + b"1," * 20000 + b"2\n")
+
+    put("text", "nul_bytes", b"Ge1:1 In the \x00 beginning\nMat1:1 \x00\x00\n")
+    put("tokenizer", "deep", deep(20000) + SEP + b"text")
+    put("tokenizer", "huge_vocabulary_entry", json.dumps({"type": "word", "lowercase": True, "split_punctuation": True,
+                                                          "pad": True, "vocabulary": ["<pad>", "<unk>", "x" * 100000]
+                                                          }).encode() + SEP + b"x")
+
+    put("image", "pgm_overflow", b"\x00P5\n4294967296 4294967296\n255\n" + b"\x00" * 16)
+    put("image", "pgm_wrap", b"\x00P5\n9223372036854775807 2\n255\n" + b"\x00" * 16)
+    put("image", "pgm_maxval", b"\x00P2\n2 1\n999999999999\n1 2\n")
+    put("image", "png_huge", b"\x01" + b"\x89PNG\r\n\x1a\n" +
+        chunk(b"IHDR", struct.pack(">IIBBBBB", 1000000, 1000000, 8, 0, 0, 0, 0)) +
+        chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+    put("command_line", "train", "train\nconfigs/neuron.json\n--out\nruns/x\n--set\ntraining.epochs=3")
+    put("command_line", "empty_out", "train\nconfigs/neuron.json\n--out\n")
+    put("command_line", "generate", "generate\nruns/x\n-n\n0\n--temperature\nnan\n--top-p\n2")
+    put("command_line", "seed", "train\nconfigs/neuron.json\n--seed\n-3\n--global-batch\n99999999999999999999")
+    put("command_line", "threads", "bench\n--peak\n--json\n--threads\n99999")
+    put("command_line", "resume", "train\n--resume\nruns/x\n--overwrite\n--verbose\n7")
+    put("command_line", "help", "--help")
+    put("command_line", "predict", "predict\nruns/x\na.png\nb.pgm\n--threads\n1")
+
+
+def safetensors_raw(entries, data_size):
+    """A safetensors file with the given (dtype, shape, [begin, end]) per tensor, unchecked."""
+    header = {name: {"dtype": d, "shape": shape, "data_offsets": offsets} for name, (d, shape, offsets) in entries.items()}
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + b"\x01" * data_size
+
 
 if __name__ == "__main__":
     main()

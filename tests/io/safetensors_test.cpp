@@ -43,6 +43,7 @@ TEST(Safetensors, RoundTripsEveryDtype) {
       {"mask", tensor({1, 0, 1}).to(DType::boolean)},
       {"bytes", tensor({0, 255}).to(DType::u8)},
       {"i32", tensor({-4, 4}).to(DType::i32)},
+      {"f64", tensor({0.5, -3}).to(DType::f64)},
   };
   io::save_safetensors(path, tensors, {{"format", "pt"}});
   io::SafetensorsFile loaded = io::load_safetensors(path);
@@ -89,6 +90,41 @@ TEST(Safetensors, HostileFilesAreErrorsNotCrashes) {
   write_bytes(p, with_header(R"({"w":{"dtype":"BOOL","shape":[1],"data_offsets":[0,1]}})", "\x07"));
   expect_error(p, "BOOL data");
   expect_error(temp_path("missing.safetensors"), "cannot open");
+}
+
+// The format's rule (safetensors' Metadata::validate): the tensors' byte ranges tile the data
+// section from its first byte to its last, so no byte is shared, hidden or left over.
+TEST(Safetensors, TensorsMustTileTheDataSectionWithoutOverlapOrGaps) {
+  std::string p = temp_path("tiles.safetensors");
+  const std::string data(12, '\0');
+  write_bytes(p, with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                             data));
+  expect_error(p, "overlaps the tensor before it");
+  write_bytes(p, with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                             R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                             data));
+  expect_error(p, "bytes 4-8 of the data section belong to no tensor");
+  write_bytes(p, with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", data));
+  expect_error(p, "trailing bytes");
+  // In any order in the header, and with empty tensors anywhere, a tiling loads.
+  write_bytes(p, with_header(R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},)"
+                             R"("e":{"dtype":"U8","shape":[0],"data_offsets":[4,4]},)"
+                             R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                             data));
+  EXPECT_EQ(io::load_safetensors(p).tensors.size(), 3u);
+}
+
+// F64 stays f64 (optimizer hyper-parameters are stored so), exactly.
+TEST(Safetensors, F64LoadsAsItselfExactly) {
+  std::string p = temp_path("f64.safetensors");
+  Tensor t = Tensor::empty({2}, DType::f64);
+  t.data<double>()[0] = 0.1;
+  t.data<double>()[1] = 1e-300;
+  io::save_safetensors(p, {{"x", t}});
+  const Tensor back = io::load_safetensors(p).tensors.at("x");
+  ASSERT_EQ(back.dtype(), DType::f64);
+  EXPECT_EQ(back.to_vector<double>(), std::vector<double>({0.1, 1e-300}));
 }
 
 TEST(Safetensors, FailedSaveLeavesThePreviousFile) {

@@ -1,6 +1,7 @@
 // Optimizer state dicts: the flat key format, exact resume (10 steps, save, load into a fresh
 // optimizer, 10 more == 20 uninterrupted, bit for bit, also through a safetensors file), and
 // load errors that list every problem at once.
+#include <bit>
 #include <filesystem>
 #include <functional>
 
@@ -133,7 +134,7 @@ TEST(StateDict, KeysFollowTheFlatFormat) {
   EXPECT_EQ(optim::decode_int(state.at("state.0.0.step"), "step"), 3);
   EXPECT_EQ(state.at("state.0.0.exp_avg").shape(), p[0].shape());
   EXPECT_EQ(state.at("state.0.0.exp_avg").dtype(), DType::f32);
-  EXPECT_EQ(state.at("group.0.lr").dtype(), DType::i64);
+  EXPECT_EQ(state.at("group.0.lr").dtype(), DType::f64);  // F64 in the file: what other readers expect
   EXPECT_EQ(state.at("group.0.lr").dim(), 0);
 
   optim::SGD sgd(p, {.lr = 0.1});  // no momentum: no state at all, and SGD counts no steps
@@ -148,6 +149,10 @@ TEST(StateDict, ScalarEncodingIsExact) {
   }
   EXPECT_TRUE(std::isnan(optim::decode_double(optim::encode_double(std::nan("")), "x")));
   EXPECT_EQ(optim::decode_double(scalar_tensor(0.25), "x"), 0.25);  // a plain f32 is taken as is
+  // Checkpoints written before F64 hold the double's bits in an i64; they still load exactly.
+  Tensor old_form = Tensor::empty({}, DType::i64);
+  *old_form.data<int64_t>() = std::bit_cast<int64_t>(0.1);
+  EXPECT_EQ(optim::decode_double(old_form, "lr"), 0.1);
   EXPECT_EQ(optim::decode_int(optim::encode_int(-7), "x"), -7);
   EXPECT_EQ(optim::decode_int(scalar_tensor(12.0), "x"), 12);  // PyTorch keeps steps as f32
   EXPECT_THROW(optim::decode_int(scalar_tensor(1.5), "x"), Error);

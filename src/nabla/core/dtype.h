@@ -6,7 +6,9 @@
 
 namespace nabla {
 
-enum class DType : uint8_t { f32, bf16, i64, i32, u8, boolean };
+// f64 exists for exact scalars in files (optimizer hyper-parameters, F64 tensors of other tools);
+// ops compute in f32 and bf16.
+enum class DType : uint8_t { f32, bf16, i64, i32, u8, boolean, f64 };
 
 constexpr size_t dtype_size(DType t) {
   switch (t) {
@@ -16,6 +18,7 @@ constexpr size_t dtype_size(DType t) {
     case DType::i32: return 4;
     case DType::u8: return 1;
     case DType::boolean: return 1;
+    case DType::f64: return 8;
   }
   return 0;
 }
@@ -28,11 +31,12 @@ constexpr std::string_view dtype_name(DType t) {
     case DType::i32: return "i32";
     case DType::u8: return "u8";
     case DType::boolean: return "bool";
+    case DType::f64: return "f64";
   }
   return "?";
 }
 
-constexpr bool is_floating(DType t) { return t == DType::f32 || t == DType::bf16; }
+constexpr bool is_floating(DType t) { return t == DType::f32 || t == DType::bf16 || t == DType::f64; }
 
 // bfloat16 stored as its 16 raw bits; conversion rounds to nearest even like PyTorch.
 struct bf16 {
@@ -77,6 +81,10 @@ constexpr DType dtype_of<uint8_t>() {
 template <>
 constexpr DType dtype_of<bool>() {
   return DType::boolean;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::f64;
 }
 
 }  // namespace nabla

@@ -127,9 +127,8 @@ NABLA_INSTANTIATE_ACCESS(int64_t)
 NABLA_INSTANTIATE_ACCESS(int32_t)
 NABLA_INSTANTIATE_ACCESS(uint8_t)
 NABLA_INSTANTIATE_ACCESS(bool)
+NABLA_INSTANTIATE_ACCESS(double)
 #undef NABLA_INSTANTIATE_ACCESS
-template double Tensor::item<double>() const;
-template double Tensor::at<double>(std::initializer_list<int64_t>) const;
 
 Tensor& Tensor::requires_grad_(bool enabled) {
   NABLA_CHECK(!enabled || is_floating(dtype()),

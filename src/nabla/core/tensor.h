@@ -150,6 +150,7 @@ decltype(auto) dispatch_dtype(DType dtype, F&& f) {
     case DType::i32: return f(static_cast<int32_t*>(nullptr));
     case DType::u8: return f(static_cast<uint8_t*>(nullptr));
     case DType::boolean: return f(static_cast<bool*>(nullptr));
+    case DType::f64: return f(static_cast<double*>(nullptr));
   }
   fail("unknown dtype");
 }

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "nabla/core/creation.h"
+#include "nabla/io/input_file.h"
 
 namespace nabla::data {
 namespace {
@@ -78,9 +79,14 @@ bool parse_number(const std::string& text, double& out) {
 
 }  // namespace
 
+// More classes than this is not a classification table.
+constexpr int64_t kMaxClasses = 1 << 20;
+
+// Tables are read whole into memory: past this it is a mistake, not a table.
+constexpr uint64_t kMaxCsvBytes = uint64_t(4) << 30;
+
 CsvData read_csv(const std::string& path, const CsvOptions& options) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail("CSV file not found: ", path);
+  io::check_input_file(path, "CSV file", kMaxCsvBytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open CSV file ", path);
 
@@ -192,6 +198,11 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
         fail(path, ":", row_lines[r], ":", rows[r][label].column, ": label ", rows[r][label].text,
              " is not a whole number, but class labels were asked for");
   }
+  // Integer labels are class ids as they are: a model's output has one score per class id.
+  for (size_t r = 0; r < label_numbers.size() && options.labels == CsvLabels::classes; ++r)
+    if (label_numbers[r] < 0 || label_numbers[r] >= double(kMaxClasses))
+      fail(path, ":", row_lines[r], ":", rows[r][label].column, ": class label ", rows[r][label].text, " in column \"",
+           header[label], "\" is not a class id in [0, ", kMaxClasses, "); number classes from 0, or use names");
   out.y = tensor_i64(std::vector<int64_t>(label_numbers.begin(), label_numbers.end()));
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include "nabla/core/creation.h"
 #include "nabla/data/text_corpus.h"
+#include "nabla/io/input_file.h"
 
 namespace nabla::data {
 namespace {
@@ -45,7 +46,7 @@ const char* const kFashionMnistClasses[10] = {"T-shirt/top", "Trouser", "Pullove
                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
 Tensor read_idx(const std::string& path) {
-  if (!std::filesystem::exists(path)) fail("IDX file not found: ", path);
+  io::check_input_file(path, "IDX file", uint64_t(16) << 30);
   GzFile f(path);
   if (!f.handle) fail("cannot open IDX file ", path);
   unsigned char magic[4];
@@ -120,7 +121,8 @@ FashionMnist load_fashion_mnist(const std::string& split, const std::string& dir
          "`make setup`), or pass a directory holding the IDX files (--data DIR)");
   };
   Tensor images = read_idx(find("-images-idx3-ubyte"));
-  Tensor labels = read_idx(find("-labels-idx1-ubyte"));
+  const std::string labels_path = find("-labels-idx1-ubyte");
+  Tensor labels = read_idx(labels_path);
   NABLA_CHECK(images.dim() == 3 && images.shape()[1] == 28 && images.shape()[2] == 28, dir, ": images have shape ",
               images.shape(), ", expected [N, 28, 28]");
   NABLA_CHECK(labels.dim() == 1 && labels.shape()[0] == images.shape()[0], dir, ": ", labels.numel(), " labels for ",
@@ -135,7 +137,8 @@ FashionMnist load_fashion_mnist(const std::string& split, const std::string& dir
   out.labels = labels.slice(0, 0, n).to(DType::i64).contiguous();
   const int64_t* lv = out.labels.data<int64_t>();
   for (int64_t i = 0; i < n; ++i)
-    NABLA_CHECK(lv[i] >= 0 && lv[i] < 10, dir, ": label ", lv[i], " at ", i, " is not a class 0-9");
+    NABLA_CHECK(lv[i] >= 0 && lv[i] < 10, labels_path, ": label ", lv[i], " of example ", i,
+                " is not one of the 10 Fashion-MNIST classes (0-9)");
   return out;
 }
 

@@ -7,12 +7,18 @@
 #include <sstream>
 #include <vector>
 
+#include "nabla/core/checked.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
+#include "nabla/io/input_file.h"
 
 namespace nabla::data {
 
 namespace {
+
+// Images nabla classifies are small: a file or a pixel count past these is not one of them.
+constexpr uint64_t kMaxImageFileBytes = uint64_t(1) << 30;
+constexpr int64_t kMaxPixels = int64_t(1) << 28;
 
 // Next header token of a PGM file, skipping whitespace and # comments.
 int64_t pgm_number(std::istream& in, const std::string& path) {
@@ -31,8 +37,8 @@ int64_t pgm_number(std::istream& in, const std::string& path) {
 
 Tensor read_pgm(const std::string& path, std::istream& in, bool binary) {
   const int64_t width = pgm_number(in, path), height = pgm_number(in, path), maxval = pgm_number(in, path);
-  NABLA_CHECK(width > 0 && height > 0 && width * height <= (int64_t(1) << 28), path, ": bad PGM size ", width, "x",
-              height);
+  NABLA_CHECK(width > 0 && height > 0, path, ": bad PGM size ", width, "x", height);
+  checked_mul(width, height, path + ": PGM width x height", kMaxPixels);
   NABLA_CHECK(maxval > 0 && maxval < 65536, path, ": PGM maxval must be in 1..65535, got ", maxval);
   std::vector<float> pixels(size_t(width * height));
   if (binary) {
@@ -60,7 +66,16 @@ Tensor read_png(const std::string& path) {
   image.version = PNG_IMAGE_VERSION;
   NABLA_CHECK(png_image_begin_read_from_file(&image, path.c_str()), path, ": not a readable PNG (", image.message, ")");
   image.format = PNG_FORMAT_GRAY;
-  std::vector<unsigned char> buffer(PNG_IMAGE_SIZE(image));
+  // PNG_IMAGE_SIZE multiplies in 32 bits: check the size before it can wrap.
+  const int64_t pixels_in_header = [&] {
+    try {
+      return checked_mul(int64_t(image.width), int64_t(image.height), path + ": PNG width x height", kMaxPixels);
+    } catch (...) {
+      png_image_free(&image);
+      throw;
+    }
+  }();
+  std::vector<unsigned char> buffer(size_t(pixels_in_header) * PNG_IMAGE_PIXEL_SIZE(image.format));
   const bool ok = png_image_finish_read(&image, nullptr, buffer.data(), 0, nullptr);
   const std::string message = image.message;
   png_image_free(&image);
@@ -73,6 +88,7 @@ Tensor read_png(const std::string& path) {
 }  // namespace
 
 Tensor read_grayscale_image(const std::string& path) {
+  io::check_input_file(path, "image", kMaxImageFileBytes);
   std::ifstream in(path, std::ios::binary);
   NABLA_CHECK(in.good(), "cannot open image ", path);
   char magic[8] = {};

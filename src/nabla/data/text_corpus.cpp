@@ -13,12 +13,18 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "nabla/core/error.h"
 #include "nabla/data/utf8.h"
+#include "nabla/io/input_file.h"
 
 namespace nabla::data {
+
+// A corpus is read whole: past this it is a mistake, not a corpus.
+constexpr uint64_t kMaxTextBytes = uint64_t(4) << 30;
+
 namespace fs = std::filesystem;
 namespace {
 
@@ -82,14 +88,24 @@ std::string default_data_dir() {
 
 std::string default_kjv_path() { return (fs::path(default_data_dir()) / "kjv.txt").string(); }
 
+namespace {
+
+// Standard input, read to its end (a pipe or a terminal), bounded like a file.
+std::string read_standard_input() {
+  std::string text;
+  char buffer[1 << 16];
+  while (std::cin.read(buffer, sizeof buffer) || std::cin.gcount() > 0) {
+    text.append(buffer, size_t(std::cin.gcount()));
+    NABLA_CHECK(text.size() <= kMaxTextBytes, "standard input: more than ", kMaxTextBytes,
+                " bytes of text; give a file instead");
+  }
+  return text;
+}
+
+}  // namespace
+
 std::string read_text_file(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) fail("text file not found: ", path);
-  if (fs::is_directory(path, ec)) fail(path, " is a directory, expected a UTF-8 text file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open text file ", path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("error while reading text file ", path);
+  std::string text = path == "-" ? read_standard_input() : io::read_input_file(path, "text file", kMaxTextBytes);
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
   validate_utf8(text, path);
   if (is_blank(text)) fail(path, ": the corpus is empty (no non-whitespace characters)");

@@ -11,8 +11,9 @@ namespace nabla::data {
 std::string default_data_dir();
 std::string default_kjv_path();  // default_data_dir() + "/kjv.txt"
 
-// The whole file as validated UTF-8 (a leading byte-order mark is dropped). A missing, unreadable,
-// non-UTF-8 or empty (whitespace-only) file is an error naming the file.
+// The whole file as validated UTF-8 (a leading byte-order mark is dropped); "-" reads standard
+// input. A missing, unreadable, special (device, FIFO, directory), non-UTF-8 or empty
+// (whitespace-only) file is an error naming the file.
 std::string read_text_file(const std::string& path);
 // Its lines without "\n" or "\r\n"; blank lines are dropped unless keep_blank. No lines left is an error.
 std::vector<std::string> read_text_lines(const std::string& path, bool keep_blank = false);

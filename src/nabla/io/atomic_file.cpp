@@ -16,7 +16,12 @@ void write_all(int fd, const void* data, size_t size, const std::string& path) {
   while (size > 0) {
     ssize_t n = ::write(fd, p, size);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write ", path, ": ", std::strerror(errno), " (is the disk full or read-only?)");
+    if (n <= 0) {
+      const int error = n < 0 ? errno : ENOSPC;
+      fail("cannot write ", path, ": ", std::strerror(error),
+           error == EFBIG ? " (the disk full for this file: the file-size limit, ulimit -f, is too small for it)"
+                          : " (is the disk full or read-only?)");
+    }
     p += n;
     size -= size_t(n);
   }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "nabla/io/atomic_file.h"
+#include "nabla/io/input_file.h"
 #include "nabla/io/safetensors.h"
 
 namespace nabla::io {
@@ -75,15 +76,7 @@ void save_json(const std::string& path, const json& value) {
   write_file_atomically(path, [&](int fd) { write_all(fd, text.data(), text.size(), path); });
 }
 
-json load_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail("cannot open ", path);
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
-}
+json load_json(const std::string& path) { return read_json_input(path, "JSON file"); }
 
 void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint) {
   const fs::path dir(dir_name), staging = sibling(dir, ".tmp"), previous = sibling(dir, ".old");
@@ -125,6 +118,13 @@ void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint) 
 bool checkpoint_exists(const std::string& dir_name) {
   const fs::path dir(dir_name);
   return is_complete(dir) || is_complete(sibling(dir, ".tmp")) || is_complete(sibling(dir, ".old"));
+}
+
+std::string checkpoint_damage(const std::string& dir_name) {
+  if (checkpoint_exists(dir_name)) return "";
+  std::string why;
+  is_complete(fs::path(dir_name), &why);
+  return why;
 }
 
 Checkpoint load_checkpoint(const std::string& dir_name) {

@@ -22,6 +22,8 @@ void save_checkpoint(const std::string& dir, const Checkpoint& checkpoint);
 // Verifies every checksum; recovers a save interrupted between its two renames.
 Checkpoint load_checkpoint(const std::string& dir);
 bool checkpoint_exists(const std::string& dir);
+// Why `dir` holds no complete checkpoint (the file and the check that failed), or "" when it does.
+std::string checkpoint_damage(const std::string& dir);
 
 // JSON files are written atomically too.
 void save_json(const std::string& path, const nlohmann::json& value);

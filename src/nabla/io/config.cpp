@@ -5,18 +5,11 @@
 #include <sstream>
 
 #include "nabla/core/error.h"
+#include "nabla/io/input_file.h"
 
 namespace nabla::io {
 
-json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  NABLA_CHECK(in.good(), "cannot open config file ", path);
-  try {
-    return json::parse(in, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::exception& e) {  // bad syntax, or a number too large to hold
-    fail(path, ": not valid JSON: ", e.what());
-  }
-}
+json read_json_file(const std::string& path) { return read_json_input(path, "config file", /*allow_comments=*/true); }
 
 namespace {
 void append_lines(const json& node, const std::string& path, std::string& out) {
@@ -40,11 +33,10 @@ void apply_override(json& config, const std::string& assignment) {
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
   try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;                       // a bare word: take it as a string
-  } catch (const json::exception& e) {  // valid syntax nlohmann cannot hold, e.g. a number too large
-    fail("--set ", assignment.substr(0, eq), ": cannot read the value \"", text, "\" (", e.what(), ")");
+    value = parse_json(text, "--set " + path);
+  } catch (const Error&) {
+    if (json::accept(text)) throw;  // valid JSON we cannot take: too deep, or a number too large to hold
+    value = text;                   // a bare word: take it as a string
   }
   json* node = &config;
   std::stringstream parts(path);
@@ -53,6 +45,8 @@ void apply_override(json& config, const std::string& assignment) {
   while (std::getline(parts, part, '.')) {
     NABLA_CHECK(!part.empty(), "--set ", path, ": empty key in the path");
     keys.push_back(part);
+    NABLA_CHECK(keys.size() <= size_t(kMaxJsonDepth), "--set ", path.substr(0, 80), "...: the key path is more than ",
+                kMaxJsonDepth, " keys deep; configs nest a few levels");
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     walked += (walked.empty() ? "" : ".") + keys[i];
@@ -110,11 +104,11 @@ T ConfigReader::read(const std::string& key, const std::optional<T>& fallback, c
 }
 
 int64_t ConfigReader::integer(const std::string& key, std::optional<int64_t> fallback, int64_t min, int64_t max) {
-  std::string expected = "an integer";
-  if (min != INT64_MIN || max != INT64_MAX)
-    expected += " in [" + std::to_string(min) + ", " + (max == INT64_MAX ? "inf)" : std::to_string(max) + "]");
+  NABLA_CHECK(min <= max, key_path(key), ": empty range [", min, ", ", max, "]");
+  const std::string expected = "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
   return read<int64_t>(key, fallback, "an integer", [&](const json& value) {
     if (!value.is_number_integer()) type_error(key, expected, value);
+    if (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX)) type_error(key, expected, value);
     const int64_t result = value.get<int64_t>();
     if (result < min || result > max) type_error(key, expected, value);
     return result;

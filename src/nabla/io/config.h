@@ -27,8 +27,8 @@ class ConfigReader {
   // `config` must be an object (or null = empty); `path` prefixes error messages ("training").
   explicit ConfigReader(const json& config, std::string path = "");
 
-  int64_t integer(const std::string& key, std::optional<int64_t> fallback, int64_t min = INT64_MIN,
-                  int64_t max = INT64_MAX);
+  // Every integer key has a range, so no value from a config can overflow what it sizes.
+  int64_t integer(const std::string& key, std::optional<int64_t> fallback, int64_t min, int64_t max);
   // exclusive_min: the value must be > min (a "positive number" for min 0).
   double number(const std::string& key, std::optional<double> fallback, double min = -1e300, double max = 1e300,
                 bool exclusive_min = false);

@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "nabla/io/atomic_file.h"
+#include "nabla/io/input_file.h"
 #include "nabla/kernels/copy.h"
 
 namespace nabla::io {
@@ -25,7 +27,7 @@ struct FileDtype {
   DType dtype;  // what it loads as
 };
 constexpr FileDtype kDtypes[] = {{"F32", 4, DType::f32}, {"BF16", 2, DType::bf16},   {"F16", 2, DType::f32},
-                                 {"F64", 8, DType::f32}, {"I64", 8, DType::i64},     {"I32", 4, DType::i32},
+                                 {"F64", 8, DType::f64}, {"I64", 8, DType::i64},     {"I32", 4, DType::i32},
                                  {"U8", 1, DType::u8},   {"BOOL", 1, DType::boolean}};
 
 const FileDtype* find_dtype(const std::string& name) {
@@ -42,6 +44,7 @@ const char* file_dtype_name(DType t) {
     case DType::i32: return "I32";
     case DType::u8: return "U8";
     case DType::boolean: return "BOOL";
+    case DType::f64: return "F64";
   }
   return "?";
 }
@@ -77,6 +80,42 @@ struct Mapping {
   }
 };
 
+// The format's rule (safetensors' Metadata::validate): the tensors' byte ranges tile the data
+// section exactly, from its first byte to its last, with no overlap and no gap, so a file cannot
+// hide a second payload or alias one tensor's bytes as another's.
+void check_byte_buffer_is_covered(const json& header, uint64_t data_size, const std::string& path) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // (begin, end), per tensor
+  std::vector<std::string> names;
+  for (auto& [name, entry] : header.items()) {
+    if (name == "__metadata__" || !entry.is_object() || !entry.contains("data_offsets")) continue;
+    const json& offsets = entry["data_offsets"];
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned())
+      continue;  // reported with the tensor's other checks
+    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+    if (begin > end || end > data_size) continue;  // reported with the tensor's other checks
+    ranges.push_back({begin, end});
+    names.push_back(name);
+  }
+  std::vector<size_t> order(ranges.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ranges[a] < ranges[b]; });
+  uint64_t covered = 0;
+  for (size_t i : order) {
+    const auto [begin, end] = ranges[i];
+    if (begin < covered)
+      fail(path, ": tensor \"", names[i], "\" (bytes ", begin, "-", end,
+           ") overlaps the tensor before it, which ends at ", covered, "; safetensors tensors may not share bytes");
+    if (begin > covered)
+      fail(path, ": bytes ", covered, "-", begin, " of the data section belong to no tensor (a gap before \"", names[i],
+           "\"); safetensors files may not have gaps");
+    covered = std::max(covered, end);
+  }
+  if (covered != data_size)
+    fail(path, ": the tensors cover ", covered, " bytes but the data section holds ", data_size,
+         "; the file has trailing bytes that belong to no tensor");
+}
+
 }  // namespace
 
 SafetensorsFile load_safetensors(const std::string& path) {
@@ -103,12 +142,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (header_size > file_size - 8 || header_size > kMaxHeaderBytes)
     fail(path, ": header length ", header_size, " does not fit in the file (", file_size,
          " bytes); the file is truncated or not safetensors");
-  json header;
-  try {
-    header = json::parse(bytes + 8, bytes + 8 + header_size);
-  } catch (const json::exception& e) {
-    fail(path, ": header is not valid JSON (", e.what(), ")");
-  }
+  const json header =
+      parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_size), path + ": header");
   if (!header.is_object()) fail(path, ": header must be a JSON object");
   const uint64_t data_start = 8 + header_size, data_size = file_size - data_start;
   SafetensorsFile result;
@@ -155,19 +190,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
            numel * ft->size);
     const unsigned char* data = bytes + data_start + begin;
     Tensor t;
-    if (ft->dtype == DType::f32 && ft->size != 4) {  // F16/F64 -> f32
+    if (ft->dtype == DType::f32 && ft->size == 2) {  // F16 -> f32
       t = Tensor::empty(shape, DType::f32);
       float* out = t.data<float>();
       for (uint64_t i = 0; i < numel; ++i) {
-        if (ft->size == 2) {
-          uint16_t h;
-          std::memcpy(&h, data + 2 * i, 2);
-          out[i] = half_to_float(h);
-        } else {
-          double v;
-          std::memcpy(&v, data + 8 * i, 8);
-          out[i] = float(v);
-        }
+        uint16_t h;
+        std::memcpy(&h, data + 2 * i, 2);
+        out[i] = half_to_float(h);
       }
     } else if ((data_start + begin) % ft->size == 0) {  // aligned: a view of the mapping
       auto storage = std::make_shared<Storage>(const_cast<unsigned char*>(data), size_t(end - begin), [mapping] {});
@@ -183,6 +212,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
     }
     result.tensors.emplace(name, t);
   }
+  check_byte_buffer_is_covered(header, data_size, path);
   return result;
 }
 

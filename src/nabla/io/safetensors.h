@@ -14,7 +14,7 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;
 };
 
-// F32, BF16, I64, I32, U8 and BOOL load as themselves; F16 and F64 are converted to f32.
+// F32, BF16, F64, I64, I32, U8 and BOOL load as themselves; F16 is converted to f32.
 SafetensorsFile load_safetensors(const std::string& path);
 // Atomic: the previous file survives an interrupted save.
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 
@@ -14,10 +15,13 @@ int threads_from_environment() {
   const char* value = std::getenv("NABLA_NUM_THREADS");
   if (!value || !*value) return omp_get_num_procs();
   char* end = nullptr;
-  long n = std::strtol(value, &end, 10);
-  NABLA_CHECK(end && *end == '\0' && n >= 1 && n <= 4096, "NABLA_NUM_THREADS=\"", value,
+  errno = 0;
+  const long n = std::strtol(value, &end, 10);
+  NABLA_CHECK(end != value && *end == '\0' && errno == 0 && n >= 1, "NABLA_NUM_THREADS=\"", value,
               "\" is not a positive thread count; set it to a number such as 1 or ", omp_get_num_procs(),
               ", or unset it to use all cores");
+  NABLA_CHECK(n <= kMaxThreads, "NABLA_NUM_THREADS=", value, " is more than the ", kMaxThreads,
+              " threads nabla runs (this machine has ", omp_get_num_procs(), " cores); use at most ", kMaxThreads);
   return int(n);
 }
 

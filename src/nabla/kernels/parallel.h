@@ -5,6 +5,9 @@
 
 namespace nabla {
 
+// The most threads nabla runs (NABLA_NUM_THREADS, --threads): far past any core count it meets.
+constexpr int kMaxThreads = 1024;
+
 int num_threads();
 void set_num_threads(int n);
 

@@ -22,17 +22,19 @@ double ParamGroup::option(const std::string& name) const {
 // ----------------------------------------------------------------------------- scalar encoding
 
 Tensor encode_double(double value) {
-  Tensor t = Tensor::empty({}, DType::i64);
-  *t.data<int64_t>() = std::bit_cast<int64_t>(value);
+  Tensor t = Tensor::empty({}, DType::f64);
+  *t.data<double>() = value;
   return t;
 }
 
 double decode_double(const Tensor& t, const std::string& key) {
   NABLA_CHECK(t.defined() && t.numel() == 1, key, ": expected a one-element tensor, got ",
               t.defined() ? t.shape() : Shape{});
-  if (t.dtype() == DType::i64) return std::bit_cast<double>(*t.contiguous().data<int64_t>());  // not item(): exact bits
+  if (t.dtype() == DType::f64) return *t.contiguous().data<double>();
+  // Checkpoints before F64: the double's bit pattern in an i64 (not item(): exact bits).
+  if (t.dtype() == DType::i64) return std::bit_cast<double>(*t.contiguous().data<int64_t>());
   if (t.dtype() == DType::f32) return t.item<float>();
-  fail(key, ": expected an i64 (double bit pattern, see optim::encode_double) or f32 scalar, got ",
+  fail(key, ": expected an f64 scalar (or an i64 double bit pattern, as older checkpoints hold, or an f32), got ",
        dtype_name(t.dtype()));
 }
 

@@ -113,10 +113,11 @@ void throw_if_state_mismatch(const std::string& what, const std::vector<std::str
                              const std::vector<std::string>& mismatched = {},
                              const std::vector<std::string>& invalid = {});
 
-// Hyper-parameters are doubles and nabla tensors have no f64, so a state dict stores each one
-// exactly as the bit pattern of the double in a 0-d i64 tensor (torch: t.view(torch.float64)).
+// Hyper-parameters are doubles: a state dict stores each one exactly as a 0-d f64 tensor (F64 in
+// optimizer.safetensors, readable by any safetensors reader).
 Tensor encode_double(double value);
-// Reads encode_double's format; also accepts a one-element f32 tensor holding the value itself.
+// Reads encode_double's format; also accepts the 0-d i64 holding the double's bit pattern that
+// checkpoints before F64 stored, and a one-element f32 tensor holding the value itself.
 double decode_double(const Tensor& t, const std::string& key);
 // A 0-d i64 tensor and back (step counts); decode also accepts an integral f32 (PyTorch's steps).
 Tensor encode_int(int64_t value);

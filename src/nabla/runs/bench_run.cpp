@@ -17,6 +17,7 @@
 #include "nabla/models/generation.h"
 #include "nabla/models/gpt.h"
 #include "nabla/ops/autocast.h"
+#include "nabla/runs/config_limits.h"
 #include "nabla/runs/run_optimizer.h"
 #include "nabla/runs/task_data.h"
 #include "nabla/train/model.h"
@@ -76,14 +77,14 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
               "bench: steps and tokens must be at least 1 and warmup at least 0");
   ConfigReader root(config);
   const std::string name = root.string("name", "run");
-  const uint64_t seed = uint64_t(root.integer("seed", 42, 0));
+  const uint64_t seed = uint64_t(root.integer("seed", 42, 0, INT64_MAX));
   manual_seed(seed);
   ConfigReader data_cfg = root.object("data");
   TaskData data = load_task_data(data_cfg, seed);
   ConfigReader model_cfg = root.object("model");
   BuiltModel built = models::build_model(model_cfg, data.shape);
   ConfigReader t = root.object("training");
-  const int64_t batch = options.batch > 0 ? options.batch : t.integer("batch_size", 32, 1);
+  const int64_t batch = options.batch > 0 ? options.batch : t.integer("batch_size", 32, 1, kMaxBatch);
   const double clip = t.number("clip_grad_norm", 0.0, 0);
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(t.string("loss", loss_for(built.task))),

@@ -88,7 +88,7 @@ BuiltModel build_for_summary(const std::string& config_or_run, TaskData* data_ou
   io::json config = io::read_json_file(config_or_run);
   io::ConfigReader root(config);
   io::ConfigReader data_cfg = root.object("data");
-  TaskData data = load_task_data(data_cfg, uint64_t(root.integer("seed", 42, 0)));
+  TaskData data = load_task_data(data_cfg, uint64_t(root.integer("seed", 42, 0, INT64_MAX)));
   io::ConfigReader model_cfg = root.object("model");
   BuiltModel built = models::build_model(model_cfg, data.shape);
   if (data_out) *data_out = std::move(data);

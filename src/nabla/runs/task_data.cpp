@@ -14,6 +14,7 @@
 #include "nabla/data/word_tokenizer.h"
 #include "nabla/ops/reduce.h"
 #include "nabla/ops/shape_ops.h"
+#include "nabla/runs/config_limits.h"
 
 namespace nabla::runs {
 
@@ -56,15 +57,15 @@ std::shared_ptr<const data::Tokenizer> build_tokenizer(io::ConfigReader cfg, con
     data::WordTokenizerOptions o;
     o.lowercase = cfg.boolean("lowercase", true);
     o.split_punctuation = cfg.boolean("split_punctuation", true);
-    o.max_vocab = cfg.integer("vocab_size", default_vocab, 0);
-    o.min_count = cfg.integer("min_count", 1, 1);
+    o.max_vocab = cfg.integer("vocab_size", default_vocab, 0, kMaxVocab);
+    o.min_count = cfg.integer("min_count", 1, 1, kMaxCount);
     o.pad = pad;
     result = std::make_shared<data::WordTokenizer>(data::WordTokenizer::from_corpus(texts, o));
   } else {
     data::SentencePieceOptions o;
-    o.vocab_size = cfg.integer("vocab_size", default_vocab > 0 ? default_vocab : 2000, 16);
+    o.vocab_size = cfg.integer("vocab_size", default_vocab > 0 ? default_vocab : 2000, 16, kMaxVocab);
     o.model_type = cfg.string("model_type", "bpe", {"bpe", "unigram"});
-    o.max_sentences = cfg.integer("max_sentences", 0, 0);
+    o.max_sentences = cfg.integer("max_sentences", 0, 0, kMaxCount);
     result = std::make_shared<data::SentencePieceTokenizer>(data::SentencePieceTokenizer::train(texts, o));
   }
   cfg.finish();
@@ -89,7 +90,7 @@ std::vector<std::vector<int64_t>> split_units(io::ConfigReader& d, int64_t n, ui
 
 void load_fashion(TaskData& out, io::ConfigReader& d) {
   const std::string dir = d.string("dir", data::default_fashion_mnist_dir());
-  const int64_t limit = d.integer("limit", 0, 0), test_limit = d.integer("test_limit", 0, 0);
+  const int64_t limit = d.integer("limit", 0, 0, kMaxCount), test_limit = d.integer("test_limit", 0, 0, kMaxCount);
   const double validation = d.number("validation_split", 0.1, 0, 0.9);
   data::FashionMnist train = data::load_fashion_mnist("train", dir, limit);
   data::FashionMnist test = data::load_fashion_mnist("test", dir, test_limit);
@@ -101,7 +102,7 @@ void load_fashion(TaskData& out, io::ConfigReader& d) {
 
 std::vector<data::Verse> kjv_verses(io::ConfigReader& d) {
   std::vector<data::Verse> verses = data::load_kjv(d.string("path", data::default_kjv_path()));
-  const int64_t limit = d.integer("limit", 0, 0);
+  const int64_t limit = d.integer("limit", 0, 0, kMaxCount);
   if (limit > 0 && limit < int64_t(verses.size())) {  // an evenly spread sample keeps both testaments
     std::vector<data::Verse> sample;
     for (int64_t i = 0; i < limit; ++i) sample.push_back(verses[size_t(i * int64_t(verses.size()) / limit)]);
@@ -112,7 +113,7 @@ std::vector<data::Verse> kjv_verses(io::ConfigReader& d) {
 
 void load_testament(TaskData& out, io::ConfigReader& d, uint64_t seed) {
   std::vector<data::Verse> verses = kjv_verses(d);
-  const int64_t max_length = d.integer("max_length", 100, 1);
+  const int64_t max_length = d.integer("max_length", 100, 1, kMaxSequence);
   const bool pad_start = d.string("padding", "start", {"start", "end"}) == "start";
   auto parts = split_units(d, int64_t(verses.size()), seed);
   if (!out.tokenizer)
@@ -145,7 +146,7 @@ void load_language_model(TaskData& out, io::ConfigReader& d, uint64_t seed, bool
   } else {
     units = data::read_text_lines(d.string("path", std::nullopt));
   }
-  const int64_t seq_len = d.integer("seq_len", 128, 1), stride = d.integer("stride", 0, 0);
+  const int64_t seq_len = d.integer("seq_len", 128, 1, kMaxSequence), stride = d.integer("stride", 0, 0, kMaxSequence);
   auto parts = split_units(d, int64_t(units.size()), seed);
   std::vector<std::string> train_texts;
   for (int64_t r : parts[0]) train_texts.push_back(units[size_t(r)]);

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
 
 #include "nabla/core/error.h"
 #include "nabla/core/random.h"
@@ -10,8 +12,11 @@
 #include "nabla/dist/process_group.h"
 #include "nabla/io/atomic_file.h"
 #include "nabla/io/checkpoint.h"
+#include "nabla/io/input_file.h"
+#include "nabla/models/language_model.h"
 #include "nabla/ops/autocast.h"
 #include "nabla/optim/optim.h"
+#include "nabla/runs/config_limits.h"
 #include "nabla/runs/run_optimizer.h"
 #include "nabla/runs/task_data.h"
 #include "nabla/train/stop_signals.h"
@@ -43,17 +48,49 @@ class StepLog : public train::Callback {
   int epoch_ = 0;
 };
 
-// Keeps the header and the rows whose first column (epoch or step) is at most `last`: rows a run
-// logged after its last checkpoint, before it was killed, are redone when it resumes.
-void drop_rows_after(const std::string& path, int64_t last) {
+// Rewrites a log CSV keeping its header and the rows `keep` accepts (atomically: a crash leaves the
+// old file). Rows a run logged after its last checkpoint, before it was killed, are dropped and
+// redone when it resumes; rows of finished epochs are kept as they are.
+void keep_rows(const std::string& path, const std::function<bool(const std::vector<int64_t>& leading)>& keep) {
   if (!fs::exists(path)) return;
+  io::check_input_file(path, "run log");
   std::ifstream in(path);
   std::string line, kept;
   for (bool header = true; std::getline(in, line); header = false) {
-    if (!header && !line.empty() && std::stoll(line.substr(0, line.find(','))) > last) continue;
+    if (!header && !line.empty()) {
+      std::vector<int64_t> leading;  // the integer columns a row starts with (step, epoch)
+      std::stringstream cells(line);
+      std::string cell;
+      for (int i = 0; i < 2 && std::getline(cells, cell, ','); ++i) {
+        char* end = nullptr;
+        const long long v = std::strtoll(cell.c_str(), &end, 10);
+        if (end == cell.c_str()) break;
+        leading.push_back(v);
+      }
+      if (!keep(leading)) continue;
+    }
     kept += line + "\n";
   }
   io::write_file_atomically(path, [&](int fd) { io::write_all(fd, kept.data(), kept.size(), path); });
+}
+
+// history.csv: the epochs checkpoints/last had finished.
+void keep_finished_epochs(const std::string& path, int64_t done_epochs) {
+  keep_rows(path, [&](const std::vector<int64_t>& row) { return !row.empty() && row[0] <= done_epochs; });
+}
+
+// steps.csv (step, epoch, ...): the steps of finished epochs, and the first `steps_into` steps of the
+// epoch after them; returns the number of the last step kept, where the log continues. By epoch,
+// not by step count: a resumed run may change steps_per_epoch, and finished epochs keep their rows.
+int64_t keep_finished_steps(const std::string& path, int64_t done_epochs, int64_t steps_into) {
+  int64_t last_step = 0, into = 0;
+  keep_rows(path, [&](const std::vector<int64_t>& row) {
+    if (row.size() < 2) return false;
+    const bool keep = row[1] <= done_epochs || (row[1] == done_epochs + 1 && into++ < steps_into);
+    if (keep) last_step = std::max(last_step, row[0]);
+    return keep;
+  });
+  return last_step;
 }
 
 // Linear warmup then cosine decay, stepped once per optimizer step (GPT's schedule).
@@ -88,16 +125,50 @@ std::vector<train::CallbackPtr> schedule_callbacks(ConfigReader s, train::Model&
                                                       accumulation));
   } else if (type == "step" || type == "exponential") {
     const double gamma = s.number("gamma", type == "step" ? 0.1 : 0.95, 0, 1, true);
-    const int64_t step_size = type == "step" ? s.integer("step_size", 10, 1) : 1;
+    const int64_t step_size = type == "step" ? s.integer("step_size", 10, 1, kMaxSteps) : 1;
     const double base = model.learning_rate();
     result.push_back(std::make_shared<train::LearningRateScheduler>(
         [=](int epoch, double) { return base * std::pow(gamma, double(epoch / step_size)); }));
   } else if (type == "plateau") {
     result.push_back(std::make_shared<train::ReduceLROnPlateau>("val_loss", s.number("factor", 0.1, 0, 1, true),
-                                                                int(s.integer("patience", 2, 0))));
+                                                                int(s.integer("patience", 2, 0, kMaxEpochs))));
   }
   s.finish();
   return result;
+}
+
+// --resume needs checkpoints/last whole; when it is not, say what failed and what is left.
+void check_resumable(const std::string& dir) {
+  const std::string damage = io::checkpoint_damage(dir + "/checkpoints/last");
+  if (damage.empty()) return;
+  const bool best = io::checkpoint_damage(dir + "/checkpoints/best").empty();
+  fail("--resume ", dir, ": checkpoints/last cannot be resumed (", damage, "); nothing was changed. ",
+       best ? "checkpoints/best is intact: `nabla eval`, `predict` and `generate` use it, and a new run can start "
+              "from the same config with `nabla train CONFIG --out ANOTHER_DIR`"
+            : "checkpoints/best is not usable either; start a new run with `nabla train CONFIG --out ANOTHER_DIR`");
+}
+
+// What the config and data can tell about a run before it starts, so none of it fails an epoch in
+// (or leaves an empty run directory behind).
+void check_before_work(const TaskData& data, const BuiltModel& built, const train::Model& model,
+                       const std::string& monitor) {
+  // A language model's windows must fit its context.
+  if (auto* lm = dynamic_cast<const models::LanguageModel*>(built.module.get());
+      lm && lm->context_length() > 0 && data.shape.input.size() == 1)
+    NABLA_CHECK(data.shape.input[0] <= lm->context_length(), "data.seq_len (", data.shape.input[0],
+                ") is longer than model.context (", lm->context_length(),
+                "): the model cannot see that many tokens; lower data.seq_len or raise model.context");
+  // checkpoints/best follows a value the run logs every epoch.
+  std::vector<std::string> logged = model.logged_names(), allowed = logged;
+  if (data.validation)
+    for (const std::string& name : logged) allowed.push_back("val_" + name);
+  if (std::find(allowed.begin(), allowed.end(), monitor) == allowed.end()) {
+    std::string names;
+    for (const std::string& n : allowed) names += (names.empty() ? "" : ", ") + n;
+    const bool needs_validation = monitor.rfind("val_", 0) == 0 && !data.validation;
+    fail("training.checkpoint_monitor: \"", monitor, "\" is not logged by this run",
+         needs_validation ? " (it has no validation set; set data.validation_split)" : "", "; choose one of ", names);
+  }
 }
 
 io::json shape_json(const DataShape& s) {
@@ -119,20 +190,27 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   io::json config = given;
   std::shared_ptr<const data::Tokenizer> tokenizer;
   const std::string info_path = options.out_dir + "/config.json", last = options.out_dir + "/checkpoints/last";
+  std::shared_ptr<RunDirectory> directory;  // claimed by rank 0, the one process that writes
   if (options.resume) {
-    NABLA_CHECK(fs::exists(info_path) && io::checkpoint_exists(last), "--resume ", options.out_dir,
-                ": not a run directory with checkpoints/last (start it with `nabla train CONFIG --out DIR`)");
-    io::json info = io::load_json(info_path);
-    config = info.at("config");
+    if (writer) directory = std::make_shared<RunDirectory>(options.out_dir, RunDirectory::Purpose::resume);
+    NABLA_CHECK(fs::exists(info_path), "--resume ", options.out_dir,
+                ": not a run directory (no config.json); start a run with `nabla train CONFIG --out DIR`");
+    check_resumable(options.out_dir);
+    const io::json info = io::load_json(info_path);
+    NABLA_CHECK(info.is_object() && info.contains("config") && info["config"].is_object(), info_path,
+                ": not a run's config.json (no \"config\" object); was it written by `nabla train`?");
+    config = info["config"];
     for (const std::string& assignment : options.resume_overrides) io::apply_override(config, assignment);
     if (info.contains("tokenizer") && !info["tokenizer"].is_null()) tokenizer = data::make_tokenizer(info["tokenizer"]);
+  } else if (writer) {
+    check_new_run(options.out_dir, options.overwrite);  // now, before the data loads
   }
 
   dist::check_same_on_all_ranks(io::config_lines(config) + "run directory = " + options.out_dir, "the config");
   ConfigReader root(config);
   root.string("name", "run");
   root.string("description", "");
-  const uint64_t seed = uint64_t(root.integer("seed", 42, 0));
+  const uint64_t seed = uint64_t(root.integer("seed", 42, 0, INT64_MAX));
   manual_seed(seed);
   ConfigReader data_cfg = root.object("data");
   TaskData data = load_task_data(data_cfg, seed, tokenizer);
@@ -141,13 +219,13 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
 
   ConfigReader t = root.object("training");
   train::FitOptions fit;
-  fit.epochs = int(t.integer("epochs", 10, 1));
-  fit.batch_size = t.integer("batch_size", 32, 1);
+  fit.epochs = int(t.integer("epochs", 10, 1, kMaxEpochs));
+  fit.batch_size = t.integer("batch_size", 32, 1, kMaxBatch);
   fit.clip_grad_norm = t.number("clip_grad_norm", 0.0, 0);
   fit.on_nonfinite = t.string("on_nonfinite", "stop", {"stop", "skip"}) == "skip" ? train::FitOptions::NonFinite::skip
                                                                                   : train::FitOptions::NonFinite::stop;
-  fit.accumulation_steps = t.integer("accumulation_steps", 1, 1);
-  fit.steps_per_epoch = t.integer("steps_per_epoch", 0, 0);
+  fit.accumulation_steps = t.integer("accumulation_steps", 1, 1, kMaxSteps);
+  fit.steps_per_epoch = t.integer("steps_per_epoch", 0, 0, kMaxSteps);
   fit.verbose = options.verbose;
   fit.shuffle = t.boolean("shuffle", true);
   fit.validation_dataset = data.validation;
@@ -164,14 +242,13 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   else {  // defaults for `nabla generate`, recorded with the run
     ConfigReader g = root.object("generate");
     g.string("prompt", data.prompt);
-    g.integer("tokens", 400, 1);
+    g.integer("tokens", 400, 1, kMaxTokens);
     g.number("temperature", 0.8, 0);
-    g.integer("top_k", 0, 0);
+    g.integer("top_k", 0, 0, kMaxTokens);
     g.number("top_p", 0.95, 0, 1, true);
     g.finish();
   }
 
-  fs::create_directories(options.out_dir + "/checkpoints");
   const int64_t step_samples = fit.batch_size * world;  // each step: batch_size on every rank
   const int64_t all_batches = (data.train->size() + step_samples - 1) / step_samples;
   const int64_t batches = fit.steps_per_epoch > 0 ? std::min(fit.steps_per_epoch, all_batches) : all_batches;
@@ -184,20 +261,28 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     done_epochs = model.load(last);
     for (size_t g = 0; g < configured.size(); ++g) model.optimizer().param_groups()[g].lr = configured[g];
   }
-  // Steps already trained: whole epochs, plus those of an epoch interrupted in the middle.
-  const int64_t done_steps = int64_t(done_epochs) * batches + model.progress().step;
-  if (options.resume && writer) {
-    drop_rows_after(options.out_dir + "/history.csv", done_epochs);
-    drop_rows_after(options.out_dir + "/steps.csv", done_steps);
-  }
   fit.callbacks = schedule_callbacks(t.object("schedule"), model, batches, fit.epochs, done_epochs,
                                      model.progress().step, fit.accumulation_steps);
   fit.stop_on_signals = options.stop_on_signals;
   t.finish();
-  root.finish();  // every key is known: only now start the work
+  root.finish();  // every key is known
   NABLA_CHECK(done_epochs < fit.epochs, "--resume ", options.out_dir, ": all ", fit.epochs,
               " epochs are done already; raise training.epochs with --set training.epochs=N");
+  check_before_work(data, built, model, monitor);
   fit.initial_epoch = done_epochs;
+
+  // Only now, with everything known to work, is the run directory touched.
+  int64_t logged_steps = 0;
+  if (writer && !options.resume)
+    directory = std::make_shared<RunDirectory>(options.out_dir, RunDirectory::Purpose::new_run, options.overwrite);
+  if (writer && !directory->replaced_run().empty())
+    log << "moved the run that was in " << options.out_dir << " to " << directory->replaced_run() << "\n";
+  if (options.resume && writer) {
+    keep_finished_epochs(options.out_dir + "/history.csv", done_epochs);
+    const std::string steps = options.out_dir + "/steps.csv";
+    logged_steps = fs::exists(steps) ? keep_finished_steps(steps, done_epochs, model.progress().step)
+                                     : int64_t(done_epochs) * batches + model.progress().step;
+  }
 
   io::json info = {{"config", root.resolved()},
                    {"tokenizer", data.tokenizer ? data.tokenizer->to_json() : io::json()},
@@ -210,7 +295,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   const bool has_validation = data.validation != nullptr;
   fit.callbacks.push_back(std::make_shared<train::CSVLogger>(options.out_dir + "/history.csv", options.resume));
   if (writer)
-    fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume, done_steps));
+    fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume, logged_steps));
   fit.callbacks.push_back(
       std::make_shared<train::ModelCheckpoint>(options.out_dir + "/checkpoints/best", monitor, true));
   fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
@@ -228,6 +313,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
 
   TrainRunResult result;
   result.run_dir = options.out_dir;
+  result.directory = directory;
   result.test_set = data.test;
   result.history = model.fit(data.train, fit);
   if (model.interrupted()) {  // a signal: keep the position (mid-epoch) and stop here

@@ -69,6 +69,12 @@ void Model::compile(const std::string& optimizer, const std::string& loss, const
           metrics, loss);
 }
 
+std::vector<std::string> Model::logged_names() const {
+  std::vector<std::string> names = {"loss"};
+  for (const auto& m : metrics_) names.push_back(m->name());
+  return names;
+}
+
 void Model::check_compiled(const char* what) const {
   NABLA_CHECK(optimizer_ && loss_, what, ": call compile(optimizer, loss, metrics) first");
 }

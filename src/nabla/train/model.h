@@ -114,6 +114,9 @@ class Model {
   bool interrupted() const { return interrupted_; }
   const EpochProgress& progress() const { return progress_; }
 
+  // What fit and evaluate log: "loss" and each metric's name ("accuracy", ...).
+  std::vector<std::string> logged_names() const;
+
   nn::Module& module() { return *module_; }
   optim::Optimizer& optimizer();
   double learning_rate();
