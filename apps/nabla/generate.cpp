@@ -37,7 +37,7 @@ void add_generate(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "sample text from a trained language model (KV-cached)");
   cmd->add_option("run_dir", a->run_dir, "the run directory of a gru_lm, char_rnn or gpt run")->required();
-  cmd->add_option("--prompt", a->prompt, "text to continue (default: the run's generate.prompt)");
+  cmd->add_option("--prompt", a->prompt, "text to continue (default, and when empty: the run's generate.prompt)");
   cmd->add_option("-n,--tokens", a->tokens, "how many tokens to generate")->check(at_least(1));
   cmd->add_option("--temperature", a->temperature, "0 = greedy; higher = more random")->check(between(0, 100));
   cmd->add_option("--top-k", a->top_k, "sample among the k most likely tokens (0 = all)")->check(at_least(0));

@@ -237,3 +237,16 @@ TEST_F(Protection, CommandLineValuesAreCheckedWithPlainMessages) {
   EXPECT_NE(directory.status, 0);
   EXPECT_TRUE(contains(directory.output, "is a directory")) << directory.output;
 }
+
+// A checkpoint that would pass the file-size limit (ulimit -f): an error naming the limit, and
+// no half-written checkpoint or temporary file left behind.
+TEST_F(Protection, AWriteOverTheFileSizeLimitIsAnErrorAndLeavesNothingHalfWritten) {
+  const std::string out = path("run");
+  Result r = nabla::test_support::run_command("ulimit -f 64; exec " NABLA_BINARY_DIR "/bin/nabla train " +
+                                              config("tiny_gpt.json") + " --verbose 0 --threads 1 --out " + out);
+  EXPECT_EQ(r.status, 1) << "an error, not death by SIGXFSZ: " << r.output;
+  EXPECT_TRUE(contains(r.output, "File too large")) << r.output;
+  EXPECT_TRUE(contains(r.output, "ulimit -f")) << r.output;
+  for (const auto& entry : fs::recursive_directory_iterator(out))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << "left behind: " << entry.path();
+}

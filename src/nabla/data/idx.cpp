@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "nabla/core/checked.h"
 #include "nabla/core/creation.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/io/input_file.h"
@@ -63,8 +64,7 @@ Tensor read_idx(const std::string& path) {
     unsigned char b[4];
     read_exact(f, b, 4, path, "dimension sizes");
     int64_t d = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | b[3];
-    if (d != 0 && nonzero > kMaxElements / d) fail(path, ": IDX dimensions are implausibly large");
-    if (d != 0) nonzero *= d;
+    if (d != 0) nonzero = checked_mul(nonzero, d, path + ": IDX dimensions are implausibly large", kMaxElements);
     numel *= d;
     shape.push_back(d);
   }

@@ -11,6 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "nabla/core/checked.h"
 #include "nabla/io/atomic_file.h"
 #include "nabla/io/input_file.h"
 #include "nabla/kernels/copy.h"
@@ -173,9 +174,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
     for (const json& d : shape_json) {
       if (!d.is_number_unsigned()) fail(where(), ": shape entries must be non-negative integers");
       uint64_t v = d.get<uint64_t>();
-      if (v != 0 && numel > data_size / v)
+      if (v > uint64_t(INT64_MAX) || (v != 0 && numel > data_size / v))
         fail(where(), ": shape ", shape_json.dump(), " needs more bytes than the file holds");
-      numel *= v;
+      numel = uint64_t(checked_mul(int64_t(numel), int64_t(v), where() + ": shape"));
       shape.push_back(int64_t(v));
     }
     const json& offsets = entry["data_offsets"];

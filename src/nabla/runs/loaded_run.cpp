@@ -1,6 +1,7 @@
 // load_run: a run directory back into a compiled model with its tokenizer.
 #include "nabla/runs/loaded_run.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "nabla/core/error.h"
@@ -56,9 +57,14 @@ LoadedRun load_run(const std::string& run_dir) {
   } catch (const io::json::exception& e) {
     fail(info_path, ": malformed run config (", e.what(), "); was it written by `nabla train`?");
   }
+  std::string damage;  // why a checkpoint that is there could not be used
   for (const char* which : {"best", "last"}) {
     const std::string dir = run_dir + "/checkpoints/" + which;
-    if (!io::checkpoint_exists(dir)) continue;
+    if (!fs::exists(dir) && !fs::exists(dir + ".tmp") && !fs::exists(dir + ".old")) continue;
+    if (const std::string why = io::checkpoint_damage(dir); !why.empty()) {
+      damage += std::string(damage.empty() ? "" : "; ") + "checkpoints/" + which + " is damaged (" + why + ")";
+      continue;
+    }
     io::Checkpoint c = io::load_checkpoint(dir);
     try {
       run.model.module->load_state_dict(c.model);
@@ -69,9 +75,11 @@ LoadedRun load_run(const std::string& run_dir) {
     run.checkpoint = dir;
     break;
   }
+  if (run.checkpoint.empty() && !damage.empty()) fail(run_dir, ": no usable checkpoint: ", damage);
   NABLA_CHECK(!run.checkpoint.empty(), run_dir,
-              ": no checkpoint in checkpoints/best or checkpoints/last; "
-              "the run has not finished an epoch yet");
+              ": no checkpoint in checkpoints/best or checkpoints/last; the run has not finished an epoch yet");
+  if (!damage.empty())
+    std::fprintf(stderr, "warning: %s: %s; using %s\n", run_dir.c_str(), damage.c_str(), run.checkpoint.c_str());
   run.model.module->eval();
   return run;
 }
