@@ -18,11 +18,11 @@ build: setup
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# The main job: the articles' neuron, the Keras-style CNN on Fashion-MNIST (2 epochs) and a small
+# The main job: the articles' neuron (their TensorFlow listing), the Keras-style CNN on Fashion-MNIST (2 epochs) and a small
 # character-level GPT on the King James Bible, through the `nabla` command line. Runs go to
 # runs/demo/; running it again moves the previous demo runs to runs/demo/<name>.replaced-N.
 run: build
-	@echo "== A single sigmoid neuron (3 inputs, MSE, plain SGD) =="
+	@echo "== The articles' sigmoid neuron: X = [[1,2,3],[4,5,6],[7,8,9]], y = [1,0,1], SGD 0.1, MSE, 1000 epochs =="
 	@$(BUILD_DIR)/examples/sigmoid_neuron
 	@echo
 	@echo "== The articles' Keras-style CNN on Fashion-MNIST (Adam, 2 epochs) =="
@@ -72,7 +72,7 @@ bench: build setup-peers
 	@python3 bench/compare.py --nabla $(BUILD_DIR)/bench/nabla_bench --out bench/RESULTS.md
 	@python3 bench/workloads.py --nabla $(BUILD_DIR)/bin/nabla --append bench/RESULTS.md
 
-# Regenerates the PyTorch golden files (needs setup-peers); the op cases come from the op registry.
+# Regenerates the PyTorch and Keras golden files (needs setup-peers); the op cases come from the op registry.
 golden: build setup-peers
 	@python3 tests/golden/make_golden.py --dump $(BUILD_DIR)/tests/op_registry_dump
 	@python3 tests/golden/nn/make_nn_golden.py
@@ -80,6 +80,8 @@ golden: build setup-peers
 	@python3 tests/golden/optim/make_optim_golden.py
 	@python3 tests/golden/training/make_training_golden.py
 	@python3 tests/golden/models/make_gpt_golden.py
+	@python3 tests/golden/neuron/make_neuron_golden.py
+	@KERAS_BACKEND=torch python3 tests/golden/keras/make_keras_golden.py
 
 clean:
 	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)

@@ -1,42 +1,54 @@
-// The articles' first network: one sigmoid neuron with 3 inputs, trained by plain stochastic
-// gradient descent on the mean squared error. It learns that the output copies the first input.
+// The articles' TensorFlow listing, line for line: one sigmoid neuron with 3 inputs
+//   model = Sequential([Dense(1, input_shape=(3,), activation='sigmoid')])
+//   model.compile(optimizer=SGD(learning_rate=0.1), loss='mean_squared_error')
+//   model.fit(X, y, epochs=1000)            # X = [[1,2,3],[4,5,6],[7,8,9]], y = [1,0,1]
+//   model.predict([[10, 11, 12]])
+// Keras starts Dense from glorot-uniform weights and a zero bias; so does this program.
+// Usage: sigmoid_neuron [initial_weights.safetensors]   (to start from given weights instead)
 #include <cstdio>
-#include <sstream>
+#include <string>
 
 #include "nabla/nabla.h"
 
 using namespace nabla;
 
-int main() {
-  manual_seed(1);
-  // Four examples of 3 features; the label is the first feature.
-  Tensor x = tensor({0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1}, {4, 3});
-  Tensor y = tensor({0, 1, 1, 0}, {4, 1});
-  Tensor w = uniform({3, 1}, -1, 1).requires_grad_();
-  Tensor b = zeros({1}).requires_grad_();
-  const double lr = 1.0;
+namespace {
 
-  for (int epoch = 1; epoch <= 2000; ++epoch) {
-    for (int64_t i = 0; i < 4; ++i) {  // one example per step: stochastic gradient descent
-      Tensor prediction = sigmoid(add(matmul(x.narrow(0, i, 1), w), b));
-      Tensor loss = mse_loss(prediction, y.narrow(0, i, 1));
-      loss.backward();
-      NoGradGuard no_grad;
-      w.add_(w.grad(), -lr);
-      b.add_(b.grad(), -lr);
-      w.grad().zero_();
-      b.grad().zero_();
-    }
-    if (epoch % 500 == 0) {
-      NoGradGuard no_grad;
-      float loss = mse_loss(sigmoid(add(matmul(x, w), b)), y).item();
-      std::printf("epoch %4d  mse %.6f\n", epoch, loss);
-    }
+void print_weights(const char* when, nn::Module& network) {
+  auto state = network.state_dict();
+  const Tensor& w = state.at("0.weight");
+  std::printf("%s weights [%.6f, %.6f, %.6f]  bias %.6f\n", when, w.at({0, 0}), w.at({0, 1}), w.at({0, 2}),
+              state.at("0.bias").item());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    manual_seed(1);
+    Tensor x = tensor({1, 2, 3, 4, 5, 6, 7, 8, 9}, {3, 3});
+    Tensor y = tensor({1, 0, 1}, {3, 1});
+    auto network = std::make_shared<nn::Sequential>(
+        std::initializer_list<nn::ModulePtr>{std::make_shared<nn::Linear>(3, 1), std::make_shared<nn::Sigmoid>()});
+    models::apply_keras_initializers(*network);  // glorot-uniform kernel, zero bias
+    if (argc > 1) network->load_state_dict(io::load_safetensors(argv[1]).tensors);
+    print_weights("initial", *network);
+
+    train::Model model(network);
+    model.compile(std::make_shared<optim::SGD>(network->parameters(), optim::SGDOptions{.lr = 0.1}),
+                  train::make_loss("mse"));
+    train::FitOptions options;
+    options.epochs = 1000;  // Keras' default batch of 32 holds all 3 examples: one step per epoch
+    options.verbose = 0;
+    train::History history = model.fit(x, y, options);
+    std::printf("loss after epoch 1: %.6f  after epoch 1000: %.6f\n", history["loss"].front(), history["loss"].back());
+    print_weights("trained", *network);
+
+    Tensor prediction = model.predict(tensor({10, 11, 12}, {1, 3}));
+    std::printf("prediction for [10, 11, 12]: %.6f\n", prediction.item());
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   }
-  NoGradGuard no_grad;
-  Tensor unseen = tensor({1, 0, 0}, {1, 3});
-  std::printf("weights %s\n", (std::ostringstream() << w.reshape({3})).str().c_str());
-  std::printf("prediction for the unseen input [1, 0, 0]: %.4f (the rule says 1)\n",
-              sigmoid(add(matmul(unseen, w), b)).item());
-  return 0;
 }

@@ -59,6 +59,10 @@ int main() {
   print_row("z1 = W1 x + b1", z1.to_vector<float>());
   print_row("a1 = sigmoid(z1)", a1.to_vector<float>());
   print_row("z2 = W2 a1 + b2", z2.to_vector<float>());
+  std::printf(
+      "  %-22s the article sums W2 a2 here: a2 is this layer's output, which does not exist yet;\n"
+      "  %-22s the output layer's input is the hidden activations a1\n",
+      "", "");
   print_row("y_hat = sigmoid(z2)", y_hat.to_vector<float>());
   print_row("L = 1/2 (y - y_hat)^2", {loss.item()});
   loss.backward();
@@ -82,6 +86,10 @@ int main() {
   }
   std::printf("\n  backward (autograd, then the chain rule by hand)\n");
   print_row("dL/dy_hat = y_hat - y", {float(dl_dyhat)});
+  std::printf(
+      "  %-22s the article prints y - y_hat = %+.6f: the derivative of 1/2 (y - y_hat)^2 is\n"
+      "  %-22s -(y - y_hat); with its sign every gradient below flips and the step climbs the loss\n",
+      "", y - y_hat_h, "");
   print_row("dL/dz2", {float(delta2)});
   print_row("dL/dW2 autograd", w2.grad().to_vector<float>());
   print_row("dL/dW2 by hand", dw2);
@@ -102,18 +110,25 @@ int main() {
   compare(b1.grad(), db1);
   std::printf("  largest difference autograd vs by hand: %.2e\n", largest);
 
-  // The update W <- W - lr dL/dW, and the loss after it.
+  // The update W <- W - lr dL/dW, and the loss after it; then the article's sign, for contrast.
   {
     NoGradGuard no_grad;
+    auto loss_at = [&](const Tensor& v1, const Tensor& c1, const Tensor& v2, const Tensor& c2) {
+      const float out = sigmoid(add(matmul(v2, sigmoid(add(matmul(v1, x), c1))), c2)).item();
+      return 0.5f * (y - out) * (y - out);
+    };
+    auto step = [&](const Tensor& p, float sign) { return add(p, mul(p.grad(), -sign * lr)); };
+    const float wrong_sign_loss = loss_at(step(w1, -1), step(b1, -1), step(w2, -1), step(b2, -1));
     for (Tensor* p : {&w1, &b1, &w2, &b2}) p->add_(p->grad(), -lr);
     std::printf("\n  after one step (W <- W - %.1f dL/dW)\n", lr);
     print_row("W1", w1.to_vector<float>());
     print_row("b1", b1.to_vector<float>());
     print_row("W2", w2.to_vector<float>());
     print_row("b2", b2.to_vector<float>());
-    Tensor after = sigmoid(add(matmul(w2, sigmoid(add(matmul(w1, x), b1))), b2));
-    const float new_loss = 0.5f * (y - after.item()) * (y - after.item());
-    std::printf("  loss %.6f -> %.6f (down: the step descends)\n", loss.item(), new_loss);
+    const float new_loss = loss_at(w1, b1, w2, b2);
+    std::printf("  loss %.6f -> %.6f (%s)\n", loss.item(), new_loss, new_loss < loss.item() ? "down" : "up");
+    std::printf("  with the article's sign of dL/dy_hat the same step gives loss %.6f (%s)\n", wrong_sign_loss,
+                wrong_sign_loss < loss.item() ? "down" : "up");
   }
   return largest < 1e-6 ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what only golden-file making and side-by-side benchmarks need: the newest PyTorch
-# (plus numpy and safetensors) into the first python3 on PATH, and the SentencePiece Python
+# (plus numpy and safetensors) and Keras 3 (run on its torch backend: KERAS_BACKEND=torch) into
+# the first python3 on PATH, and the SentencePiece Python
 # package at the version of the Debian library nabla links (the BPE twin must tokenize alike).
 # `make test` never needs any of it.
 set -euo pipefail
@@ -14,6 +15,10 @@ wanted_sentencepiece() {
 if ! python3 -c "import torch, numpy, safetensors" 2>/dev/null; then
   echo "setup-peers: installing torch, numpy, safetensors with pip"
   python3 -m pip install --quiet --upgrade torch numpy safetensors
+fi
+if ! python3 -c "import keras" 2>/dev/null; then
+  echo "setup-peers: installing keras with pip"
+  python3 -m pip install --quiet --upgrade keras
 fi
 if ! wanted_sentencepiece; then
   echo "setup-peers: installing sentencepiece==$sentencepiece_version with pip (the Debian library's version)"

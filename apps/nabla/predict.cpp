@@ -12,6 +12,7 @@
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/text_datasets.h"
 #include "nabla/ops/activation.h"
+#include "nabla/ops/elementwise.h"
 #include "nabla/ops/shape_ops.h"
 #include "nabla/runs/runs.h"
 
@@ -65,6 +66,10 @@ void run_predict(const std::string& run_dir, const std::vector<std::string>& inp
       names.push_back(path);
     }
     x = stack(images, 0);
+    if (run.info.contains("normalization")) {  // data.standardize: as the training images were
+      const io::json& n = run.info["normalization"];
+      x = (x - n.at("mean").get<double>()) / n.at("std").get<double>();
+    }
   } else if (run.tokenizer) {  // text classifier: one example per line
     std::vector<std::vector<int64_t>> sequences;
     for (const std::string& path : inputs) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 
@@ -91,6 +92,17 @@ void run_train(const TrainArgs& a) {
     report << "test:";
     for (auto& [k, v] : result.test) report << "  " << k << " " << v;
     report << "\n";
+  }
+  if (result.predictions.defined()) {  // the config's own new inputs (data.predict)
+    const Tensor in = result.predict_inputs, out = result.predictions.reshape({in.size(0), -1});
+    for (int64_t i = 0; i < in.size(0); ++i) {
+      report << "prediction for [";
+      const std::vector<float> x = in.select(0, i).to_vector<float>(), y = out.select(0, i).to_vector<float>();
+      for (size_t j = 0; j < x.size(); ++j) report << (j ? ", " : "") << x[j];
+      report << "]:";
+      for (float v : y) report << " " << std::setprecision(6) << v;
+      report << "\n";
+    }
   }
   write_history_plots(result.run_dir, report);
   runs::LoadedRun run = runs::load_run(result.run_dir);

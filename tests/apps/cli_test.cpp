@@ -124,7 +124,8 @@ TEST_F(Cli, TextClassifierPredictsLines) {
 }
 
 TEST_F(Cli, BadConfigsFailWithTheKeyPath) {
-  std::ofstream(path("bad.json")) << R"({"data": {"dataset": "neuron_toy"}, "model": {"type": "neuron"},
+  std::ofstream(path("bad.json"))
+      << R"({"data": {"dataset": "inline", "x": [[1, 2]], "y": [1]}, "model": {"type": "neuron"},
                                          "training": {"optimizer": {"lr": "fast"}}})";
   Result bad = run("train " + path("bad.json") + " --out " + path("run"));
   EXPECT_NE(bad.status, 0);

@@ -165,6 +165,17 @@ TEST_F(Protection, WhatAConfigCanTellFailsBeforeWorkAndLeavesNoRunDirectory) {
        "labels.csv:4:5: class label -1"},
       {kNeuron + " --set training.epochs=3000000000", "expected an integer in [1, 1000000], got 3000000000"},
       {kNeuron + " --set training.batch_size=9223372036854775807", "training.batch_size: expected an integer in"},
+      {config("tiny_cnn.json") + " --set model.type=rnn_classifier --set model.cell=transformer",
+       "model.cell: expected one of \"rnn\", \"lstm\", \"gru\", got \"transformer\""},
+      {kNeuron + " --set model.init=tensorflow",
+       "model.init: expected one of \"pytorch\", \"keras\", got \"tensorflow\""},
+      {kNeuron + " --set training.early_stopping.monitor=val_accuracy",
+       "training.early_stopping.monitor: \"val_accuracy\" is not logged by this run"},
+      {kNeuron + " --set training.early_stopping.mode=lowest",
+       "training.early_stopping.mode: expected one of \"auto\", \"min\", \"max\", got \"lowest\""},
+      {kNeuron + " --set model.initial_weights=" + path("missing.safetensors"),
+       "model.initial_weights \"" + path("missing.safetensors") + "\""},
+      {kNeuron + " --set data.split=first", "data.split"},
   };
   for (const Case& c : cases) {
     const std::string out = path("never");

@@ -61,7 +61,7 @@ def main():
     configs = os.path.join(HERE, "..", "..", "configs")
     for name in sorted(os.listdir(configs)):
         text = open(os.path.join(configs, name), "rb").read()
-        image_like = any(k in name for k in ("mlp", "cnn", "lenet", "neuron"))
+        image_like = any(k in name for k in ("mlp", "cnn", "lenet", "neuron", "rnn_classifier"))
         put("config", name, (b"\x01" if image_like else b"\x00") + text)
     put("config", "huge_gpt", b"\x00" + json.dumps({"model": {"type": "gpt", "n_embd": 4096, "n_head": 4}}).encode())
 

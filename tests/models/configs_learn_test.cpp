@@ -18,6 +18,7 @@ struct Shortening {
   std::string config;
   std::vector<std::string> overrides;  // --set style, applied to the config as written
 };
+void PrintTo(const Shortening& s, std::ostream* out) { *out << s.config; }
 
 // Few examples and steps, everything else as the config says.
 const std::vector<Shortening>& shortenings() {
@@ -25,21 +26,27 @@ const std::vector<Shortening>& shortenings() {
       {"neuron", {"training.epochs=200"}},
       {"mlp", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40"}},
       {"fashion_cnn", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=30"}},
-      {"lenet", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40"}},
-      {"rnn_classifier", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40",
-                          "training.optimizer.lr=0.01"}},
-      {"lstm_text", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40"}},
-      {"attention_text", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40"}},
+      {"lenet", {"data.limit=20000", "training.epochs=1", "training.steps_per_epoch=250"}},
+      {"rnn_classifier",
+       {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40", "training.optimizer.lr=0.01"}},
+      {"lstm_text", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=80"}},
+      {"attention_text",
+       {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40", "training.schedule.warmup_steps=5"}},
       {"keras_attention", {"data.limit=3000", "training.epochs=1", "training.steps_per_epoch=40"}},
       {"gru_lm", {"data.limit=1500", "training.epochs=1", "training.steps_per_epoch=12", "training.batch_size=16"}},
       {"char_rnn", {"data.limit=1000", "training.epochs=1", "training.steps_per_epoch=30", "training.batch_size=16"}},
-      {"gpt", {"data.limit=1000", "training.epochs=1", "training.steps_per_epoch=30", "training.batch_size=8"}},
-      {"gpt_demo", {"data.limit=1000", "training.epochs=1", "training.steps_per_epoch=30", "training.batch_size=8"}},
+      {"gpt",
+       {"data.limit=1000", "training.epochs=1", "training.steps_per_epoch=30", "training.batch_size=8",
+        "training.schedule.warmup_steps=5"}},
+      {"gpt_demo",
+       {"data.limit=1000", "training.epochs=1", "training.steps_per_epoch=30", "training.batch_size=8",
+        "training.schedule.warmup_steps=5"}},
       {"gpt_medium",
-       {"data.limit=1000", "training.epochs=1", "training.steps_per_epoch=20", "training.batch_size=4"}},
+       {"data.limit=1000", "training.epochs=1", "training.steps_per_epoch=20", "training.batch_size=4",
+        "training.schedule.warmup_steps=5"}},
       {"gpt_bpe",
        {"data.limit=2000", "training.epochs=1", "training.steps_per_epoch=30", "training.batch_size=8",
-        "data.tokenizer.vocab_size=500"}},
+        "data.tokenizer.vocab_size=500", "training.schedule.warmup_steps=5"}},
   };
   return table;
 }

@@ -62,10 +62,12 @@ TEST_P(KerasGolden, MatchesKeras) {
   expect_close(query.grad(), t("grad.query"), "grad.query", 1e-4);
   expect_close(value.grad(), t("grad.value"), "grad.value", 1e-4);
   if (key.defined()) expect_close(key.grad(), t("grad.key"), "grad.key", 1e-4);
-  for (auto& [name, p] : layer->named_parameters()) expect_close(p.grad(), t("grad.weight." + name), "grad " + name, 1e-4);
+  for (auto& [name, p] : layer->named_parameters())
+    expect_close(p.grad(), t("grad.weight." + name), "grad " + name, 1e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Keras, KerasGolden, ::testing::ValuesIn(golden_cases()));
+INSTANTIATE_TEST_SUITE_P(Keras, KerasGolden, ::testing::ValuesIn(golden_cases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // benchmarked, and the optimizer a config names.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -17,11 +18,17 @@ namespace {
 io::json neuron_config(int epochs) {
   return {{"name", "neuron"},
           {"seed", 1},
-          {"data", {{"dataset", "neuron_toy"}}},
+          // The label copies the first input; the last 2 of 6 rows validate.
+          {"data",
+           {{"dataset", "inline"},
+            {"x", {{0, 0, 1}, {1, 1, 1}, {1, 0, 1}, {0, 1, 1}, {1, 1, 0}, {0, 1, 0}}},
+            {"y", {0, 1, 1, 0, 1, 0}},
+            {"validation_split", 1.0 / 3},
+            {"predict", {{1, 0, 0}}}}},
           {"model", {{"type", "neuron"}}},
           {"training",
            {{"epochs", epochs},
-            {"batch_size", 4},
+            {"batch_size", 1},
             {"loss", "mse"},
             {"metrics", io::json::array()},
             {"optimizer", {{"name", "sgd"}, {"lr", 1.0}}}}}};
@@ -46,22 +53,25 @@ TEST(Runs, TrainRunWritesARunThatLoadRunAndEvalRunReadBack) {
   const fs::path dir = fresh_dir("neuron");
   std::ostringstream log;
   runs::TrainRunResult result = runs::train_run(neuron_config(200), quiet_run(dir), log);
-  for (const char* file : {"config.json", "history.csv", "steps.csv", "results.json",
-                           "checkpoints/best/model.safetensors", "checkpoints/last/model.safetensors"})
+  for (const char* file : {"config.json", "history.csv", "steps.csv", "checkpoints/best/model.safetensors",
+                           "checkpoints/last/model.safetensors"})
     EXPECT_TRUE(fs::exists(dir / file)) << file;
   ASSERT_EQ(result.history.epochs.size(), 200u);
   EXPECT_LT(result.history["loss"].back(), 0.5 * result.history["loss"].front()) << "the neuron did not learn";
   EXPECT_NE(log.str().find("training neuron on 4 examples"), std::string::npos) << log.str();
+  ASSERT_TRUE(result.predictions.defined());
+  EXPECT_GT(result.predictions.item(), 0.5) << "the prediction for [1, 0, 0] should follow the first input";
 
   runs::LoadedRun run = runs::load_run(dir.string());
   EXPECT_EQ(run.model.type, "neuron");
   EXPECT_EQ(run.checkpoint, (dir / "checkpoints" / "best").string());
-  const runs::EvalResult eval = runs::eval_run(run, dir.string(), "test");
+  const runs::EvalResult eval = runs::eval_run(run, dir.string(), "validation");
   EXPECT_EQ(eval.set->size(), 2);
-  EXPECT_NEAR(eval.logs.at("loss"), result.test.at("loss"), 1e-6);  // the same best checkpoint, the same test set
+  // The best checkpoint is the epoch with the lowest val_loss, and eval_run loads it.
+  const auto& val_loss = result.history["val_loss"];
+  EXPECT_NEAR(eval.logs.at("loss"), *std::min_element(val_loss.begin(), val_loss.end()), 1e-6);
   EXPECT_FALSE(eval.perplexity.has_value());
-  EXPECT_NE(error_of([&] { runs::eval_run(run, dir.string(), "validation"); }).find("has no validation set"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { runs::eval_run(run, dir.string(), "test"); }).find("has no test set"), std::string::npos);
 }
 
 TEST(Runs, AnUnknownConfigKeyIsAnErrorNamingIt) {
@@ -98,4 +108,31 @@ TEST(Runs, BenchRunTimesTheConfigsModel) {
   EXPECT_EQ(result.at("parameters"), 4);
   EXPECT_GT(result.at("median_s").get<double>(), 0.0);
   EXPECT_GT(result.at("samples_per_s").get<double>(), 0.0);
+}
+
+// configs/neuron.json is the articles' TensorFlow listing: from the golden file's initial weights
+// its prediction for [10, 11, 12] is PyTorch's for the same program (tests/golden/neuron).
+TEST(Runs, TheNeuronConfigPredictsAsPyTorchFromTheSameWeights) {
+  const std::string golden = std::string(NABLA_SOURCE_DIR) + "/tests/golden/neuron/";
+  io::json config = io::read_json_file(std::string(NABLA_SOURCE_DIR) + "/configs/neuron.json");
+  config["model"]["initial_weights"] = golden + "initial.safetensors";
+  const fs::path dir = fresh_dir("neuron_config");
+  std::ostringstream log;
+  runs::TrainRunResult result = runs::train_run(config, quiet_run(dir), log);
+  const auto expected = io::load_safetensors(golden + "expected.safetensors").tensors;
+  ASSERT_TRUE(result.predictions.defined()) << log.str();
+  EXPECT_NEAR(result.predictions.item(), expected.at("prediction").item(), 1e-4);
+  EXPECT_NEAR(result.history["loss"].front(), expected.at("loss").at({0}), 1e-6);
+  EXPECT_EQ(result.history.epochs.size(), 1000u);
+}
+
+TEST(Runs, InitialWeightsThatDoNotFitAreNamedBeforeWork) {
+  io::json config = neuron_config(1);
+  config["model"]["initial_weights"] =
+      std::string(NABLA_SOURCE_DIR) + "/tests/golden/neuron/expected.safetensors";  // has extra tensors
+  const fs::path dir = fresh_dir("bad_initial");
+  const std::string message = error_of([&] { runs::train_run(config, quiet_run(dir), std::cout); });
+  EXPECT_NE(message.find("model.initial_weights"), std::string::npos) << message;
+  EXPECT_NE(message.find("unexpected keys"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(dir));
 }

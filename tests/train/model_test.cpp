@@ -267,6 +267,42 @@ TEST(Model, SaveAndLoadRoundTripThroughACheckpoint) {
   }
 }
 
+// With a save interval longer than the run, the first epoch is written at once and the rest are
+// held in memory: the final epoch's weights and epoch number (last) and the best epoch's (best)
+// are on disk when fit returns, though the epochs in between never were.
+TEST(Model, ModelCheckpointIntervalWritesTheFirstAndTheFinalState) {
+  manual_seed(3);
+  auto [x, y] = toy_data(200, 4);
+  Model model(small_mlp());
+  model.compile("sgd", "sparse_categorical_crossentropy", {}, 0.1);
+  const fs::path last = temp_dir("interval_last"), best = temp_dir("interval_best");
+  struct Probe : Callback {  // what is on disk at each epoch's end (after the checkpoints ran)
+    fs::path dir;
+    std::vector<int> epochs_on_disk;
+    void on_epoch_end(int, Logs&) override {
+      epochs_on_disk.push_back(fs::exists(dir) ? io::load_checkpoint(dir.string()).state.value("epoch", -1) : -1);
+    }
+  };
+  auto probe = std::make_shared<Probe>();
+  probe->dir = last;
+  FitOptions options;
+  options.epochs = 4;
+  options.verbose = 0;
+  options.shuffle = false;
+  options.callbacks = {std::make_shared<ModelCheckpoint>(last.string(), "loss", false, "auto", 3600),
+                       std::make_shared<ModelCheckpoint>(best.string(), "loss", true, "auto", 3600), probe};
+  History h = model.fit(x, y, options);
+  EXPECT_EQ(probe->epochs_on_disk, (std::vector<int>{1, 1, 1, 1}));  // only the first epoch was written
+  io::Checkpoint written = io::load_checkpoint(last.string());
+  EXPECT_EQ(written.state.value("epoch", -1), 4);
+  for (const auto& [name, t] : model.module().state_dict())
+    EXPECT_EQ(written.model.at(name).to_vector<float>(), t.to_vector<float>()) << name;
+  // SGD on this problem lowers the loss every epoch: the best is the last.
+  ASSERT_LT(h["loss"].back(), h["loss"].front());
+  EXPECT_EQ(io::load_checkpoint(best.string()).state.value("epoch", -1), 4);
+  EXPECT_THROW(ModelCheckpoint(last.string(), "loss", false, "auto", -1), Error);
+}
+
 TEST(Model, InterruptedAndResumedRunIsBitIdentical) {
   auto [x, y] = toy_data(300, 8);
   auto run = [&](bool interrupt, const fs::path& backup) {

@@ -65,15 +65,17 @@ TEST(HistoryPlot, WritesLossMetricStepAndLrPlotsIntoRunDirPlots) {
   write_steps(run, 300);
   std::vector<std::string> written = plot_run_history(run.string());
   EXPECT_EQ(names_of(written),
-            (std::vector<std::string>{"accuracy.png", "accuracy.svg", "loss.png", "loss.svg", "lr.png", "lr.svg",
-                                      "steps_accuracy.png", "steps_accuracy.svg", "steps_loss.png", "steps_loss.svg"}));
+            (std::vector<std::string>{"accuracy.png", "accuracy.svg", "history.png", "history.svg", "loss.png",
+                                      "loss.svg", "lr.png", "lr.svg", "steps_accuracy.png", "steps_accuracy.svg",
+                                      "steps_loss.png", "steps_loss.svg"}));
   for (const auto& path : written) {
     EXPECT_EQ(fs::path(path).parent_path(), run / "plots");
     ASSERT_TRUE(fs::exists(path)) << path;
     if (fs::path(path).extension() == ".png") {
       PngSize size = png_size(path);
-      EXPECT_EQ(size.width, 900u);
-      EXPECT_EQ(size.height, 600u);
+      // The history figure holds two panels side by side, each as large as a single plot's height.
+      EXPECT_EQ(size.width, fs::path(path).stem() == "history" ? 1800u : 900u) << path;
+      EXPECT_EQ(size.height, 600u) << path;
     } else {
       EXPECT_NE(read_bytes(path).find("<svg"), std::string::npos) << path;
     }
@@ -84,6 +86,11 @@ TEST(HistoryPlot, WritesLossMetricStepAndLrPlotsIntoRunDirPlots) {
   const std::string steps_svg = read_bytes(run / "plots" / "steps_loss.svg");
   EXPECT_TRUE(svg_has_text(steps_svg, "moving average (15 steps)"));  // 300 steps / 20
   EXPECT_TRUE(svg_has_text(read_bytes(run / "plots" / "lr.svg"), "Learning rate per step"));
+  // The articles' figure: accuracy and loss side by side, training and validation in each.
+  const std::string history_svg = read_bytes(run / "plots" / "history.svg");
+  EXPECT_TRUE(svg_has_text(history_svg, "Accuracy per epoch"));
+  EXPECT_TRUE(svg_has_text(history_svg, "Loss per epoch"));
+  EXPECT_TRUE(svg_has_text(history_svg, "validation"));
 }
 
 TEST(HistoryPlot, HistoryAloneGivesEpochPlotsAndLrPerEpochIntoAChosenDirectory) {
@@ -91,8 +98,8 @@ TEST(HistoryPlot, HistoryAloneGivesEpochPlotsAndLrPerEpochIntoAChosenDirectory) 
   write_history(run, 3);
   const fs::path out = run / "elsewhere" / "figures";
   std::vector<std::string> written = plot_run_history(run.string(), out.string());
-  EXPECT_EQ(names_of(written),
-            (std::vector<std::string>{"accuracy.png", "accuracy.svg", "loss.png", "loss.svg", "lr.png", "lr.svg"}));
+  EXPECT_EQ(names_of(written), (std::vector<std::string>{"accuracy.png", "accuracy.svg", "history.png", "history.svg",
+                                                         "loss.png", "loss.svg", "lr.png", "lr.svg"}));
   EXPECT_TRUE(fs::exists(out / "loss.png"));
   EXPECT_TRUE(svg_has_text(read_bytes(out / "lr.svg"), "Learning rate per epoch"));
 }

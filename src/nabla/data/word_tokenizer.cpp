@@ -39,6 +39,20 @@ std::vector<std::string> WordTokenizer::split(const std::string& text) const {
   std::vector<std::string> tokens;
   const size_t n = text.size();
   const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  if (options_.letters_only) {
+    for (size_t i = 0; i < n;) {
+      if (!std::isalpha(byte(i))) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      std::string word;
+      for (; j < n && std::isalpha(byte(j)); ++j) word += char(std::tolower(byte(j)));
+      tokens.push_back(std::move(word));
+      i = j;
+    }
+    return tokens;
+  }
   for (size_t i = 0; i < n;) {
     const unsigned char c = byte(i);
     if (is_space(c)) {
@@ -66,7 +80,9 @@ WordTokenizer WordTokenizer::from_corpus(const std::vector<std::string>& texts, 
   NABLA_CHECK(options.max_vocab == 0 || options.max_vocab > (options.pad ? 2 : 1), "WordTokenizer: max_vocab ",
               options.max_vocab, " leaves no room for words next to the special tokens");
   NABLA_CHECK(options.min_count >= 1, "WordTokenizer: min_count must be at least 1, got ", options.min_count);
-  WordTokenizer splitter({kUnk}, {.lowercase = options.lowercase, .split_punctuation = options.split_punctuation});
+  WordTokenizerOptions split_options = options;
+  split_options.pad = false;
+  WordTokenizer splitter({kUnk}, split_options);
   std::unordered_map<std::string, int64_t> counts;
   for (const std::string& text : texts)
     for (std::string& w : splitter.split(text)) ++counts[std::move(w)];
@@ -119,11 +135,13 @@ std::string WordTokenizer::decode(const std::vector<int64_t>& ids) const {
 }
 
 nlohmann::json WordTokenizer::to_json() const {
-  return {{"type", "word"},
-          {"lowercase", options_.lowercase},
-          {"split_punctuation", options_.split_punctuation},
-          {"pad", options_.pad},
-          {"vocabulary", vocabulary_}};
+  nlohmann::json j = {{"type", "word"},
+                      {"lowercase", options_.lowercase},
+                      {"split_punctuation", options_.split_punctuation},
+                      {"pad", options_.pad},
+                      {"vocabulary", vocabulary_}};
+  if (options_.letters_only) j["letters_only"] = true;  // absent in runs saved before the option
+  return j;
 }
 
 WordTokenizer WordTokenizer::from_json(const nlohmann::json& json) {
@@ -131,6 +149,8 @@ WordTokenizer WordTokenizer::from_json(const nlohmann::json& json) {
   options.lowercase = detail::tokenizer_field<bool>(json, "lowercase", "true or false");
   options.split_punctuation = detail::tokenizer_field<bool>(json, "split_punctuation", "true or false");
   options.pad = detail::tokenizer_field<bool>(json, "pad", "true or false");
+  if (json.contains("letters_only"))
+    options.letters_only = detail::tokenizer_field<bool>(json, "letters_only", "true or false");
   auto vocabulary = detail::tokenizer_field<std::vector<std::string>>(json, "vocabulary", "a list of words");
   options.max_vocab = int64_t(vocabulary.size());
   return WordTokenizer(std::move(vocabulary), options);

@@ -1,6 +1,7 @@
 #include "nabla/io/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -159,6 +160,42 @@ std::vector<std::string> ConfigReader::strings(const std::string& key,
       result.push_back(item.get<std::string>());
     }
     return result;
+  });
+}
+
+std::vector<double> ConfigReader::numbers(const std::string& key, std::optional<std::vector<double>> fallback) {
+  return read<std::vector<double>>(key, fallback, "a list of numbers", [&](const json& value) {
+    if (!value.is_array()) type_error(key, "a list of numbers", value);
+    std::vector<double> result;
+    for (const json& item : value) {
+      if (!item.is_number() || !std::isfinite(item.get<double>())) type_error(key, "a list of finite numbers", value);
+      result.push_back(item.get<double>());
+    }
+    return result;
+  });
+}
+
+std::vector<std::vector<double>> ConfigReader::number_rows(const std::string& key,
+                                                           std::optional<std::vector<std::vector<double>>> fallback,
+                                                           int64_t max_cells) {
+  const std::string expected = "a list of rows of numbers ([[1, 2], [3, 4]]), all rows as long";
+  return read<std::vector<std::vector<double>>>(key, fallback, expected, [&](const json& value) {
+    if (!value.is_array() || value.empty()) type_error(key, expected, value);
+    std::vector<std::vector<double>> rows;
+    int64_t cells = 0;
+    for (const json& row : value) {
+      if (!row.is_array() || row.empty() || (!rows.empty() && row.size() != rows[0].size()))
+        type_error(key, expected, value);
+      rows.emplace_back();
+      for (const json& item : row) {
+        if (!item.is_number() || !std::isfinite(item.get<double>())) type_error(key, expected, value);
+        rows.back().push_back(item.get<double>());
+      }
+      cells += int64_t(row.size());
+      NABLA_CHECK(cells <= max_cells, key_path(key), ": more than ", max_cells,
+                  " numbers; put data this large in a file (data.dataset \"csv\")");
+    }
+    return rows;
   });
 }
 

@@ -36,6 +36,11 @@ class ConfigReader {
                      const std::vector<std::string>& choices = {});
   bool boolean(const std::string& key, std::optional<bool> fallback);
   std::vector<std::string> strings(const std::string& key, std::optional<std::vector<std::string>> fallback);
+  // A list of finite numbers, and a table of them (rows of equal length, at most max_cells in all).
+  std::vector<double> numbers(const std::string& key, std::optional<std::vector<double>> fallback);
+  std::vector<std::vector<double>> number_rows(const std::string& key,
+                                               std::optional<std::vector<std::vector<double>>> fallback,
+                                               int64_t max_cells = 1 << 20);
   // A nested object (missing = empty); read it, then call finish() on it too.
   ConfigReader object(const std::string& key);
   bool has(const std::string& key) const;

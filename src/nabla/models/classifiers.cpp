@@ -12,6 +12,19 @@
 
 namespace nabla::models {
 
+namespace {
+
+// nn::RNN, LSTM or GRU by the config's name for it.
+std::shared_ptr<nn::RecurrentBase> make_recurrent(const std::string& cell, int64_t input, int64_t hidden,
+                                                  const nn::RecurrentOptions& options) {
+  if (cell == "lstm") return std::make_shared<nn::LSTM>(input, hidden, options);
+  if (cell == "gru") return std::make_shared<nn::GRU>(input, hidden, options);
+  NABLA_CHECK(cell == "rnn", "recurrent cell must be \"rnn\", \"lstm\" or \"gru\", got \"", cell, "\"");
+  return std::make_shared<nn::RNN>(input, hidden, options);
+}
+
+}  // namespace
+
 using nn::ModulePtr;
 
 std::shared_ptr<nn::Sequential> make_neuron(int64_t inputs) {
@@ -61,14 +74,52 @@ std::shared_ptr<nn::Sequential> make_lenet(int64_t classes, const std::string& a
       std::make_shared<nn::Linear>(84, classes)});
 }
 
-std::shared_ptr<nn::Sequential> make_lstm_text(int64_t vocab_size, int64_t embedding_dim, int64_t hidden_size,
-                                               int64_t num_layers, double dropout) {
+std::shared_ptr<nn::Sequential> make_recurrent_text(const std::string& cell, int64_t vocab_size, int64_t embedding_dim,
+                                                    int64_t hidden_size, int64_t num_layers, double dropout) {
   nn::RecurrentOptions options{
       .num_layers = num_layers, .batch_first = true, .dropout = dropout, .return_sequences = false};
   return std::make_shared<nn::Sequential>(
       std::initializer_list<ModulePtr>{std::make_shared<nn::Embedding>(vocab_size, embedding_dim),
-                                       std::make_shared<nn::LSTM>(embedding_dim, hidden_size, options),
+                                       make_recurrent(cell, embedding_dim, hidden_size, options),
                                        std::make_shared<nn::Linear>(hidden_size, 1), std::make_shared<nn::Sigmoid>()});
+}
+
+RecurrentClassifier::RecurrentClassifier(const std::string& cell, int64_t steps, int64_t features, int64_t hidden_size,
+                                         int64_t num_layers, int64_t classes, double dropout)
+    : Module("RecurrentClassifier"), steps(steps), features(features) {
+  nn::RecurrentOptions options{.num_layers = num_layers, .batch_first = true, .dropout = dropout};
+  rnn = register_module("rnn", make_recurrent(cell, features, hidden_size, options));
+  fc = register_module("fc", std::make_shared<nn::Linear>(hidden_size, classes));
+}
+
+Tensor RecurrentClassifier::forward(const Tensor& x) {
+  NABLA_CHECK(x.dim() >= 3 && x.size(-2) == steps && x.size(-1) == features, "rnn_classifier: input must be [batch, ",
+              steps, ", ", features, "] (or images [batch, 1, ", steps, ", ", features, "]), got ", x.shape());
+  Tensor sequence = x.reshape({x.size(0), steps, features});
+  Tensor out = rnn->forward(sequence, Tensor(), Tensor()).output;  // [B, steps, hidden]
+  return fc->forward(out.select(1, steps - 1));                    // out[:, -1, :]
+}
+
+KerasAttentionClassifier::KerasAttentionClassifier(int64_t vocab_size, int64_t embedding_dim, int64_t units,
+                                                   bool use_scale, int64_t pad_id)
+    : Module("KerasAttentionClassifier"), pad_id(pad_id) {
+  embedding = register_module("embedding", std::make_shared<nn::Embedding>(vocab_size, embedding_dim));
+  project = register_module("project", std::make_shared<nn::Linear>(embedding_dim, units));
+  attention = register_module("attention", std::make_shared<nn::KerasAttention>(use_scale));
+  dense = register_module("dense", std::make_shared<nn::Linear>(units, units));
+  head = register_module("head", std::make_shared<nn::Linear>(units, 1));
+}
+
+Tensor KerasAttentionClassifier::forward(const Tensor& ids) {
+  NABLA_CHECK(ids.dtype() == DType::i64 && ids.dim() == 2, "keras_attention: tokens must be i64 [batch, length], got ",
+              ids.shape());
+  const Tensor real = ne(ids, full({}, double(pad_id), DType::i64));  // bool [B, L]
+  Tensor x = project->forward(embedding->forward(ids));
+  x = attention->forward(x, x, Tensor(), real).output;
+  // Mean over the real tokens (an all-padding row divides by 1 and stays 0).
+  Tensor keep = real.to(DType::f32).unsqueeze(-1);
+  Tensor pooled = div(sum(mul(x, keep), {1}), clamp(sum(keep, {1}), 1.0, 1e30));
+  return sigmoid(head->forward(relu(dense->forward(pooled))));
 }
 
 AttentionTextClassifier::AttentionTextClassifier(int64_t vocab_size, int64_t max_length, int64_t embed_dim,

@@ -5,13 +5,15 @@
 #include "nabla/core/error.h"
 #include "nabla/models/classifiers.h"
 #include "nabla/models/gpt.h"
+#include "nabla/models/keras_init.h"
 #include "nabla/models/recurrent_lm.h"
 
 namespace nabla::models {
 
 const std::vector<std::string>& model_types() {
-  static const std::vector<std::string> types = {"neuron",         "mlp",    "fashion_cnn", "lenet", "lstm_text",
-                                                 "attention_text", "gru_lm", "char_rnn",    "gpt"};
+  static const std::vector<std::string> types = {
+      "neuron",          "mlp",    "fashion_cnn", "lenet", "rnn_classifier", "lstm_text", "attention_text",
+      "keras_attention", "gru_lm", "char_rnn",    "gpt"};
   return types;
 }
 
@@ -73,13 +75,27 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
     require_images(data, type);
     built.module = make_lenet(data.classes, m.string("activation", "relu", {"relu", "tanh"}),
                               m.string("pooling", "max", {"max", "avg"}));
+  } else if (type == "rnn_classifier") {
+    NABLA_CHECK(data.input.size() == 2 || (data.input.size() == 3 && data.input[0] == 1), "model.type \"", type,
+                "\" reads [steps, features] examples or one-channel images (their rows as steps), but the data "
+                "gives examples of shape ",
+                data.input);
+    const int64_t steps = data.input[data.input.size() - 2], width = data.input[data.input.size() - 1];
+    const std::string cell = m.string("cell", "rnn", {"rnn", "lstm", "gru"});
+    const int64_t h = m.integer("hidden_size", 128, 1, kMaxWidth), layers = m.integer("num_layers", 1, 1, 8);
+    const double gates = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1;
+    check_size(gates * double(h) * (double(width) + 2.0 * double(h) * double(layers)) + double(h * data.classes), type,
+               max_parameters);
+    built.module = std::make_shared<RecurrentClassifier>(cell, steps, width, h, layers, data.classes,
+                                                         m.number("dropout", 0.0, 0, 0.99));
   } else if (type == "lstm_text") {
     require_text(data, type);
+    const std::string cell = m.string("cell", "lstm", {"rnn", "lstm", "gru"});
     const int64_t e = m.integer("embedding_dim", 128, 1, kMaxWidth), h = m.integer("hidden_size", 128, 1, kMaxWidth);
     const int64_t layers = m.integer("num_layers", 2, 1, 8);
     check_size(double(data.vocab_size) * double(e) + 4.0 * double(h) * double(e + h) * double(layers), type,
                max_parameters);
-    built.module = make_lstm_text(data.vocab_size, e, h, layers, m.number("dropout", 0.0, 0, 0.99));
+    built.module = make_recurrent_text(cell, data.vocab_size, e, h, layers, m.number("dropout", 0.0, 0, 0.99));
     built.task = Task::binary;
   } else if (type == "attention_text") {
     require_text(data, type);
@@ -89,6 +105,14 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
                type, max_parameters);
     built.module = std::make_shared<AttentionTextClassifier>(data.vocab_size, data.input[0], d, heads, layers,
                                                              m.number("dropout", 0.1, 0, 0.99), /*pad_id=*/0);
+    built.task = Task::binary;
+  } else if (type == "keras_attention") {
+    require_text(data, type);
+    const int64_t e = m.integer("embedding_dim", 64, 1, kMaxWidth), units = m.integer("units", 64, 1, kMaxWidth);
+    check_size(double(data.vocab_size) * double(e) + double(e + units) * double(units) + double(units), type,
+               max_parameters);
+    built.module = std::make_shared<KerasAttentionClassifier>(data.vocab_size, e, units, m.boolean("use_scale", true),
+                                                              /*pad_id=*/0);
     built.task = Task::binary;
   } else if (type == "gru_lm" || type == "char_rnn") {
     require_text(data, type);
@@ -123,6 +147,10 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
     built.task = Task::language_model;
     built.decay_matrices_only = true;
   }
+  // PyTorch's initialisation (how layers are built), or Keras' defaults as the articles' Keras
+  // programs start from.
+  if (m.string("init", "pytorch", {"pytorch", "keras"}) == "keras") apply_keras_initializers(*built.module);
+  built.initial_weights = m.string("initial_weights", "");
   m.finish();
   if (built.task == Task::classification)
     NABLA_CHECK(data.classes > 1, "model.type \"", type, "\" is a classifier but the data has no class labels");

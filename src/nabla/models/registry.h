@@ -25,6 +25,9 @@ struct BuiltModel {
   std::string type;
   Task task;
   bool decay_matrices_only = false;  // AdamW should leave biases and norm gains undecayed (GPT, as nanoGPT)
+  // model.initial_weights: a safetensors file a new training run starts from (every parameter by
+  // its state_dict name), or empty to start from the initialiser.
+  std::string initial_weights;
 };
 
 // Reads model.* (type and its hyper-parameters; finish() is called here). A model whose training

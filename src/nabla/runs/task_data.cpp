@@ -1,6 +1,7 @@
 #include "nabla/runs/task_data.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
@@ -11,7 +12,9 @@
 #include "nabla/data/split.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/text_datasets.h"
+#include "nabla/data/transforms.h"
 #include "nabla/data/word_tokenizer.h"
+#include "nabla/ops/elementwise.h"
 #include "nabla/ops/reduce.h"
 #include "nabla/ops/shape_ops.h"
 #include "nabla/runs/config_limits.h"
@@ -25,7 +28,7 @@ using data::TensorDataset;
 
 const std::vector<std::string>& dataset_names() {
   static const std::vector<std::string> names = {"fashion_mnist", "kjv_testament", "kjv_lm",
-                                                 "text_lm",       "csv",           "neuron_toy"};
+                                                 "text_lm",       "csv",           "inline"};
   return names;
 }
 
@@ -57,6 +60,8 @@ std::shared_ptr<const data::Tokenizer> build_tokenizer(io::ConfigReader cfg, con
     data::WordTokenizerOptions o;
     o.lowercase = cfg.boolean("lowercase", true);
     o.split_punctuation = cfg.boolean("split_punctuation", true);
+    // "letters": the articles' cleaning, letters only and lower case.
+    o.letters_only = cfg.string("clean", "none", {"none", "letters"}) == "letters";
     o.max_vocab = cfg.integer("vocab_size", default_vocab, 0, kMaxVocab);
     o.min_count = cfg.integer("min_count", 1, 1, kMaxCount);
     o.pad = pad;
@@ -80,10 +85,19 @@ std::vector<std::string> verse_texts(const std::vector<data::Verse>& verses, con
 }
 
 // Verses (or lines) in a seeded random order cut into train / validation / test.
+// "random" (default): a seeded random order; "last": in order, validation and test the last
+// fractions, as Keras' validation_split takes the last part of the data.
 std::vector<std::vector<int64_t>> split_units(io::ConfigReader& d, int64_t n, uint64_t seed) {
   const double val = d.number("validation_fraction", 0.1, 0, 0.9), test = d.number("test_fraction", 0.1, 0, 0.9);
   NABLA_CHECK(val + test < 1, d.key_path("validation_fraction"), " + test_fraction must be below 1, got ", val + test);
-  std::vector<std::vector<int64_t>> parts = data::split_indices(n, {1 - val - test, val, test}, seed);
+  std::vector<std::vector<int64_t>> parts;
+  if (d.string("split", "random", {"random", "last"}) == "last") {
+    const int64_t n_val = int64_t(double(n) * val), n_test = int64_t(double(n) * test), n_train = n - n_val - n_test;
+    parts.resize(3);
+    for (int64_t i = 0; i < n; ++i) parts[i < n_train ? 0 : i < n_train + n_val ? 1 : 2].push_back(i);
+  } else {
+    parts = data::split_indices(n, {1 - val - test, val, test}, seed);
+  }
   NABLA_CHECK(!parts[0].empty(), d.key_path("dataset"), ": no training examples left after the split of ", n);
   return parts;
 }
@@ -94,8 +108,21 @@ void load_fashion(TaskData& out, io::ConfigReader& d) {
   const double validation = d.number("validation_split", 0.1, 0, 0.9);
   data::FashionMnist train = data::load_fashion_mnist("train", dir, limit);
   data::FashionMnist test = data::load_fashion_mnist("test", dir, test_limit);
-  hold_out(out, std::make_shared<TensorDataset>(train.images, train.labels), validation);
-  out.test = std::make_shared<TensorDataset>(test.images, test.labels);
+  Tensor train_images = train.images, test_images = test.images;
+  if (d.boolean("standardize", false)) {  // zero mean, unit variance over the training images
+    const double mean = nabla::mean(train_images).item(), std = std::sqrt(nabla::var(train_images, {}, 0).item());
+    out.input_mean = mean;
+    out.input_std = std;
+    train_images = (train_images - mean) / std;
+    test_images = (test_images - mean) / std;
+  }
+  io::ConfigReader augment = d.object("augment");
+  if (const int64_t padding = augment.integer("crop_padding", 0, 0, 14); padding > 0)
+    out.train_transforms.push_back(data::random_crop(padding));
+  if (augment.boolean("flip", false)) out.train_transforms.push_back(data::random_horizontal_flip());
+  augment.finish();
+  hold_out(out, std::make_shared<TensorDataset>(train_images, train.labels), validation);
+  out.test = std::make_shared<TensorDataset>(test_images, test.labels);
   out.shape = DataShape{{1, 28, 28}, DType::f32, 10, 0};
   out.class_names.assign(std::begin(data::kFashionMnistClasses), std::end(data::kFashionMnistClasses));
 }
@@ -195,12 +222,42 @@ void load_csv(TaskData& out, io::ConfigReader& d, uint64_t seed) {
   out.shape = DataShape{{table.x.shape()[1]}, DType::f32, classes, 0};
 }
 
-// The articles' first data set: four examples of three bits whose label is the first bit.
-void load_neuron_toy(TaskData& out) {
-  Tensor x = tensor({0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1}, {4, 3}), y = tensor({0, 1, 1, 0}, {4, 1});
-  out.train = std::make_shared<TensorDataset>(x, y);
-  out.test = std::make_shared<TensorDataset>(tensor({1, 0, 0, 0, 1, 0}, {2, 3}), tensor({1, 0}, {2, 1}));
-  out.shape = DataShape{{3}, DType::f32, 0, 0};
+// A small data set written in the config itself, as the articles' first programs hold theirs:
+// rows of numbers x, targets y (regression values, or class ids), optionally the last
+// validation_split of them held out (as Keras), and inputs to predict after training.
+void load_inline(TaskData& out, io::ConfigReader& d) {
+  const std::vector<std::vector<double>> x = d.number_rows("x", std::nullopt);
+  const std::vector<double> y = d.numbers("y", std::nullopt);
+  const bool classes = d.string("task", "regression", {"regression", "classification"}) == "classification";
+  NABLA_CHECK(y.size() == x.size(), d.key_path("y"), ": ", y.size(), " targets for ", x.size(), " rows of x");
+  const int64_t n = int64_t(x.size()), features = int64_t(x[0].size());
+  std::vector<float> flat;
+  for (const auto& row : x) flat.insert(flat.end(), row.begin(), row.end());
+  Tensor targets;
+  int64_t num_classes = 0;
+  if (classes) {
+    std::vector<int64_t> ids;
+    for (double v : y) {
+      NABLA_CHECK(v >= 0 && v < 1 << 20 && v == std::floor(v), d.key_path("y"), ": class ", v,
+                  " is not a class id (0, 1, 2, ...)");
+      ids.push_back(int64_t(v));
+      num_classes = std::max(num_classes, int64_t(v) + 1);
+    }
+    targets = tensor_i64(ids, {n});
+  } else {
+    targets = tensor(std::vector<float>(y.begin(), y.end()), {n, 1});
+  }
+  hold_out(out, std::make_shared<TensorDataset>(tensor(flat, {n, features}), targets),
+           d.number("validation_split", 0.0, 0, 0.9));
+  const std::vector<std::vector<double>> predict = d.number_rows("predict", std::vector<std::vector<double>>{});
+  if (!predict.empty()) {
+    NABLA_CHECK(int64_t(predict[0].size()) == features, d.key_path("predict"), ": rows of ", predict[0].size(),
+                " numbers, but x has ", features, " features");
+    std::vector<float> p;
+    for (const auto& row : predict) p.insert(p.end(), row.begin(), row.end());
+    out.predict_inputs = tensor(p, {int64_t(predict.size()), features});
+  }
+  out.shape = DataShape{{features}, DType::f32, num_classes, 0};
 }
 
 }  // namespace
@@ -218,7 +275,7 @@ TaskData load_task_data(io::ConfigReader& d, uint64_t seed, std::shared_ptr<cons
   else if (name == "csv")
     load_csv(out, d, seed);
   else
-    load_neuron_toy(out);
+    load_inline(out, d);
   d.finish();
   return out;
 }

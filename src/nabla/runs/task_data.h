@@ -1,13 +1,15 @@
 // The data a run config names ("data": {"dataset": "fashion_mnist" | "kjv_testament" | "kjv_lm" |
-// "text_lm" | "csv" | "neuron_toy", ...}): train / validation / test datasets, the tokenizer for
+// "text_lm" | "csv" | "inline", ...}): train / validation / test datasets, the tokenizer for
 // text, class names, and the example shape the model is built for.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nabla/data/dataset.h"
 #include "nabla/data/tokenizer.h"
+#include "nabla/data/transforms.h"
 #include "nabla/io/config.h"
 #include "nabla/models/registry.h"
 
@@ -18,7 +20,12 @@ struct TaskData {
   models::DataShape shape;
   std::shared_ptr<const data::Tokenizer> tokenizer;  // text datasets only
   std::vector<std::string> class_names;
-  std::string prompt;  // a sensible default prompt for language models
+  std::string prompt;     // a sensible default prompt for language models
+  Tensor predict_inputs;  // inputs the config asks to predict after training (inline data), or undefined
+  // data.standardize: what the inputs were shifted and scaled by ((x - mean) / std), so predictions
+  // on new inputs do the same.
+  std::optional<double> input_mean, input_std;
+  std::vector<data::BatchTransform> train_transforms;  // data.augment: random crops and flips, training only
 };
 
 // Reads data.* and loads the datasets. `tokenizer` (from a saved run) is reused instead of

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 
 #include "nabla/core/error.h"
@@ -13,6 +14,7 @@
 #include "nabla/io/atomic_file.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/io/input_file.h"
+#include "nabla/io/safetensors.h"
 #include "nabla/models/language_model.h"
 #include "nabla/ops/autocast.h"
 #include "nabla/optim/optim.h"
@@ -151,7 +153,7 @@ void check_resumable(const std::string& dir) {
 // What the config and data can tell about a run before it starts, so none of it fails an epoch in
 // (or leaves an empty run directory behind).
 void check_before_work(const TaskData& data, const BuiltModel& built, const train::Model& model,
-                       const std::string& monitor) {
+                       const std::string& monitor, const std::string& monitor_key) {
   // A language model's windows must fit its context.
   if (auto* lm = dynamic_cast<const models::LanguageModel*>(built.module.get());
       lm && lm->context_length() > 0 && data.shape.input.size() == 1)
@@ -166,7 +168,7 @@ void check_before_work(const TaskData& data, const BuiltModel& built, const trai
     std::string names;
     for (const std::string& n : allowed) names += (names.empty() ? "" : ", ") + n;
     const bool needs_validation = monitor.rfind("val_", 0) == 0 && !data.validation;
-    fail("training.checkpoint_monitor: \"", monitor, "\" is not logged by this run",
+    fail(monitor_key, ": \"", monitor, "\" is not logged by this run",
          needs_validation ? " (it has no validation set; set data.validation_split)" : "", "; choose one of ", names);
   }
 }
@@ -216,6 +218,13 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   TaskData data = load_task_data(data_cfg, seed, tokenizer);
   ConfigReader model_cfg = root.object("model");
   BuiltModel built = models::build_model(model_cfg, data.shape);
+  if (!options.resume && !built.initial_weights.empty()) {  // a resumed run has its own weights
+    try {
+      built.module->load_state_dict(io::load_safetensors(built.initial_weights).tensors);
+    } catch (const Error& e) {
+      throw Error("model.initial_weights \"" + built.initial_weights + "\": " + e.what());
+    }
+  }
 
   ConfigReader t = root.object("training");
   train::FitOptions fit;
@@ -229,10 +238,25 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   fit.verbose = options.verbose;
   fit.shuffle = t.boolean("shuffle", true);
   fit.validation_dataset = data.validation;
+  fit.train_transforms = data.train_transforms;
   const std::string loss = t.string("loss", loss_for(built.task));
   const std::vector<std::string> metrics = t.strings("metrics", metrics_for(built.task));
   // checkpoints/best keeps the epoch with the best value of this (val_* needs a validation set).
   const std::string monitor = t.string("checkpoint_monitor", data.validation ? "val_loss" : "loss");
+  // Epochs shorter than this share one save (the latest; always the final one): a kill -9 loses
+  // at most this much training, and a thousand tiny epochs do not wait on a thousand synced saves.
+  const double checkpoint_interval = t.number("checkpoint_interval_seconds", 5.0, 0, 86400);
+  // Keras' EarlyStopping: stop when `monitor` has not improved by min_delta for `patience` epochs.
+  std::optional<std::string> stop_monitor;
+  std::shared_ptr<train::EarlyStopping> early_stopping;
+  if (t.has("early_stopping")) {
+    ConfigReader e = t.object("early_stopping");
+    stop_monitor = e.string("monitor", data.validation ? "val_loss" : "loss");
+    early_stopping = std::make_shared<train::EarlyStopping>(
+        *stop_monitor, e.number("min_delta", 0.0, 0), int(e.integer("patience", 0, 0, kMaxEpochs)),
+        e.string("mode", "auto", {"auto", "min", "max"}), e.boolean("restore_best_weights", false));
+    e.finish();
+  }
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
@@ -268,7 +292,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   root.finish();  // every key is known
   NABLA_CHECK(done_epochs < fit.epochs, "--resume ", options.out_dir, ": all ", fit.epochs,
               " epochs are done already; raise training.epochs with --set training.epochs=N");
-  check_before_work(data, built, model, monitor);
+  check_before_work(data, built, model, monitor, "training.checkpoint_monitor");
+  if (stop_monitor) check_before_work(data, built, model, *stop_monitor, "training.early_stopping.monitor");
   fit.initial_epoch = done_epochs;
 
   // Only now, with everything known to work, is the run directory touched.
@@ -290,15 +315,17 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
                    {"model_type", built.type},
                    {"task", loss_for(built.task)},
                    {"class_names", data.class_names}};
+  if (data.input_mean) info["normalization"] = {{"mean", *data.input_mean}, {"std", *data.input_std}};
   if (writer) io::save_json(info_path, info);
 
   const bool has_validation = data.validation != nullptr;
   fit.callbacks.push_back(std::make_shared<train::CSVLogger>(options.out_dir + "/history.csv", options.resume));
   if (writer)
     fit.callbacks.push_back(std::make_shared<StepLog>(options.out_dir + "/steps.csv", options.resume, logged_steps));
-  fit.callbacks.push_back(
-      std::make_shared<train::ModelCheckpoint>(options.out_dir + "/checkpoints/best", monitor, true));
-  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last));
+  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(options.out_dir + "/checkpoints/best", monitor, true,
+                                                                   "auto", checkpoint_interval));
+  fit.callbacks.push_back(std::make_shared<train::ModelCheckpoint>(last, "loss", false, "auto", checkpoint_interval));
+  if (early_stopping) fit.callbacks.push_back(early_stopping);
   if (model.precision() == DType::bf16 && !bf16_native())
     log << "warning: this CPU has no native bf16 matrix instructions (AVX512_BF16 or AMX), so bf16 is emulated: "
            "the numerics of bf16 mixed precision, but no speed-up over fp32 (use --precision fp32 for speed)\n";
@@ -330,6 +357,11 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     io::json test = io::json::object();
     for (auto& [k, v] : result.test) test[k] = v;
     if (writer) io::save_json(options.out_dir + "/results.json", {{"test", test}, {"checkpoint", "best"}});
+  }
+  if (data.predict_inputs.defined()) {  // the inputs the config asks about, through the best weights
+    if (!data.test) model.load(options.out_dir + "/checkpoints/best");
+    result.predict_inputs = data.predict_inputs;
+    result.predictions = model.predict(data.predict_inputs);
   }
   return result;
 }

@@ -34,8 +34,9 @@ struct TrainRunResult {
   train::Logs test;                               // empty without a test set
   std::shared_ptr<const data::Dataset> test_set;  // null without one
   std::string run_dir;
-  int stop_signal = 0;              // the signal that interrupted the run (0: it ran to the end)
-  train::EpochProgress stopped_at;  // where it stopped (checkpoints/last holds it)
+  int stop_signal = 0;                 // the signal that interrupted the run (0: it ran to the end)
+  train::EpochProgress stopped_at;     // where it stopped (checkpoints/last holds it)
+  Tensor predict_inputs, predictions;  // data.predict (inline data) and the model's outputs for it
   // The run directory, locked while this result lives (rank 0; null on the other ranks), so a
   // caller can finish writing into it (log, plots) before another process may claim it.
   std::shared_ptr<RunDirectory> directory;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "nabla/autograd/grad_mode.h"
+#include "nabla/core/error.h"
 #include "nabla/core/views.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/io/checkpoint.h"
@@ -81,11 +82,16 @@ void EarlyStopping::on_train_end(Logs&) {
     model().module().load_state_dict(best_weights_);
 }
 
-ModelCheckpoint::ModelCheckpoint(std::string filepath, std::string monitor, bool save_best_only, std::string mode)
+ModelCheckpoint::ModelCheckpoint(std::string filepath, std::string monitor, bool save_best_only, std::string mode,
+                                 double min_interval_seconds)
     : filepath_(std::move(filepath)),
       monitor_(std::move(monitor)),
       mode_(std::move(mode)),
-      save_best_only_(save_best_only) {}
+      save_best_only_(save_best_only),
+      min_interval_seconds_(min_interval_seconds) {
+  NABLA_CHECK(std::isfinite(min_interval_seconds) && min_interval_seconds >= 0,
+              "ModelCheckpoint: min_interval_seconds must be a non-negative number, got ", min_interval_seconds);
+}
 
 std::string ModelCheckpoint::format_path(int epoch, const Logs& logs) const {
   // {epoch}, {epoch:02d}, {val_loss:.4f}: the Python format subset Keras' templates use.
@@ -114,12 +120,33 @@ std::string ModelCheckpoint::format_path(int epoch, const Logs& logs) const {
 }
 
 void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
+  bool save = true;
   if (save_best_only_) {
     const double current = monitored(logs, monitor_, "ModelCheckpoint");
-    if (!improved(mode_, monitor_, current, best_, 0)) return;
-    best_ = current;
+    save = improved(mode_, monitor_, current, best_, 0);
+    if (save) best_ = current;
   }
-  model().save(format_path(epoch, logs), epoch + 1);
+  if (!model().writes_checkpoints()) return;
+  const auto now = std::chrono::steady_clock::now();
+  const bool due = !last_write_ || std::chrono::duration<double>(now - *last_write_).count() >= min_interval_seconds_;
+  if (save && due) {
+    model().save(format_path(epoch, logs), epoch + 1);
+    last_write_ = now;
+    pending_.reset();
+  } else if (save) {
+    pending_.emplace(format_path(epoch, logs), model().snapshot(epoch + 1));
+  } else if (due) {
+    write_pending();
+  }
+}
+
+void ModelCheckpoint::on_train_end(Logs&) { write_pending(); }
+
+void ModelCheckpoint::write_pending() {
+  if (!pending_) return;
+  io::save_checkpoint(pending_->first, pending_->second);
+  pending_.reset();
+  last_write_ = std::chrono::steady_clock::now();
 }
 
 void LearningRateScheduler::on_epoch_begin(int epoch, Logs& logs) {

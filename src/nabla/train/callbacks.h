@@ -1,12 +1,15 @@
 // Callbacks with Keras' hook names and a `logs` map ("loss", "accuracy", "val_loss", "lr", ...).
 #pragma once
+#include <chrono>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nabla/core/tensor.h"
+#include "nabla/io/checkpoint.h"
 #include "nabla/optim/schedulers.h"
 #include "nabla/train/progress_bar.h"
 
@@ -59,17 +62,26 @@ class EarlyStopping : public Callback {
 
 // Saves model.save(filepath) each epoch, or only on improvement. `filepath` may contain
 // {epoch} or {epoch:02d} and {<metric>:.4f}-style placeholders.
+// min_interval_seconds > 0 writes at most that often: an epoch due sooner is kept as an in-memory
+// snapshot, replaced by later ones, and written when the interval has passed or training ends
+// (so a thousand one-millisecond epochs do not wait on a thousand synced saves). The first save
+// is never deferred; a crash loses at most the interval.
 class ModelCheckpoint : public Callback {
  public:
   ModelCheckpoint(std::string filepath, std::string monitor = "val_loss", bool save_best_only = false,
-                  std::string mode = "auto");
+                  std::string mode = "auto", double min_interval_seconds = 0);
   void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(Logs& logs) override;
   std::string format_path(int epoch, const Logs& logs) const;
 
  private:
+  void write_pending();
   std::string filepath_, monitor_, mode_;
   bool save_best_only_;
+  double min_interval_seconds_;
   double best_ = std::numeric_limits<double>::quiet_NaN();
+  std::optional<std::chrono::steady_clock::time_point> last_write_;
+  std::optional<std::pair<std::string, io::Checkpoint>> pending_;  // path and snapshot not yet written
 };
 
 // lr = schedule(epoch, current_lr) at the start of each epoch.

@@ -10,6 +10,7 @@
 #include "nabla/data/data_loader.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/io/checkpoint.h"
+#include "nabla/kernels/copy.h"
 #include "nabla/ops/autocast.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/loss.h"
@@ -290,11 +291,14 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
     ddp = std::make_unique<dist::DistributedDataParallel>(module_, ddp_options_);
     synchronize_generator();
   }
-  nabla::data::DataLoader loader(train, {.batch_size = options.batch_size,
-                                         .shuffle = false,
-                                         .drop_last = false,
-                                         .num_replicas = distributed_ ? dist::world_size() : 1,
-                                         .rank = distributed_ ? dist::rank() : 0});
+  nabla::data::DataLoaderOptions loader_options;
+  loader_options.batch_size = options.batch_size;
+  loader_options.shuffle = false;  // fit draws the order itself (see below)
+  loader_options.drop_last = false;
+  loader_options.num_replicas = distributed_ ? dist::world_size() : 1;
+  loader_options.rank = distributed_ ? dist::rank() : 0;
+  loader_options.transforms = options.train_transforms;
+  nabla::data::DataLoader loader(train, loader_options);
   const int verbose = dist::rank() == 0 ? options.verbose : 0;
   // A callback (BackupAndRestore) may have restored a later starting epoch.
   int first_epoch =
@@ -426,11 +430,25 @@ void Model::set_precision(DType compute_dtype) {
   precision_ = compute_dtype;
 }
 
-void Model::save(const std::string& dir, int epoch) const {
-  if (distributed_ && dist::rank() != 0) return;  // the replicas are identical: rank 0 writes
+bool Model::writes_checkpoints() const { return !distributed_ || dist::rank() == 0; }
+
+namespace {
+
+std::map<std::string, Tensor> copied(std::map<std::string, Tensor> tensors, bool copy) {
+  if (copy)
+    for (auto& [name, t] : tensors) t = kernels::contiguous_copy(t);
+  return tensors;
+}
+
+}  // namespace
+
+io::Checkpoint Model::snapshot(int epoch) const { return checkpoint_of(epoch, /*copy=*/true); }
+
+// A save writes the live tensors: no second copy of a large model's state in memory.
+io::Checkpoint Model::checkpoint_of(int epoch, bool copy) const {
   io::Checkpoint c;
-  c.model = module_->state_dict();
-  if (optimizer_) c.optimizer = optimizer_->state_dict();
+  c.model = copied(module_->state_dict(), copy);
+  if (optimizer_) c.optimizer = copied(optimizer_->state_dict(), copy);
   c.config = {{"module", module_->type_name()}, {"loss", loss_name_}, {"metrics", metric_names_}};
   Generator::State rng = default_generator().state();
   c.state = {{"epoch", epoch}, {"rng", std::vector<uint64_t>(rng.begin(), rng.end())}};
@@ -439,7 +457,11 @@ void Model::save(const std::string& dir, int epoch) const {
                            {"step", progress_.step},
                            {"order_rng", std::vector<uint64_t>(progress_.order_rng.begin(), progress_.order_rng.end())},
                            {"totals", progress_.totals}};
-  io::save_checkpoint(dir, c);
+  return c;
+}
+
+void Model::save(const std::string& dir, int epoch) const {
+  if (writes_checkpoints()) io::save_checkpoint(dir, checkpoint_of(epoch, /*copy=*/false));
 }
 
 int Model::load(const std::string& dir) {

@@ -12,7 +12,9 @@
 
 #include "nabla/core/random.h"
 #include "nabla/data/dataset.h"
+#include "nabla/data/transforms.h"
 #include "nabla/dist/data_parallel.h"
+#include "nabla/io/checkpoint.h"
 #include "nabla/nn/module.h"
 #include "nabla/optim/optimizer.h"
 #include "nabla/train/callbacks.h"
@@ -56,6 +58,8 @@ struct FitOptions {
   // skip: the step is dropped with a warning, and fit fails after 10 dropped in a row.
   enum class NonFinite { stop, skip };
   NonFinite on_nonfinite = NonFinite::stop;
+  // Applied to each training batch (random crops, flips); evaluation sees the data as it is.
+  std::vector<data::BatchTransform> train_transforms;
   // SIGINT/SIGTERM during fit finish the current optimizer step and return (Model::interrupted()),
   // with the position in the epoch kept for save() and the next fit (see StopSignals).
   bool stop_on_signals = false;
@@ -94,6 +98,11 @@ class Model {
   // A checkpoint directory: weights, optimizer state, epoch and RNG (see io/checkpoint.h).
   // Distributed, only rank 0 writes (every rank holds the same state).
   void save(const std::string& dir, int epoch = 0) const;
+  // What save() writes, with every tensor copied: a snapshot to write later (ModelCheckpoint's
+  // save interval), untouched by further training.
+  io::Checkpoint snapshot(int epoch = 0) const;
+  // Whether this process writes checkpoints (distributed: rank 0 only).
+  bool writes_checkpoints() const;
   // Loads weights (and optimizer state when compiled); returns the epoch recorded.
   int load(const std::string& dir);
 
@@ -124,6 +133,7 @@ class Model {
   bool stop_training = false;
 
  private:
+  io::Checkpoint checkpoint_of(int epoch, bool copy) const;
   // One epoch of fit as a short loop over the steps below.
   Logs run_epoch(data::DataLoader& loader, const FitOptions& options, int epoch, ProgressBar& bar,
                  dist::DistributedDataParallel* ddp, NonFiniteGuard& guard);

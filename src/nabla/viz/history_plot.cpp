@@ -59,6 +59,15 @@ class PlotWriter {
     written_.push_back(base + ".png");
     written_.push_back(base + ".svg");
   }
+  void save_side_by_side(std::vector<LinePlot> panels, const std::string& name) {
+    for (LinePlot& plot : panels) std::erase_if(plot.series, [](const Series& s) { return !has_finite(s.y); });
+    std::erase_if(panels, [](const LinePlot& plot) { return plot.series.empty(); });
+    if (panels.empty()) return;
+    const std::string base = (out_dir_ / file_stem(name)).string();
+    save_line_plots_side_by_side(panels, base);
+    written_.push_back(base + ".png");
+    written_.push_back(base + ".svg");
+  }
   const std::vector<std::string>& written() const { return written_; }
 
  private:
@@ -78,6 +87,9 @@ void plot_epochs(const NumericTable& history, bool lr_per_step, PlotWriter& writ
     return plot;
   };
   writer.save(train_and_validation("loss"), "loss");
+  // The articles' figure: accuracy and loss side by side, training and validation in each.
+  if (history.has("accuracy") && history.has("loss"))
+    writer.save_side_by_side({train_and_validation("accuracy"), train_and_validation("loss")}, "history");
 
   // Every other column is a metric; "val_accuracy" joins "accuracy" (or stands alone without it).
   std::vector<std::string> metrics;

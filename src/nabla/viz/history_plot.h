@@ -11,6 +11,8 @@ namespace nabla::viz {
 // step,epoch,loss,lr and optional metric columns); at least one must exist. Writes PNG + SVG pairs into
 // `out_dir` (default RUN_DIR/plots, created if needed):
 //   loss            train and validation loss per epoch
+//   history         accuracy and loss side by side, train and validation in each (the articles' figure;
+//                   when accuracy is logged)
 //   <metric>        train and val_<metric> per epoch, one pair of files per metric
 //   steps_loss      per-step loss, raw and a moving average (likewise steps_<metric>)
 //   lr              learning rate per step (per epoch when steps.csv lacks it)

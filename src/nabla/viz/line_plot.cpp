@@ -309,39 +309,69 @@ void draw_series(plstream& pls, const LinePlot& plot, const std::vector<Points>&
 
 }  // namespace
 
-void save_line_plot(const LinePlot& plot, const std::string& path_without_extension) {
+namespace {
+
+// A chart checked and laid out, ready to draw into its (sub)page.
+struct PreparedPlot {
+  const LinePlot* plot;
+  std::vector<Points> points_per_series;
+  Axes axes;
+  std::vector<int> colors;
+  PLINT legend_corner;
+};
+
+PreparedPlot prepare(const LinePlot& plot, const std::string& path_without_extension) {
   const std::string where = "line plot \"" + plot.title + "\" (" + path_without_extension + ")";
   NABLA_CHECK(!plot.series.empty(), where, ": no series to draw");
   NABLA_CHECK(plot.series.size() <= size_t(kMaxSeries), where, ": ", plot.series.size(), " series; at most ",
               kMaxSeries, " fit one chart");
   const auto& palette = series_palette();
-  std::vector<Points> points_per_series;
+  PreparedPlot p{&plot, {}, {}, {}, 0};
   Range x_range, y_range;
   for (const auto& s : plot.series) {
     NABLA_CHECK(s.x.size() == s.y.size(), where, ": series \"", s.label, "\" has ", s.x.size(), " x values but ",
                 s.y.size(), " y values");
     NABLA_CHECK(s.color < int(palette.size()), where, ": series \"", s.label, "\" asks for colour ", s.color,
                 "; the palette has ", palette.size(), " (use -1 for automatic)");
-    points_per_series.push_back(drawable_points(s, plot.log_y));
-    for (const auto& [x, y] : points_per_series.back()) {
+    p.points_per_series.push_back(drawable_points(s, plot.log_y));
+    for (const auto& [x, y] : p.points_per_series.back()) {
       x_range.add(x);
       y_range.add(y);
     }
   }
   NABLA_CHECK(!y_range.empty(), where, ": no series has a finite", plot.log_y ? ", positive" : "", " value to draw");
-
-  Axes axes = plan_axes(plot, x_range, y_range);
-  const std::vector<int> colors = series_colors(plot, palette);
+  p.axes = plan_axes(plot, x_range, y_range);
+  p.colors = series_colors(plot, palette);
   size_t longest_label = 0;
   for (const auto& s : plot.series) longest_label = std::max(longest_label, s.label.size());
   const double legend_w = 0.14 + 0.012 * double(longest_label);
   const double legend_h = 0.05 + 0.055 * double(plot.series.size());
-  const PLINT legend_corner =
-      emptiest_corner(points_per_series, axes.x_lo, axes.x_hi, axes.y_lo, axes.y_hi, legend_w, legend_h);
+  p.legend_corner =
+      emptiest_corner(p.points_per_series, p.axes.x_lo, p.axes.x_hi, p.axes.y_lo, p.axes.y_hi, legend_w, legend_h);
+  return p;
+}
 
-  render_png_and_svg(path_without_extension, {plot.width, plot.height}, [&](plstream& pls) {
-    draw_axes(pls, plot, axes);
-    draw_series(pls, plot, points_per_series, colors, legend_corner);
+// Advances to the next (sub)page and draws the chart there.
+void draw(plstream& pls, PreparedPlot& p) {
+  draw_axes(pls, *p.plot, p.axes);
+  draw_series(pls, *p.plot, p.points_per_series, p.colors, p.legend_corner);
+}
+
+}  // namespace
+
+void save_line_plot(const LinePlot& plot, const std::string& path_without_extension) {
+  PreparedPlot p = prepare(plot, path_without_extension);
+  render_png_and_svg(path_without_extension, {plot.width, plot.height}, [&](plstream& pls) { draw(pls, p); });
+}
+
+void save_line_plots_side_by_side(const std::vector<LinePlot>& panels, const std::string& path_without_extension) {
+  NABLA_CHECK(!panels.empty() && panels.size() <= 4, "side-by-side plot ", path_without_extension, ": ", panels.size(),
+              " panels; give 1 to 4");
+  std::vector<PreparedPlot> prepared;
+  for (const LinePlot& panel : panels) prepared.push_back(prepare(panel, path_without_extension));
+  const FigureSize size{panels[0].width * int(panels.size()), panels[0].height, int(panels.size())};
+  render_png_and_svg(path_without_extension, size, [&](plstream& pls) {
+    for (PreparedPlot& p : prepared) draw(pls, p);
   });
 }
 

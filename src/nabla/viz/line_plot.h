@@ -24,6 +24,9 @@ struct LinePlot {
 // Writes <path_without_extension>.png and .svg (each atomically). Throws nabla::Error when a series'
 // x and y differ in length or no series has a single plottable point.
 void save_line_plot(const LinePlot& plot, const std::string& path_without_extension);
+// Charts next to each other in one figure, each panel as save_line_plot draws it (1-4 panels; the
+// figure is the first panel's size times the number of panels across).
+void save_line_plots_side_by_side(const std::vector<LinePlot>& panels, const std::string& path_without_extension);
 
 // The palette series colours come from, in order (matplotlib's "tab10", easy to tell apart).
 struct Rgb {

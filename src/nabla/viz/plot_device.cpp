@@ -67,6 +67,7 @@ void render_one(const char* device, const std::string& path, FigureSize size,
       pls.sdev(device);
       pls.sfnam(temp.c_str());
       pls.spage(0, 0, size.width, size.height, 0, 0);
+      pls.ssub(size.panels_across, 1);
       pls.scolbg(255, 255, 255);
       pls.init();
       pls.scmap0n(kPaletteSize);

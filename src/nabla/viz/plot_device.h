@@ -12,6 +12,7 @@ namespace nabla::viz {
 struct FigureSize {
   int width = 900;
   int height = 600;
+  int panels_across = 1;  // subpages side by side; each pladv(0) moves to the next
 };
 
 // cmap0 slots every figure starts with; figures add their own colours after these.
