@@ -8,16 +8,20 @@ Run from the repository root:
     python3 bench/peers/train_twin.py configs/fashion_cnn.json [--set key=value ...] [--epochs N]
                                       [--seed S] [--threads 2]
 
-Prints one line per epoch (train and validation loss and accuracy), then the test metrics of the
-checkpoint with the best training.checkpoint_monitor (as nabla picks checkpoints/best) as one JSON line:
+Prints one line per epoch (train and validation loss and accuracy), `nabla train`'s
+"prediction for [...]: ..." lines for data.predict, then the test metrics of the checkpoint with the
+best training.checkpoint_monitor (as nabla picks checkpoints/best) as one JSON line, always the last:
     {"config": ..., "test": {"loss": ..., "accuracy": ...}, "best_epoch": ..., "history": [...]}
 
-Mirrored from nabla: data loading (Fashion-MNIST IDX, the KJV verse file, Keras-style
-validation_split, the seeded train/validation/test split of verses — the same xoshiro256** shuffle,
-so the same verses land in each part), the word/char tokenizers (and SentencePiece through its pip
-package), padding, language-model windows, every model type with PyTorch's default inits (GPT-2's
-for GPT), the optimizers, schedules, gradient clipping and accumulation, and steps_per_epoch.
-What differs: init values, dropout masks and batch order come from torch's generator, not nabla's.
+Mirrored from nabla: data loading (Fashion-MNIST IDX with standardize and augment, the KJV verse
+file, inline data, Keras-style validation_split, the seeded train/validation/test split of verses —
+the same xoshiro256** shuffle, so the same verses land in each part — or split "last"), the
+word/char tokenizers (clean "letters" too, and SentencePiece through its pip package), padding,
+language-model windows, every model type with PyTorch's default inits (GPT-2's for GPT) or Keras'
+(model.init "keras"), model.initial_weights, the optimizers, schedules, gradient clipping and
+accumulation, steps_per_epoch and early stopping.
+What differs: init values, dropout masks, augmentation and batch order come from torch's generator,
+not nabla's; the twin writes no checkpoints (checkpoint_interval_seconds is only checked).
 """
 
 import argparse
@@ -69,11 +73,43 @@ class Section:
         if not ok:
             fail(self.key_path(key), ": expected ", kind.__name__, ", got ", json.dumps(v))
         v = kind(v) if kind in (int, float) else v
-        if choices is not None and v not in choices:
-            fail(self.key_path(key), ": expected one of ", ", ".join(choices), ", got ", json.dumps(v))
+        if choices is not None and v not in choices:  # nabla's wording: the key and every allowed value
+            fail(self.key_path(key), ": expected one of ", ", ".join(json.dumps(c) for c in choices), ", got ",
+                 json.dumps(v))
         if (low is not None and v < low) or (high is not None and v > high):
             fail(self.key_path(key), ": ", v, " is outside [", low, ", ", high, "]")
         return v
+
+    def numbers(self, key, default):
+        """ConfigReader::numbers: a list of finite numbers (bools are not numbers, as in JSON)."""
+        v = self.get(key, default, list)
+        if not all(finite_number(item) for item in v):
+            fail(self.key_path(key), ": expected a list of finite numbers, got ", json.dumps(v))
+        return [float(item) for item in v]
+
+    def number_rows(self, key, default, max_cells=1 << 20):
+        """ConfigReader::number_rows: a non-empty table of finite numbers, rows non-empty and equally long."""
+        self.used.add(key)
+        if key not in self.values:
+            if default is None:
+                fail(self.key_path(key), ": required key is missing")
+            return default
+        v, cells = self.values[key], 0
+        expected = "a list of rows of numbers ([[1, 2], [3, 4]]), all rows as long"
+        if not isinstance(v, list) or not v:
+            fail(self.key_path(key), ": expected ", expected, ", got ", json.dumps(v))
+        for row in v:
+            if (not isinstance(row, list) or not row or len(row) != len(v[0]) or
+                    not all(finite_number(item) for item in row)):
+                fail(self.key_path(key), ": expected ", expected, ", got ", json.dumps(v))
+            cells += len(row)
+            if cells > max_cells:
+                fail(self.key_path(key), ": more than ", max_cells, " numbers; put data this large in a file "
+                     "(data.dataset \"csv\")")
+        return [[float(item) for item in row] for row in v]
+
+    def has(self, key):
+        return key in self.values
 
     def section(self, key):
         self.used.add(key)
@@ -83,6 +119,10 @@ class Section:
         unknown = sorted(set(self.values) - self.used)
         if unknown:
             fail(self.key_path(unknown[0]), ": unknown key (known here: ", ", ".join(sorted(self.used)), ")")
+
+
+def finite_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def apply_override(config, assignment):
@@ -168,15 +208,18 @@ def split_indices(n, fractions, seed):
 
 WORD = rb"[A-Za-z0-9\x80-\xff]+(?:['\-][A-Za-z0-9\x80-\xff]+)*"
 WORD_SPLIT = re.compile(rb"(" + WORD + rb")|[ \t\n\r\f\v]+|(.)", re.S)
+LETTERS = re.compile(rb"[A-Za-z]+")  # std::isalpha in the C locale: ASCII letters only, bytes >= 0x80 are not
 
 
 class WordTokenizer:
     """nabla's WordTokenizer: words are runs of ASCII letters/digits and non-ASCII bytes with inner
     ' and -, every other visible byte is a punctuation token; ids [<pad>,] <unk>, then words by
-    descending count, ties in byte order; vocab_size counts the special tokens."""
+    descending count, ties in byte order; vocab_size counts the special tokens. letters_only (clean
+    "letters", the articles' cleaning): words are runs of ASCII letters, lower-cased, and everything
+    else only separates them (lowercase and split_punctuation then have no effect, as in nabla)."""
 
-    def __init__(self, texts, lowercase, split_punctuation, max_vocab, min_count, pad):
-        self.lowercase, self.split_punctuation = lowercase, split_punctuation
+    def __init__(self, texts, lowercase, split_punctuation, max_vocab, min_count, pad, letters_only=False):
+        self.lowercase, self.split_punctuation, self.letters_only = lowercase, split_punctuation, letters_only
         counts = {}
         for text in texts:
             for w in self.split(text):
@@ -192,6 +235,8 @@ class WordTokenizer:
         self.unk, self.vocab_size = (1 if pad else 0), len(vocabulary)
 
     def split(self, text):
+        if self.letters_only:
+            return [w.lower() for w in LETTERS.findall(text.encode("utf-8"))]
         tokens = []
         for word, mark in WORD_SPLIT.findall(text.encode("utf-8")):
             if word:
@@ -258,9 +303,10 @@ def build_tokenizer(cfg, texts, pad, default_vocab):
     if kind == "char":
         tokenizer = CharTokenizer("".join(t + "\n" for t in texts), cfg.get("unk", True, bool))
     elif kind == "word":
-        tokenizer = WordTokenizer(texts, cfg.get("lowercase", True, bool), cfg.get("split_punctuation", True, bool),
-                                  cfg.get("vocab_size", default_vocab, int, low=0), cfg.get("min_count", 1, int, low=1),
-                                  pad)
+        lowercase, split_punctuation = cfg.get("lowercase", True, bool), cfg.get("split_punctuation", True, bool)
+        letters_only = cfg.get("clean", "none", str, ["none", "letters"]) == "letters"
+        tokenizer = WordTokenizer(texts, lowercase, split_punctuation, cfg.get("vocab_size", default_vocab, int, low=0),
+                                  cfg.get("min_count", 1, int, low=1), pad, letters_only)
     else:
         tokenizer = SentencePieceTokenizer(texts, cfg.get("vocab_size", default_vocab or 2000, int, low=16),
                                            cfg.get("model_type", "bpe", str, ["bpe", "unigram"]),
@@ -273,8 +319,11 @@ def build_tokenizer(cfg, texts, pad, default_vocab):
 
 
 class TensorData:
+    """Examples x[i], y[i]; `transform(x, generator)`, if set, augments training batches only (as
+    nabla's FitOptions::train_transforms: validation and test see the data as it is)."""
+
     def __init__(self, x, y):
-        self.x, self.y = x, y
+        self.x, self.y, self.transform = x, y, None
 
     def __len__(self):
         return len(self.x)
@@ -331,6 +380,33 @@ def read_idx(directory, stem):
          "; install the Debian package dataset-fashion-mnist or set data.dir")
 
 
+def hold_out(x, y, fraction):
+    """nabla's hold_out: Keras' validation_split, the LAST fraction of the examples for validation."""
+    held = int(len(x) * fraction)
+    if len(x) - held <= 0:
+        fail("data.validation_split ", fraction, " leaves no training examples of ", len(x))
+    return TensorData(x[:len(x) - held], y[:len(x) - held]), (TensorData(x[len(x) - held:], y[len(x) - held:])
+                                                              if held > 0 else None)
+
+
+def random_crop(padding):
+    """nabla's data::random_crop: per image a shift (dy, dx) uniform in [-padding, padding], out[r, c] =
+    in[r + dy, c + dx], 0 where that falls outside (0 of the stored values: after standardize too)."""
+    def crop(x, generator):
+        b, h, w = x.shape[0], x.shape[2], x.shape[3]
+        padded = F.pad(x, (padding, padding, padding, padding))
+        dy, dx = torch.randint(0, 2 * padding + 1, (2, b, 1), generator=generator)
+        rows, cols = torch.arange(h) + dy, torch.arange(w) + dx  # [B, H], [B, W] into the padded image
+        return padded[torch.arange(b)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    return crop
+
+
+def random_horizontal_flip(x, generator):
+    """nabla's data::random_horizontal_flip(0.5): each image mirrored left-right with probability 1/2."""
+    flip = torch.rand(x.shape[0], generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
 def load_fashion(d):
     directory = d.get("dir", fashion_dir(), str)
     limit, test_limit = d.get("limit", 0, int, low=0), d.get("test_limit", 0, int, low=0)
@@ -343,13 +419,32 @@ def load_fashion(d):
         x = torch.from_numpy(images[:n].astype(np.float32) / np.float32(255)).reshape(n, 1, 28, 28)
         return x, torch.from_numpy(labels[:n].astype(np.int64))
 
-    x, y = split("train", limit)
-    held = int(len(x) * fraction)  # Keras' validation_split: the LAST fraction of the training set
-    if len(x) - held <= 0:
-        fail("data.validation_split ", fraction, " leaves no training examples of ", len(x))
-    train = TensorData(x[:len(x) - held], y[:len(x) - held])
-    validation = TensorData(x[len(x) - held:], y[len(x) - held:]) if held > 0 else None
-    return train, validation, TensorData(*split("t10k", test_limit)), {"input": (1, 28, 28), "classes": 10, "vocab": 0}
+    (x, y), (test_x, test_y) = split("train", limit), split("t10k", test_limit)
+    shape = {"input": (1, 28, 28), "classes": 10, "vocab": 0}
+    if d.get("standardize", False, bool):
+        # Over all training images (the validation part included, as nabla standardizes before
+        # hold_out): the mean and the population std (var with correction 0), then (x - mean) / std
+        # in f32 as nabla's x + (-mean) and x * (1 / std). torch reduces accurately (cascade sums,
+        # Welford in double); see the report on nabla's single-f32-accumulator reductions.
+        var, mean = torch.var_mean(x, correction=0)
+        mean, std = mean.item(), math.sqrt(var.item())
+        x, test_x = (x - mean) * (1.0 / std), (test_x - mean) * (1.0 / std)
+        shape["normalization"] = {"mean": mean, "std": std}
+    augment, transforms = d.section("augment"), []
+    padding = augment.get("crop_padding", 0, int, low=0, high=14)
+    if padding > 0:
+        transforms.append(random_crop(padding))
+    if augment.get("flip", False, bool):
+        transforms.append(random_horizontal_flip)
+    augment.finish()
+    train, validation = hold_out(x, y, fraction)
+    if transforms:  # crop, then flip, in nabla's order
+        def transform(batch, generator):
+            for t in transforms:
+                batch = t(batch, generator)
+            return batch
+        train.transform = transform
+    return train, validation, TensorData(test_x, test_y), shape
 
 
 VERSE = re.compile(r"^([0-9]?[A-Za-z]+)([0-9]{1,4}):([0-9]{1,4}) (.*)$", re.S)
@@ -393,7 +488,14 @@ def split_units(d, n, seed):
     test = d.get("test_fraction", 0.1, float, low=0, high=0.9)
     if val + test >= 1:
         fail(d.key_path("validation_fraction"), " + test_fraction must be below 1, got ", val + test)
-    parts = split_indices(n, [1 - val - test, val, test], seed)
+    if d.get("split", "random", str, ["random", "last"]) == "last":
+        # In order, validation and test the last fractions (Keras' validation_split), cut as nabla
+        # cuts them: int(n * fraction) each, truncated.
+        n_val, n_test = int(n * val), int(n * test)
+        n_train = n - n_val - n_test
+        parts = [list(range(n_train)), list(range(n_train, n_train + n_val)), list(range(n_train + n_val, n))]
+    else:
+        parts = split_indices(n, [1 - val - test, val, test], seed)
     if not parts[0]:
         fail(d.key_path("dataset"), ": no training examples left after the split of ", n)
     return parts
@@ -443,20 +545,39 @@ def load_language_model(d, seed, kjv):
                                                          "vocab": tokenizer.vocab_size}
 
 
-def load_neuron_toy():
-    x = torch.tensor([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=torch.float32)
-    test_x = torch.tensor([[1, 0, 0], [0, 1, 0]], dtype=torch.float32)
-    return (TensorData(x, torch.tensor([[0.0], [1.0], [1.0], [0.0]])), None,
-            TensorData(test_x, torch.tensor([[1.0], [0.0]])), {"input": (3,), "classes": 0, "vocab": 0})
+def load_inline(d):
+    """nabla's load_inline: a small data set written in the config (rows x, targets y: regression
+    values [n, 1] f32, or class ids i64 with classes = max + 1), the last validation_split held out,
+    and optional rows `predict` to run through the best weights after training."""
+    x, y = d.number_rows("x", None), d.numbers("y", None)
+    classes = d.get("task", "regression", str, ["regression", "classification"]) == "classification"
+    if len(y) != len(x):
+        fail(d.key_path("y"), ": ", len(y), " targets for ", len(x), " rows of x")
+    num_classes = 0
+    if classes:
+        for v in y:
+            if not (0 <= v < 1 << 20 and v == math.floor(v)):
+                fail(d.key_path("y"), ": class ", f"{v:g}", " is not a class id (0, 1, 2, ...)")
+        num_classes = int(max(y)) + 1
+        targets = torch.tensor([int(v) for v in y], dtype=torch.int64)
+    else:
+        targets = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
+    train, validation = hold_out(torch.tensor(x, dtype=torch.float32), targets,
+                                 d.get("validation_split", 0.0, float, low=0, high=0.9))
+    predict, features = d.number_rows("predict", []), len(x[0])
+    if predict and len(predict[0]) != features:
+        fail(d.key_path("predict"), ": rows of ", len(predict[0]), " numbers, but x has ", features, " features")
+    return train, validation, None, {"input": (features,), "classes": num_classes, "vocab": 0,
+                                     "predict": torch.tensor(predict, dtype=torch.float32) if predict else None}
 
 
 def load_data(d, seed):
-    name = d.get("dataset", None, str, ["fashion_mnist", "kjv_testament", "kjv_lm", "text_lm", "csv", "neuron_toy"])
+    name = d.get("dataset", None, str, ["fashion_mnist", "kjv_testament", "kjv_lm", "text_lm", "csv", "inline"])
     if name == "csv":
         fail("data.dataset \"csv\" has no PyTorch twin yet (no config in configs/ uses it)")
     data = {"fashion_mnist": lambda: load_fashion(d), "kjv_testament": lambda: load_testament(d, seed),
             "kjv_lm": lambda: load_language_model(d, seed, True),
-            "text_lm": lambda: load_language_model(d, seed, False), "neuron_toy": load_neuron_toy}[name]()
+            "text_lm": lambda: load_language_model(d, seed, False), "inline": lambda: load_inline(d)}[name]()
     d.finish()
     return data
 
@@ -492,15 +613,69 @@ class TransformerBlock(nn.Module):
         return x + self.drop(self.mlp(self.ln_2(x)))
 
 
-class LastStep(nn.Module):
-    """Keras' return_sequences=False after a batch-first recurrent layer: the last step's output."""
+RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
-    def __init__(self, rnn):
+
+def last_step(cell):
+    """Keras' return_sequences=False after a batch-first recurrent layer (nabla's return_sequences
+    false): the last step's output. A subclass, not a wrapper, so the parameter names are nabla's
+    (1.weight_ih_l0, not 1.rnn.weight_ih_l0) and model.initial_weights loads."""
+    class LastStep(RECURRENT[cell]):
+        def forward(self, x):
+            return super().forward(x)[0][:, -1]
+    return LastStep
+
+
+class RecurrentClassifier(nn.Module):
+    """nabla's RecurrentClassifier (model.type "rnn_classifier", the articles' PyTorch RNN classifier):
+    nn.RNN / LSTM / GRU, batch first, over [steps, features] examples (a one-channel image's rows),
+    and a Linear on the last time step."""
+
+    def __init__(self, cell, steps, features, hidden_size, num_layers, classes, dropout):
         super().__init__()
-        self.rnn = rnn
+        self.steps, self.features = steps, features
+        self.rnn = RECURRENT[cell](features, hidden_size, num_layers, batch_first=True, dropout=dropout)
+        self.fc = nn.Linear(hidden_size, classes)
 
     def forward(self, x):
-        return self.rnn(x)[0][:, -1]
+        return self.fc(self.rnn(x.reshape(x.shape[0], self.steps, self.features))[0][:, -1])
+
+
+class KerasAttention(nn.Module):
+    """Keras' Attention(use_scale) layer as nabla's nn::KerasAttention, dot scores: softmax(q k^T x scale)
+    v with the scalar `scale` starting at 1; keys the value mask rules out get score - 1e9 (Keras'
+    masking, so an all-padding row stays finite: uniform weights)."""
+
+    def __init__(self, use_scale):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(())) if use_scale else None
+
+    def forward(self, query, value, value_mask):
+        scores = query @ value.transpose(-2, -1)
+        if self.scale is not None:
+            scores = scores * self.scale
+        scores = scores - (1.0 - value_mask.float().unsqueeze(1)) * 1.0e9
+        return torch.softmax(scores, -1) @ value
+
+
+class KerasAttentionText(nn.Module):
+    """nabla's KerasAttentionClassifier (model.type "keras_attention"): Embedding, Dense(units) per
+    token, Attention()([x, x]) with padding (id 0) masked as keys, the mean over the real tokens,
+    Dense(units, relu), Dense(1, sigmoid). Names as nabla's state_dict."""
+
+    def __init__(self, vocab, embedding_dim, units, use_scale):
+        super().__init__()
+        self.embedding, self.project = nn.Embedding(vocab, embedding_dim), nn.Linear(embedding_dim, units)
+        self.attention = KerasAttention(use_scale)
+        self.dense, self.head = nn.Linear(units, units), nn.Linear(units, 1)
+
+    def forward(self, ids):
+        real = ids != 0
+        x = self.project(self.embedding(ids))
+        x = self.attention(x, x, real)
+        keep = real.float().unsqueeze(-1)  # an all-padding row divides by 1 and stays 0
+        pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        return torch.sigmoid(self.head(torch.relu(self.dense(pooled))))
 
 
 class AttentionText(nn.Module):
@@ -524,7 +699,7 @@ class RecurrentLM(nn.Module):
     def __init__(self, vocab, cell, embedding_dim, hidden_size, num_layers, dropout):
         super().__init__()
         self.embedding = nn.Embedding(vocab, embedding_dim)
-        self.rnn = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[cell](
+        self.rnn = RECURRENT[cell](
             embedding_dim, hidden_size, num_layers, batch_first=True, dropout=dropout)
         self.head, self.drop = nn.Linear(hidden_size, vocab), nn.Dropout(dropout)
 
@@ -555,14 +730,102 @@ class GPT(nn.Module):
         return self.ln_f(x) @ self.wte.weight.T  # output layer tied to the token embedding
 
 
+def apply_keras_init(model):
+    """nabla's apply_keras_initializers (model.init "keras"): every Linear and Conv2d kernel glorot-uniform
+    with zero bias, embeddings U(-0.05, 0.05), recurrent layers per layer and direction: the input
+    kernel glorot-uniform and the recurrent kernel orthogonal, each as one [gates*H, .] matrix (as
+    nabla and Keras: Keras' kernel [in, gates*H] and recurrent_kernel [H, gates*H] are these
+    transposed, so the gate order does not matter), biases zero, and an LSTM's forget-gate bias 1
+    (Keras' unit_forget_bias; in b_ih, rows H:2H of PyTorch's i, f, g, o). Everything else (layer
+    norms, MultiheadAttention's in_proj, the attention scale) keeps its value, as in nabla."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d)):  # MultiheadAttention's out_proj is a Linear too
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.uniform_(module.weight, -0.05, 0.05)
+            elif isinstance(module, nn.RNNBase):
+                hidden = module.hidden_size
+                for layer in range(module.num_layers):
+                    for suffix in ("", "_reverse") if module.bidirectional else ("",):
+                        nn.init.xavier_uniform_(getattr(module, f"weight_ih_l{layer}{suffix}"))
+                        nn.init.orthogonal_(getattr(module, f"weight_hh_l{layer}{suffix}"))
+                        if module.bias:
+                            nn.init.zeros_(getattr(module, f"bias_ih_l{layer}{suffix}"))
+                            nn.init.zeros_(getattr(module, f"bias_hh_l{layer}{suffix}"))
+                            if isinstance(module, nn.LSTM):
+                                getattr(module, f"bias_ih_l{layer}{suffix}")[hidden:2 * hidden] = 1.0
+
+
+SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                      "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+                      "U8": torch.uint8, "BOOL": torch.bool}
+
+
+def read_safetensors(path, label):
+    """{name: tensor} of a safetensors file (8-byte little-endian header size, JSON header, data);
+    errors start with `label`, the key that named the file."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        fail(label, ": cannot read it: ", e.strerror)
+    size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else -1
+    try:
+        header = json.loads(raw[8:8 + size]) if 0 < size <= len(raw) - 8 else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = None
+    if not isinstance(header, dict):
+        fail(label, ": not a safetensors file")
+    tensors, data = {}, raw[8 + size:]
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info.get("dtype") not in SAFETENSORS_DTYPES:
+            fail(label, ": ", name, " has dtype ", info.get("dtype"), ", not one of ", ", ".join(SAFETENSORS_DTYPES))
+        dtype, shape, (begin, end) = SAFETENSORS_DTYPES[info["dtype"]], info["shape"], info["data_offsets"]
+        if end - begin != math.prod(shape) * dtype.itemsize or end > len(data):
+            fail(label, ": ", name, "'s byte range [", begin, ", ", end, ") does not hold a ", info["dtype"], " ",
+                 shape, " tensor")
+        tensors[name] = (torch.frombuffer(bytearray(data[begin:end]), dtype=dtype).reshape(shape) if end > begin
+                         else torch.empty(shape, dtype=dtype))
+    return tensors
+
+
+def load_initial_weights(model, path):
+    """model.initial_weights: nabla's strict load_state_dict of a safetensors file under nabla's
+    state_dict names. The twin's modules carry those names (Sequential indices, embedding/rnn/head,
+    wte/h.0.attn.in_proj_weight, ...), so a file nabla accepts fits here too; values are converted to
+    the parameter's dtype as nabla does."""
+    label = f"model.initial_weights \"{path}\""
+    state, own = read_safetensors(path, label), model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = [f"{k} (file {list(state[k].shape)}, model {list(own[k].shape)})" for k in sorted(set(state) & set(own))
+                  if state[k].shape != own[k].shape]
+    if missing or unexpected or mismatched:
+        fail(label, ": the state does not fit this architecture",
+             *(f"\n  {what} ({len(keys)}): " + " ".join(keys) for what, keys in
+               (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", mismatched)) if keys))
+    with torch.no_grad():
+        for name, t in own.items():
+            t.copy_(state[name].to(t.dtype))
+
+
 def build_model(m, shape):
     """(module, task) as nabla's registry builds them, with the same keys and defaults."""
-    kind = m.get("type", None, str, ["neuron", "mlp", "fashion_cnn", "lenet", "lstm_text", "attention_text",
-                                     "gru_lm", "char_rnn", "gpt"])
+    kind = m.get("type", None, str, ["neuron", "mlp", "fashion_cnn", "lenet", "rnn_classifier", "lstm_text",
+                                     "attention_text", "keras_attention", "gru_lm", "char_rnn", "gpt"])
     features, classes, vocab = math.prod(shape["input"]), shape["classes"], shape["vocab"]
     if kind in ("fashion_cnn", "lenet") and shape["input"] != (1, 28, 28):
         fail("model.type \"", kind, "\" needs 28x28 one-channel images (data.dataset \"fashion_mnist\")")
-    if kind in ("lstm_text", "attention_text", "gru_lm", "char_rnn", "gpt") and vocab <= 0:
+    if kind == "rnn_classifier" and not (len(shape["input"]) == 2 or (len(shape["input"]) == 3 and
+                                                                      shape["input"][0] == 1)):
+        fail("model.type \"", kind, "\" reads [steps, features] examples or one-channel images (their rows as "
+             "steps), but the data gives examples of shape ", list(shape["input"]))
+    if kind in ("lstm_text", "attention_text", "keras_attention", "gru_lm", "char_rnn", "gpt") and vocab <= 0:
         fail("model.type \"", kind, "\" needs token ids from a text dataset with a tokenizer")
     task = "classification"
     if kind == "neuron":
@@ -586,17 +849,27 @@ def build_model(m, shape):
         model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), act(), pool(2), nn.Conv2d(6, 16, 5), act(), pool(2),
                               nn.Flatten(), nn.Linear(400, 120), act(), nn.Linear(120, 84), act(),
                               nn.Linear(84, classes))
+    elif kind == "rnn_classifier":
+        cell = m.get("cell", "rnn", str, ["rnn", "lstm", "gru"])
+        hidden, layers = m.get("hidden_size", 128, int, low=1), m.get("num_layers", 1, int, low=1, high=8)
+        model = RecurrentClassifier(cell, shape["input"][-2], shape["input"][-1], hidden, layers, classes,
+                                    m.get("dropout", 0.0, float, low=0, high=0.99))
     elif kind == "lstm_text":
+        cell = m.get("cell", "lstm", str, ["rnn", "lstm", "gru"])
         embedding, hidden = m.get("embedding_dim", 128, int, low=1), m.get("hidden_size", 128, int, low=1)
         layers, dropout = m.get("num_layers", 2, int, low=1, high=8), m.get("dropout", 0.0, float, low=0, high=0.99)
         model = nn.Sequential(nn.Embedding(vocab, embedding),
-                              LastStep(nn.LSTM(embedding, hidden, layers, batch_first=True, dropout=dropout)),
+                              last_step(cell)(embedding, hidden, layers, batch_first=True, dropout=dropout),
                               nn.Linear(hidden, 1), nn.Sigmoid())
         task = "binary"
     elif kind == "attention_text":
         model = AttentionText(vocab, shape["input"][0], m.get("embed_dim", 128, int, low=1),
                               m.get("num_heads", 4, int, low=1), m.get("num_layers", 1, int, low=1, high=12),
                               m.get("dropout", 0.1, float, low=0, high=0.99))
+        task = "binary"
+    elif kind == "keras_attention":
+        model = KerasAttentionText(vocab, m.get("embedding_dim", 64, int, low=1), m.get("units", 64, int, low=1),
+                                   m.get("use_scale", True, bool))
         task = "binary"
     elif kind in ("gru_lm", "char_rnn"):
         gru = kind == "gru_lm"
@@ -615,9 +888,16 @@ def build_model(m, shape):
             fail("data.seq_len ", shape["input"][0], " is longer than the model's context of ", context)
         model = GPT(vocab, context, n_layer, n_head, n_embd, m.get("dropout", 0.1, float, low=0, high=0.99))
         task = "language_model"
+    # PyTorch's initialisation (how the layers are built), or Keras' defaults as the articles' Keras
+    # programs start from; then a new run's initial_weights, if any, replace either.
+    if m.get("init", "pytorch", str, ["pytorch", "keras"]) == "keras":
+        apply_keras_init(model)
+    initial_weights = m.get("initial_weights", "", str)
     m.finish()
     if task == "classification" and classes <= 1:
         fail("model.type \"", kind, "\" is a classifier but the data has no class labels")
+    if initial_weights:
+        load_initial_weights(model, initial_weights)
     return model, kind, task
 
 
@@ -755,6 +1035,60 @@ def autocast(precision):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
+def improved(mode, monitor, current, best, min_delta):
+    """nabla's train::improved (ModelCheckpoint, EarlyStopping): mode "auto" is max for a monitor
+    naming "acc", else min; the first finite value always improves."""
+    if math.isnan(best):
+        return not math.isnan(current)
+    if mode == "auto":
+        mode = "max" if "acc" in monitor else "min"
+    return current < best - min_delta if mode == "min" else current > best + min_delta
+
+
+class EarlyStopping:
+    """nabla's (Keras') EarlyStopping: stop once `monitor` has not improved by more than min_delta for
+    `patience` epochs in a row; restore_best_weights puts the best epoch's weights back at the end,
+    if it stopped early (in nabla, as in Keras 2)."""
+
+    def __init__(self, monitor, min_delta, patience, mode, restore):
+        self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
+        self.mode, self.restore = mode, restore
+        self.best, self.wait, self.stopped_epoch, self.best_weights = math.nan, 0, 0, None
+
+    def epoch_end(self, epoch, logs, model):
+        """True when training should stop after this epoch."""
+        current = logs[self.monitor]
+        if improved(self.mode, self.monitor, current, self.best, self.min_delta):
+            self.best, self.wait = current, 0
+            if self.restore:
+                self.best_weights = copy.deepcopy(model.state_dict())
+            return False
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch + 1
+            return True
+        return False
+
+    def train_end(self, model):
+        if self.restore and self.stopped_epoch > 0 and self.best_weights is not None:
+            model.load_state_dict(self.best_weights)
+
+
+def check_monitor(monitor, key, metrics, validation):
+    """nabla's check_before_work: a monitored value must be one the run logs every epoch."""
+    logged = ["loss"] + [name for name, _ in metrics]
+    allowed = logged + (["val_" + name for name in logged] if validation else [])
+    if monitor not in allowed:
+        fail(key, ": \"", monitor, "\" is not logged by this run",
+             " (it has no validation set; set data.validation_split)" if monitor.startswith("val_") and not validation
+             else "", "; choose one of ", ", ".join(allowed))
+
+
+def format_float(v):
+    """C++ `ostream << float` at the default precision 6: printf's %g of the value as a double."""
+    return "%g" % float(v)
+
+
 def run_epoch(model, data, optimizer, loss_fn, metrics, schedule, t, generator):
     model.train()
     n, bs = len(data), t["batch_size"]
@@ -765,6 +1099,8 @@ def run_epoch(model, data, optimizer, loss_fn, metrics, schedule, t, generator):
     optimizer.zero_grad(set_to_none=True)
     for step in range(steps):
         x, y = data.batch(order[step * bs:(step + 1) * bs])
+        if getattr(data, "transform", None):  # data.augment: training batches only
+            x = data.transform(x, generator)
         with autocast(t["precision"]):
             p = model(x)
             loss = loss_fn(p.float(), y)
@@ -835,6 +1171,16 @@ def main():
     loss_name = t.get("loss", default_loss, str)
     loss_fn = make_loss(loss_name)
     metrics = [make_metric(m, loss_name) for m in t.get("metrics", [] if task == "regression" else ["accuracy"], list)]
+    # nabla writes checkpoints at most this often; the twin writes none, so the value only is checked.
+    t.get("checkpoint_interval_seconds", 5.0, float, low=0, high=86400)
+    stopper = None
+    if t.has("early_stopping"):  # Keras' EarlyStopping, only when the config asks for it
+        e = t.section("early_stopping")
+        stopper = EarlyStopping(e.get("monitor", "val_loss" if validation else "loss", str),
+                                e.get("min_delta", 0.0, float, low=0), e.get("patience", 0, int, low=0, high=1000000),
+                                e.get("mode", "auto", str, ["auto", "min", "max"]),
+                                e.get("restore_best_weights", False, bool))
+        e.finish()
     optimizer = build_optimizer(t.section("optimizer"), model, kind)
     batches = -(-len(train) // tc["batch_size"])
     batches = min(tc["steps_per_epoch"], batches) if tc["steps_per_epoch"] > 0 else batches
@@ -842,6 +1188,9 @@ def main():
     t.finish()
     root.section("generate")  # sampling defaults: nabla's concern after training, not compared here
     root.finish()
+    check_monitor(tc["checkpoint_monitor"], "training.checkpoint_monitor", metrics, validation)
+    if stopper:
+        check_monitor(stopper.monitor, "training.early_stopping.monitor", metrics, validation)
 
     params = sum(p.numel() for p in model.parameters())
     print(f"{name}: {kind} with {params:,} parameters (torch {torch.__version__}, {args.threads} threads); "
@@ -850,7 +1199,6 @@ def main():
 
     generator = torch.Generator().manual_seed(seed)
     monitor = tc["checkpoint_monitor"]
-    better = (lambda new, old: new > old) if "acc" in monitor else (lambda new, old: new < old)  # as nabla's mode
     best, best_state, best_epoch, history = math.nan, None, 0, []
     for epoch in range(tc["epochs"]):
         began = time.time()
@@ -861,19 +1209,38 @@ def main():
                                                            metrics).items()})
         logs["lr"] = optimizer.param_groups[0]["lr"]
         schedule.epoch_end(logs)
-        if math.isnan(best) or better(logs[monitor], best):  # nabla's checkpoints/best
+        if improved("auto", monitor, logs[monitor], best, 0.0):  # nabla's checkpoints/best
             best, best_state, best_epoch = logs[monitor], copy.deepcopy(model.state_dict()), epoch + 1
         history.append({"epoch": epoch + 1, **logs, "seconds": round(time.time() - began, 2)})
         print(f"epoch {epoch + 1}/{tc['epochs']} " + " ".join(f"{k} {v:.6g}" for k, v in logs.items()) +
               f" ({time.time() - began:.1f} s)", flush=True)
+        if stopper and stopper.epoch_end(epoch, logs, model):  # after the checkpoints, as nabla's callbacks
+            print(f"early stopping: {stopper.monitor} has not improved for {stopper.patience} epoch(s)", flush=True)
+            break
+    if stopper:
+        stopper.train_end(model)  # nabla's results come from checkpoints/best all the same (below)
 
     result = {"config": args.config, "name": name, "framework": f"torch {torch.__version__}", "model": kind,
               "parameters": params, "best_epoch": best_epoch, "history": history}
     if validation:  # the best epoch's validation metrics: the comparison for configs without a test set
         result["validation"] = {k[4:]: v for k, v in history[best_epoch - 1].items() if k.startswith("val_")}
-    if test:
+    if stopper:
+        result["stopped_epoch"] = stopper.stopped_epoch
+    if "normalization" in shape:
+        result["normalization"] = shape["normalization"]
+    if test or shape.get("predict") is not None:  # both through checkpoints/best, as nabla
         model.load_state_dict(best_state)
+    if test:
         result["test"] = evaluate(model, test, max(tc["batch_size"], 256), loss_fn, metrics)
+    if shape.get("predict") is not None:  # data.predict, printed as `nabla train` prints it
+        model.eval()
+        inputs = shape["predict"]
+        with torch.no_grad(), autocast(tc["precision"]):
+            outputs = model(inputs).float().reshape(len(inputs), -1)
+        for x, y in zip(inputs.tolist(), outputs.tolist()):
+            print("prediction for [" + ", ".join(format_float(v) for v in x) + "]:" +
+                  "".join(" " + format_float(v) for v in y), flush=True)
+        result["predictions"] = outputs.tolist()
     result["seconds"] = round(time.time() - started, 1)
     print(json.dumps(result), flush=True)
 
