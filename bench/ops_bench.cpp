@@ -79,6 +79,13 @@ void rowwise_bench(benchmark::State& state, const std::function<Tensor(const Ten
   set_rate(state, "GB/s", 2.0 * 4 * x.numel());
 }
 
+// Fashion-MNIST's training images as one tensor: the mean of all, and per pixel over the images.
+void mean_bench(benchmark::State& state, bool per_column) {
+  Tensor x = rand({60000, 784});
+  for (auto _ : state) benchmark::DoNotOptimize(per_column ? mean(x, {0}) : mean(x));
+  set_rate(state, "GB/s", 4.0 * x.numel());
+}
+
 void add_bench(benchmark::State& state) {
   Tensor a = randn({4096, 1536}), b = randn({4096, 1536});
   for (auto _ : state) benchmark::DoNotOptimize(add(a, b));
@@ -160,6 +167,8 @@ void register_all() {
   })->UseRealTime();
   benchmark::RegisterBenchmark("gelu/4096x1536", rowwise_bench, [](const Tensor& x) { return gelu(x); })->UseRealTime();
   benchmark::RegisterBenchmark("add/4096x1536", add_bench)->UseRealTime();
+  benchmark::RegisterBenchmark("mean_all/60000x784", mean_bench, false)->UseRealTime();
+  benchmark::RegisterBenchmark("mean_dim0/60000x784", mean_bench, true)->UseRealTime();
   benchmark::RegisterBenchmark("attention_fwd_bwd/B8_H6_T256_D64", attention_bench)->UseRealTime();
   for (auto cell : {kernels::RecurrentCell::lstm, kernels::RecurrentCell::gru})
     for (auto& s : kRecurrentShapes)

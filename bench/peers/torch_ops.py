@@ -20,6 +20,8 @@ Conventions (keep in step with bench/ in C++):
                         requires grad: the k64 case). F = 2*N*O*Ho*Wo*C*kh*kw forward FLOPs;
                         FLOPs = 3*F with input grad, 2*F without.
   softmax, layer_norm, gelu: bytes = 2*4*numel (read + write); add: bytes = 3*4*numel.
+  mean_all, mean_dim0/60000x784   the mean of all of Fashion-MNIST-sized data, and per column;
+                        bytes = 4*numel (read).
   attention_fwd_bwd/... causal SDPA forward + backward for q, k, v; FLOPs = 4*B*H*T*T*D * 3.5
                         (full T^2 counted although causal masking halves the useful work;
                         backward counted as 2.5x forward).
@@ -114,6 +116,11 @@ def make_rowwise(kind):
     return lambda: x + y, 3.0 * 4 * numel
 
 
+def make_mean(per_column):
+    x = torch.rand(60000, 784)
+    return (lambda: x.mean(0)) if per_column else (lambda: x.mean()), 4.0 * x.numel()
+
+
 def make_recurrent(kind, steps, batch, input_size, hidden):
     layer_type, gates = (torch.nn.LSTM, 4) if kind == "lstm" else (torch.nn.GRU, 3)
     layer = layer_type(input_size, hidden, batch_first=True)
@@ -178,6 +185,8 @@ def benchmark_table():
     table["conv2d_fwd_bwd/32x32x13x13_k64"] = (partial(make_conv, 32, 32, 13, 64, True), "GFLOP/s")
     for kind in ("softmax", "layer_norm", "gelu", "add"):
         table[f"{kind}/{ROWS}x{COLS}"] = (partial(make_rowwise, kind), "GB/s")
+    table["mean_all/60000x784"] = (partial(make_mean, False), "GB/s")
+    table["mean_dim0/60000x784"] = (partial(make_mean, True), "GB/s")
     table["attention_fwd_bwd/B8_H6_T256_D64"] = (partial(make_attention, 8, 6, 256, 64), "GFLOP/s")
     for kind in ("lstm", "gru"):
         for t, b, i, h in RECURRENT_SHAPES:

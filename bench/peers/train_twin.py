@@ -215,8 +215,8 @@ class WordTokenizer:
     """nabla's WordTokenizer: words are runs of ASCII letters/digits and non-ASCII bytes with inner
     ' and -, every other visible byte is a punctuation token; ids [<pad>,] <unk>, then words by
     descending count, ties in byte order; vocab_size counts the special tokens. letters_only (clean
-    "letters", the articles' cleaning): words are runs of ASCII letters, lower-cased, and everything
-    else only separates them (lowercase and split_punctuation then have no effect, as in nabla)."""
+    "letters", the articles' cleaning): words are runs of ASCII letters, lower-cased unless lowercase
+    is false, and everything else only separates them (split_punctuation then has no effect, as in nabla)."""
 
     def __init__(self, texts, lowercase, split_punctuation, max_vocab, min_count, pad, letters_only=False):
         self.lowercase, self.split_punctuation, self.letters_only = lowercase, split_punctuation, letters_only
@@ -236,7 +236,8 @@ class WordTokenizer:
 
     def split(self, text):
         if self.letters_only:
-            return [w.lower() for w in LETTERS.findall(text.encode("utf-8"))]
+            words = LETTERS.findall(text.encode("utf-8"))
+            return [w.lower() for w in words] if self.lowercase else words
         tokens = []
         for word, mark in WORD_SPLIT.findall(text.encode("utf-8")):
             if word:
@@ -380,21 +381,30 @@ def read_idx(directory, stem):
          "; install the Debian package dataset-fashion-mnist or set data.dir")
 
 
+def keras_training_count(n, held_out):
+    """nabla's data::keras_training_count, Keras' validation_split arithmetic: the first
+    floor(n * (1 - held_out)) samples train, the rest are held out (0.29 of 100 holds out 29, not 28)."""
+    return min(n, max(0, int(math.floor(float(n) * (1.0 - held_out)))))
+
+
 def hold_out(x, y, fraction):
     """nabla's hold_out: Keras' validation_split, the LAST fraction of the examples for validation."""
-    held = int(len(x) * fraction)
+    held = len(x) - keras_training_count(len(x), fraction)
     if len(x) - held <= 0:
         fail("data.validation_split ", fraction, " leaves no training examples of ", len(x))
     return TensorData(x[:len(x) - held], y[:len(x) - held]), (TensorData(x[len(x) - held:], y[len(x) - held:])
                                                               if held > 0 else None)
 
 
-def random_crop(padding):
+def random_crop(padding, fill=0.0):
     """nabla's data::random_crop: per image a shift (dy, dx) uniform in [-padding, padding], out[r, c] =
-    in[r + dy, c + dx], 0 where that falls outside (0 of the stored values: after standardize too)."""
+    in[r + dy, c + dx], `fill` where that falls outside (load_fashion: a black pixel as stored, so
+    -mean/std after standardize, 0 without)."""
+    fill = float(np.float32(fill))  # nabla's float fill
+
     def crop(x, generator):
         b, h, w = x.shape[0], x.shape[2], x.shape[3]
-        padded = F.pad(x, (padding, padding, padding, padding))
+        padded = F.pad(x, (padding, padding, padding, padding), value=fill)
         dy, dx = torch.randint(0, 2 * padding + 1, (2, b, 1), generator=generator)
         rows, cols = torch.arange(h) + dy, torch.arange(w) + dx  # [B, H], [B, W] into the padded image
         return padded[torch.arange(b)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
@@ -425,15 +435,19 @@ def load_fashion(d):
         # Over all training images (the validation part included, as nabla standardizes before
         # hold_out): the mean and the population std (var with correction 0), then (x - mean) / std
         # in f32 as nabla's x + (-mean) and x * (1 / std). torch reduces accurately (cascade sums,
-        # Welford in double); see the report on nabla's single-f32-accumulator reductions.
+        # Welford in double), as nabla's reductions do (f64 accumulators).
         var, mean = torch.var_mean(x, correction=0)
         mean, std = mean.item(), math.sqrt(var.item())
+        if not std > 0:
+            fail(d.key_path("standardize"), ": the training images are all one value (", format_float(mean),
+                 "), so there is no spread to scale by")
         x, test_x = (x - mean) * (1.0 / std), (test_x - mean) * (1.0 / std)
         shape["normalization"] = {"mean": mean, "std": std}
     augment, transforms = d.section("augment"), []
     padding = augment.get("crop_padding", 0, int, low=0, high=14)
-    if padding > 0:
-        transforms.append(random_crop(padding))
+    if padding > 0:  # borders stay black: a standardized black pixel is -mean/std
+        norm = shape.get("normalization")
+        transforms.append(random_crop(padding, -norm["mean"] / norm["std"] if norm else 0.0))
     if augment.get("flip", False, bool):
         transforms.append(random_horizontal_flip)
     augment.finish()
@@ -489,11 +503,14 @@ def split_units(d, n, seed):
     if val + test >= 1:
         fail(d.key_path("validation_fraction"), " + test_fraction must be below 1, got ", val + test)
     if d.get("split", "random", str, ["random", "last"]) == "last":
-        # In order, validation and test the last fractions (Keras' validation_split), cut as nabla
-        # cuts them: int(n * fraction) each, truncated.
-        n_val, n_test = int(n * val), int(n * test)
-        n_train = n - n_val - n_test
-        parts = [list(range(n_train)), list(range(n_train, n_train + n_val)), list(range(n_train + n_val, n))]
+        # In order, validation and test the last fractions, cut as nabla cuts them: Keras'
+        # validation_split arithmetic for what trains (floor(n * (1 - val - test))), int(n * test)
+        # for the test part at the end, and validation the rest in between.
+        n_train, n_test = keras_training_count(n, val + test), int(n * test)
+        n_val = n - n_train - n_test
+        parts = [[], [], []]
+        for i in range(n):
+            parts[0 if i < n_train else 1 if i < n_train + n_val else 2].append(i)
     else:
         parts = split_indices(n, [1 - val - test, val, test], seed)
     if not parts[0]:
@@ -1046,9 +1063,9 @@ def improved(mode, monitor, current, best, min_delta):
 
 
 class EarlyStopping:
-    """nabla's (Keras') EarlyStopping: stop once `monitor` has not improved by more than min_delta for
-    `patience` epochs in a row; restore_best_weights puts the best epoch's weights back at the end,
-    if it stopped early (in nabla, as in Keras 2)."""
+    """nabla's (Keras 3's) EarlyStopping: stop once `monitor` has not improved by more than min_delta
+    for `patience` epochs in a row (never at the end of the first epoch); restore_best_weights puts the best
+    epoch's weights back at the end of training, whether or not it stopped early."""
 
     def __init__(self, monitor, min_delta, patience, mode, restore):
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
@@ -1064,13 +1081,13 @@ class EarlyStopping:
                 self.best_weights = copy.deepcopy(model.state_dict())
             return False
         self.wait += 1
-        if self.wait >= self.patience:
+        if self.wait >= self.patience and epoch > 0:  # Keras 3: not after the first epoch
             self.stopped_epoch = epoch + 1
             return True
         return False
 
     def train_end(self, model):
-        if self.restore and self.stopped_epoch > 0 and self.best_weights is not None:
+        if self.restore and self.best_weights is not None:  # Keras 3: stopped early or not
             model.load_state_dict(self.best_weights)
 
 
@@ -1163,7 +1180,6 @@ def main():
           "clip_grad_norm": t.get("clip_grad_norm", 0.0, float, low=0),
           "accumulation_steps": t.get("accumulation_steps", 1, int, low=1),
           "steps_per_epoch": t.get("steps_per_epoch", 0, int, low=0), "shuffle": t.get("shuffle", True, bool),
-          "checkpoint_monitor": t.get("checkpoint_monitor", "val_loss" if validation else "loss", str),
           "precision": t.get("precision", "fp32", str)}
     if tc["precision"] not in ("fp32", "bf16"):
         fail("training.precision: expected \"fp32\" or \"bf16\", got ", tc["precision"])
@@ -1171,8 +1187,6 @@ def main():
     loss_name = t.get("loss", default_loss, str)
     loss_fn = make_loss(loss_name)
     metrics = [make_metric(m, loss_name) for m in t.get("metrics", [] if task == "regression" else ["accuracy"], list)]
-    # nabla writes checkpoints at most this often; the twin writes none, so the value only is checked.
-    t.get("checkpoint_interval_seconds", 5.0, float, low=0, high=86400)
     stopper = None
     if t.has("early_stopping"):  # Keras' EarlyStopping, only when the config asks for it
         e = t.section("early_stopping")
@@ -1181,6 +1195,18 @@ def main():
                                 e.get("mode", "auto", str, ["auto", "min", "max"]),
                                 e.get("restore_best_weights", False, bool))
         e.finish()
+    # checkpoints/best (test metrics, predictions): the best epoch by this monitor. Restoring the best
+    # weights means early stopping's best, so that is the default then, and another is a contradiction.
+    restore_best = stopper is not None and stopper.restore
+    monitor_given = t.has("checkpoint_monitor")
+    tc["checkpoint_monitor"] = t.get("checkpoint_monitor", stopper.monitor if restore_best else
+                                     "val_loss" if validation else "loss", str)
+    if restore_best and monitor_given and tc["checkpoint_monitor"] != stopper.monitor:
+        fail("training.early_stopping.restore_best_weights: the best weights are those of "
+             "training.checkpoint_monitor (\"", tc["checkpoint_monitor"], "\"), but early stopping watches \"",
+             stopper.monitor, "\"; watch the same value in both, or leave out checkpoint_monitor")
+    # nabla writes checkpoints at most this often; the twin writes none, so the value only is checked.
+    t.get("checkpoint_interval_seconds", 5.0, float, low=0, high=86400)
     optimizer = build_optimizer(t.section("optimizer"), model, kind)
     batches = -(-len(train) // tc["batch_size"])
     batches = min(tc["steps_per_epoch"], batches) if tc["steps_per_epoch"] > 0 else batches

@@ -102,7 +102,7 @@ TEST_F(Protection, ADamagedLastCheckpointPointsAtWhatIsLeftAndChangesNothing) {
   EXPECT_TRUE(contains(resume.output, "checkpoints/best is intact")) << resume.output;
   EXPECT_FALSE(contains(resume.output, "--out " + out)) << "never advise training into the damaged run itself";
   EXPECT_EQ(snapshot(out), before);
-  EXPECT_EQ(run("eval " + out).status, 0) << "checkpoints/best still serves";
+  EXPECT_EQ(run("eval " + out + " --split train").status, 0) << "checkpoints/best still serves";
 }
 
 TEST_F(Protection, TwoProcessesNeverShareARunDirectory) {
@@ -176,6 +176,9 @@ TEST_F(Protection, WhatAConfigCanTellFailsBeforeWorkAndLeavesNoRunDirectory) {
       {kNeuron + " --set model.initial_weights=" + path("missing.safetensors"),
        "model.initial_weights \"" + path("missing.safetensors") + "\""},
       {kNeuron + " --set data.split=first", "data.split"},
+      {kNeuron + " --set data.validation_split=0.34 --set training.early_stopping.restore_best_weights=true" +
+           " --set training.checkpoint_monitor=loss",
+       "the best weights are those of training.checkpoint_monitor (\"loss\"), but early stopping watches \"val_loss\""},
   };
   for (const Case& c : cases) {
     const std::string out = path("never");

@@ -234,6 +234,13 @@ TEST(Transforms, CropShiftsWithZeroFillAndFlipMirrors) {
     shifted += v != image.to_vector<float>();
   }
   EXPECT_GT(shifted, 10);  // 8 of 9 offsets move the image
+  // A fill value (a standardised black) takes the border's place: every value is the image's or -2.
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Batch filled{image, tensor_i64({0}), tensor_i64({0})};
+    Generator fill_gen(seed);
+    data::random_crop(1, -2.0f)(filled, fill_gen);
+    for (float v : filled.x.to_vector<float>()) EXPECT_TRUE(v == -2.0f || (v >= 1 && v <= 9)) << v;
+  }
   Batch b{image, tensor_i64({0}), tensor_i64({0})};
   Generator gen(0);
   data::random_horizontal_flip(1.0)(b, gen);

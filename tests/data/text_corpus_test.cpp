@@ -128,6 +128,15 @@ TEST(TextFile, EmptyOrMissingCorpusIsAnError) {
   EXPECT_NE(error_of([] { data::read_text_file("/nonexistent/corpus.txt"); }).find("not found"), std::string::npos);
 }
 
+// Keras' arithmetic (keras/src/trainers/data_adapters/array_slicing.py: floor(n * (1 - split))).
+TEST(Split, KerasValidationSplitCounts) {
+  EXPECT_EQ(data::keras_training_count(100, 0.29), 71);  // int(100 * 0.29) would hold out 28
+  EXPECT_EQ(data::keras_training_count(60000, 0.1), 54000);
+  EXPECT_EQ(data::keras_training_count(3, 0.34), 1);
+  EXPECT_EQ(data::keras_training_count(10, 0.0), 10);
+  EXPECT_EQ(data::keras_training_count(0, 0.5), 0);
+}
+
 TEST(Split, DeterministicDisjointAndComplete) {
   const auto a = data::split_indices(1003, {0.8, 0.1, 0.1}, 42);
   const auto b = data::split_indices(1003, {0.8, 0.1, 0.1}, 42);

@@ -83,6 +83,22 @@ TEST(WordTokenizer, SplitsLowercasesAndRanksByFrequency) {
   EXPECT_EQ(top.decode({0, 0, 2, 3}), "b a");                        // padding is not text
 }
 
+// The articles' cleaning: only letters make words, lower-cased; digits, marks, apostrophes and
+// other scripts separate them. Saved runs keep the option.
+TEST(WordTokenizer, LettersOnlyCleaningKeepsWordsOfLetters) {
+  data::WordTokenizerOptions letters{.letters_only = true};
+  data::WordTokenizer tok = data::WordTokenizer::from_corpus({"In the beginning"}, letters);
+  EXPECT_EQ(tok.split("1:3 And God said, Let there be light: and there was LIGHT. Don't\u00e9x"),
+            (std::vector<std::string>{"and", "god", "said", "let", "there", "be", "light", "and", "there", "was",
+                                      "light", "don", "t", "x"}));
+  letters.lowercase = false;
+  EXPECT_EQ(data::WordTokenizer::from_corpus({"a"}, letters).split("God's LORD"),
+            (std::vector<std::string>{"God", "s", "LORD"}));
+  auto restored = data::make_tokenizer(tok.to_json());
+  EXPECT_EQ(restored->encode("Beginning, in-the!"), tok.encode("beginning in the"));
+  EXPECT_EQ(tok.encode("beginning in the"), (std::vector<int64_t>{1, 2, 3}));
+}
+
 TEST(WordTokenizer, RoundTripsKjvVersesAndSavesAsJson) {
   const auto lines = kjv_lines(0, 31102);
   data::WordTokenizer cased = data::WordTokenizer::from_corpus(lines, {.lowercase = false});

@@ -102,6 +102,38 @@ TEST(Model, CallbacksStopEarlyLogAndScheduleTheLearningRate) {
   EXPECT_TRUE(fs::exists(csv));
 }
 
+// Keras 3's restore_best_weights: at the end the weights are the best epoch's, even when training
+// ran to the last epoch without stopping early.
+TEST(Model, EarlyStoppingRestoresTheBestEpochsWeightsWithoutStopping) {
+  manual_seed(5);
+  auto [x, y] = toy_data(200, 6);
+  Model model(small_mlp());
+  model.compile("sgd", "sparse_categorical_crossentropy", {}, 0.1);
+  struct Snapshots : Callback {  // the weights after every epoch
+    std::vector<std::map<std::string, std::vector<float>>> after;
+    void on_epoch_end(int, Logs&) override {
+      after.emplace_back();
+      for (const auto& [name, t] : model().module().state_dict()) after.back()[name] = t.to_vector<float>();
+    }
+  };
+  auto snapshots = std::make_shared<Snapshots>();
+  // A learning rate of 5 from the third epoch on makes the loss climb: an early epoch stays the best.
+  auto wreck = std::make_shared<LearningRateScheduler>([](int epoch, double lr) { return epoch >= 2 ? 5.0 : lr; });
+  auto early = std::make_shared<EarlyStopping>("loss", 0, 100, "auto", true);
+  FitOptions options;
+  options.epochs = 5;
+  options.verbose = 0;
+  options.callbacks = {wreck, snapshots, early};
+  History h = model.fit(x, y, options);
+  ASSERT_EQ(h.epochs.size(), 5u);
+  EXPECT_EQ(early->stopped_epoch, 0);
+  const auto& loss = h["loss"];
+  const size_t best = size_t(std::min_element(loss.begin(), loss.end()) - loss.begin());
+  ASSERT_LT(best, 4u) << "the loss should have climbed after the learning rate jumped";
+  for (const auto& [name, t] : model.module().state_dict())
+    EXPECT_EQ(t.to_vector<float>(), snapshots->after[best].at(name)) << name;
+}
+
 // The learning rates Keras' ReduceLROnPlateau sets for one series of val_loss values, from its
 // on_epoch_end run by hand (keras/src/callbacks/reduce_lr_on_plateau.py, min_delta 1e-4).
 TEST(Model, ReduceLROnPlateauCutsWhereKerasDoes) {

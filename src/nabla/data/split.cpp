@@ -39,4 +39,8 @@ std::vector<std::vector<int64_t>> split_indices(int64_t n, const std::vector<dou
   return parts;
 }
 
+int64_t keras_training_count(int64_t n, double held_out) {
+  return std::min(n, std::max<int64_t>(0, int64_t(std::floor(double(n) * (1.0 - held_out)))));
+}
+
 }  // namespace nabla::data

@@ -12,4 +12,8 @@ namespace nabla::data {
 // the DataLoader shuffles). The same (n, fractions, seed) always gives the same parts.
 std::vector<std::vector<int64_t>> split_indices(int64_t n, const std::vector<double>& fractions, uint64_t seed);
 
+// Keras' validation_split: the first floor(n * (1 - held_out)) samples train, the rest are held
+// out (so 0.29 of 100 holds out 29, not 28).
+int64_t keras_training_count(int64_t n, double held_out);
+
 }  // namespace nabla::data

@@ -68,9 +68,9 @@ BatchTransform one_hot(int64_t num_classes) {
   };
 }
 
-BatchTransform random_crop(int64_t padding) {
+BatchTransform random_crop(int64_t padding, float fill) {
   NABLA_CHECK(padding >= 0, "random_crop: padding must be non-negative, got ", padding);
-  return [padding](Batch& batch, Generator& gen) {
+  return [padding, fill](Batch& batch, Generator& gen) {
     Tensor x = contiguous_f32(batch.x, "random_crop");
     check_images(x, "random_crop");
     const int64_t b = x.shape()[0], c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
@@ -87,7 +87,7 @@ BatchTransform random_crop(int64_t padding) {
           const int64_t sr = r + dy;
           for (int64_t col = 0; col < w; ++col) {
             const int64_t sc = col + dx;
-            out_plane[r * w + col] = sr >= 0 && sr < h && sc >= 0 && sc < w ? plane[sr * w + sc] : 0.0f;
+            out_plane[r * w + col] = sr >= 0 && sr < h && sc >= 0 && sc < w ? plane[sr * w + sc] : fill;
           }
         }
       }

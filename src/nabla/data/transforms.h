@@ -29,9 +29,10 @@ using BatchTransform = std::function<void(Batch& batch, Generator& gen)>;
 BatchTransform normalize(std::vector<float> mean, std::vector<float> std);
 // y i64 class ids [B] -> f32 one-hot [B, num_classes]; an id outside [0, num_classes) is an error.
 BatchTransform one_hot(int64_t num_classes);
-// x f32 [B, C, H, W]: zero-pads each side by `padding`, then cuts an H x W window at a random
-// offset per sample (the CIFAR / Fashion-MNIST augmentation).
-BatchTransform random_crop(int64_t padding);
+// x f32 [B, C, H, W]: pads each side by `padding` with `fill`, then cuts an H x W window at a
+// random offset per sample (the CIFAR / Fashion-MNIST augmentation). On standardised images, fill
+// with what a black pixel became ((0 - mean) / std), so the border is background, not grey.
+BatchTransform random_crop(int64_t padding, float fill = 0.0f);
 // x f32 [B, C, H, W]: mirrors each sample left-right with probability p.
 BatchTransform random_horizontal_flip(double p = 0.5);
 

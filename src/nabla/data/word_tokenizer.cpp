@@ -47,7 +47,7 @@ std::vector<std::string> WordTokenizer::split(const std::string& text) const {
       }
       size_t j = i;
       std::string word;
-      for (; j < n && std::isalpha(byte(j)); ++j) word += char(std::tolower(byte(j)));
+      for (; j < n && std::isalpha(byte(j)); ++j) word += char(options_.lowercase ? std::tolower(byte(j)) : byte(j));
       tokens.push_back(std::move(word));
       i = j;
     }

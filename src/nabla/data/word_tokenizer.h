@@ -13,8 +13,8 @@ struct WordTokenizerOptions {
   int64_t max_vocab = 0;          // total ids including <pad>/<unk>; 0 keeps every word
   int64_t min_count = 1;          // words seen fewer times map to <unk>
   bool pad = false;               // reserve id 0 for "<pad>" (padded sequence batches)
-  // The articles' text cleaning: words are runs of ASCII letters, lower-cased; everything else
-  // (digits, punctuation, apostrophes, other scripts) only separates words.
+  // The articles' text cleaning: words are runs of ASCII letters (lower-cased unless lowercase is
+  // false); everything else (digits, punctuation, apostrophes, other scripts) only separates words.
   bool letters_only = false;
 };
 

@@ -56,7 +56,9 @@ void check_size(double parameters, const std::string& type, int64_t max_paramete
 
 BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_parameters) {
   const std::string type = m.string("type", std::nullopt, model_types());
-  BuiltModel built{nullptr, type, Task::classification};
+  BuiltModel built;
+  built.type = type;
+  built.task = Task::classification;
   if (type == "neuron") {
     built.module = make_neuron(features(data));
     built.task = Task::regression;

@@ -23,7 +23,7 @@ enum class Task { classification, binary, regression, language_model };
 struct BuiltModel {
   std::shared_ptr<nn::Module> module;
   std::string type;
-  Task task;
+  Task task = Task::classification;
   bool decay_matrices_only = false;  // AdamW should leave biases and norm gains undecayed (GPT, as nanoGPT)
   // model.initial_weights: a safetensors file a new training run starts from (every parameter by
   // its state_dict name), or empty to start from the initialiser.

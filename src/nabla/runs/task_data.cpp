@@ -36,7 +36,7 @@ namespace {
 
 // The last `fraction` of a dataset as validation (Keras' validation_split), the rest as training.
 void hold_out(TaskData& out, std::shared_ptr<const Dataset> all, double fraction) {
-  const int64_t n = all->size(), held = int64_t(double(n) * fraction);
+  const int64_t n = all->size(), held = n - data::keras_training_count(n, fraction);
   NABLA_CHECK(n - held > 0, "data.validation_split ", fraction, " leaves no training examples of ", n);
   out.train = held > 0 ? std::make_shared<data::Subset>(all, 0, n - held) : all;
   if (held > 0) out.validation = std::make_shared<data::Subset>(all, n - held, held);
@@ -92,7 +92,8 @@ std::vector<std::vector<int64_t>> split_units(io::ConfigReader& d, int64_t n, ui
   NABLA_CHECK(val + test < 1, d.key_path("validation_fraction"), " + test_fraction must be below 1, got ", val + test);
   std::vector<std::vector<int64_t>> parts;
   if (d.string("split", "random", {"random", "last"}) == "last") {
-    const int64_t n_val = int64_t(double(n) * val), n_test = int64_t(double(n) * test), n_train = n - n_val - n_test;
+    const int64_t n_train = data::keras_training_count(n, val + test), n_test = int64_t(double(n) * test),
+                  n_val = n - n_train - n_test;
     parts.resize(3);
     for (int64_t i = 0; i < n; ++i) parts[i < n_train ? 0 : i < n_train + n_val ? 1 : 2].push_back(i);
   } else {
@@ -109,16 +110,21 @@ void load_fashion(TaskData& out, io::ConfigReader& d) {
   data::FashionMnist train = data::load_fashion_mnist("train", dir, limit);
   data::FashionMnist test = data::load_fashion_mnist("test", dir, test_limit);
   Tensor train_images = train.images, test_images = test.images;
-  if (d.boolean("standardize", false)) {  // zero mean, unit variance over the training images
+  // Zero mean and unit variance over all training images, validation part included, as the Keras
+  // programs standardise x_train before fit's validation_split.
+  if (d.boolean("standardize", false)) {
     const double mean = nabla::mean(train_images).item(), std = std::sqrt(nabla::var(train_images, {}, 0).item());
+    NABLA_CHECK(std > 0, d.key_path("standardize"), ": the training images are all one value (", mean,
+                "), so there is no spread to scale by");
     out.input_mean = mean;
     out.input_std = std;
     train_images = (train_images - mean) / std;
     test_images = (test_images - mean) / std;
   }
   io::ConfigReader augment = d.object("augment");
-  if (const int64_t padding = augment.integer("crop_padding", 0, 0, 14); padding > 0)
-    out.train_transforms.push_back(data::random_crop(padding));
+  if (const int64_t padding = augment.integer("crop_padding", 0, 0, 14); padding > 0)  // borders stay black
+    out.train_transforms.push_back(
+        data::random_crop(padding, out.input_mean ? float(-*out.input_mean / *out.input_std) : 0.0f));
   if (augment.boolean("flip", false)) out.train_transforms.push_back(data::random_horizontal_flip());
   augment.finish();
   hold_out(out, std::make_shared<TensorDataset>(train_images, train.labels), validation);

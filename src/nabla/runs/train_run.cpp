@@ -241,22 +241,34 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   fit.train_transforms = data.train_transforms;
   const std::string loss = t.string("loss", loss_for(built.task));
   const std::vector<std::string> metrics = t.strings("metrics", metrics_for(built.task));
-  // checkpoints/best keeps the epoch with the best value of this (val_* needs a validation set).
-  const std::string monitor = t.string("checkpoint_monitor", data.validation ? "val_loss" : "loss");
-  // Epochs shorter than this share one save (the latest; always the final one): a kill -9 loses
-  // at most this much training, and a thousand tiny epochs do not wait on a thousand synced saves.
-  const double checkpoint_interval = t.number("checkpoint_interval_seconds", 5.0, 0, 86400);
   // Keras' EarlyStopping: stop when `monitor` has not improved by min_delta for `patience` epochs.
   std::optional<std::string> stop_monitor;
   std::shared_ptr<train::EarlyStopping> early_stopping;
+  bool restore_best = false;
   if (t.has("early_stopping")) {
     ConfigReader e = t.object("early_stopping");
     stop_monitor = e.string("monitor", data.validation ? "val_loss" : "loss");
+    restore_best = e.boolean("restore_best_weights", false);
     early_stopping = std::make_shared<train::EarlyStopping>(
         *stop_monitor, e.number("min_delta", 0.0, 0), int(e.integer("patience", 0, 0, kMaxEpochs)),
-        e.string("mode", "auto", {"auto", "min", "max"}), e.boolean("restore_best_weights", false));
+        e.string("mode", "auto", {"auto", "min", "max"}), restore_best);
     e.finish();
   }
+  // checkpoints/best keeps the epoch with the best value of this (val_* needs a validation set);
+  // test metrics, predictions and `nabla predict` use it. Restoring the best weights means the
+  // early-stopping monitor's best, so that is the default then, and another is a contradiction.
+  const bool monitor_given = t.has("checkpoint_monitor");
+  const std::string monitor = t.string("checkpoint_monitor", restore_best      ? *stop_monitor
+                                                             : data.validation ? "val_loss"
+                                                                               : "loss");
+  NABLA_CHECK(!restore_best || !monitor_given || monitor == *stop_monitor,
+              "training.early_stopping.restore_best_weights: the best weights are those of training.checkpoint_monitor "
+              "(\"",
+              monitor, "\"), but early stopping watches \"", *stop_monitor,
+              "\"; watch the same value in both, or leave out checkpoint_monitor");
+  // Epochs shorter than this share one save (the latest; always the final one): a kill -9 loses
+  // at most this much training, and a thousand tiny epochs do not wait on a thousand synced saves.
+  const double checkpoint_interval = t.number("checkpoint_interval_seconds", 5.0, 0, 86400);
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));

@@ -71,15 +71,15 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
     }
     return;
   }
-  if (++wait_ >= patience_) {  // Keras: stop once `patience` epochs passed without improvement
+  if (++wait_ >= patience_ && epoch > 0) {  // Keras: stop once `patience` epochs passed without improvement
     stopped_epoch = epoch + 1;
     model().stop_training = true;
   }
 }
 
+// Keras 3: the best epoch's weights come back whether or not training stopped early.
 void EarlyStopping::on_train_end(Logs&) {
-  if (restore_best_weights_ && stopped_epoch > 0 && !best_weights_.empty())
-    model().module().load_state_dict(best_weights_);
+  if (restore_best_weights_ && !best_weights_.empty()) model().module().load_state_dict(best_weights_);
 }
 
 ModelCheckpoint::ModelCheckpoint(std::string filepath, std::string monitor, bool save_best_only, std::string mode,

@@ -8,6 +8,7 @@
 #include "nabla/core/creation.h"
 #include "nabla/core/random.h"
 #include "nabla/data/data_loader.h"
+#include "nabla/data/split.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/kernels/copy.h"
@@ -267,7 +268,7 @@ History Model::fit(std::shared_ptr<const Dataset> data, const FitOptions& option
   NABLA_CHECK(!options.validation_data, "fit(dataset): pass validation as validation_dataset");
   std::shared_ptr<const Dataset> train = data, validation = options.validation_dataset;
   if (options.validation_split > 0) {
-    const int64_t n = data->size(), n_val = int64_t(double(n) * options.validation_split);
+    const int64_t n = data->size(), n_val = n - data::keras_training_count(n, options.validation_split);
     NABLA_CHECK(n_val > 0 && n_val < n, "fit: validation_split ", options.validation_split, " of ", n,
                 " samples leaves an empty training or validation set");
     train = std::make_shared<Subset>(data, 0, n - n_val);
