@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what only golden-file making and side-by-side benchmarks need: the newest PyTorch
 # (plus numpy and safetensors) and Keras 3 (run on its torch backend: KERAS_BACKEND=torch) into
-# the first python3 on PATH, and the SentencePiece Python
+# the first python3 on PATH, Hugging Face transformers and tokenizers (the pretrained-model
+# fixtures and the generate() peer), and the SentencePiece Python
 # package at the version of the Debian library nabla links (the BPE twin must tokenize alike).
 # `make test` never needs any of it.
 set -euo pipefail
@@ -19,6 +20,10 @@ fi
 if ! python3 -c "import keras" 2>/dev/null; then
   echo "setup-peers: installing keras with pip"
   python3 -m pip install --quiet --upgrade keras
+fi
+if ! python3 -c "import transformers, tokenizers" 2>/dev/null; then
+  echo "setup-peers: installing transformers, tokenizers with pip"
+  python3 -m pip install --quiet --upgrade transformers tokenizers
 fi
 if ! wanted_sentencepiece; then
   echo "setup-peers: installing sentencepiece==$sentencepiece_version with pip (the Debian library's version)"

@@ -97,6 +97,8 @@ void build_app(CLI::App& app) {
   add_plot(app);
   add_info(app);
   add_bench(app);
+  add_import(app);
+  add_export(app);
 }
 
 }  // namespace nabla::cli

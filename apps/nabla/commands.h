@@ -23,6 +23,8 @@ void add_summary(CLI::App& app);
 void add_plot(CLI::App& app);
 void add_info(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_import(CLI::App& app);
+void add_export(CLI::App& app);
 
 // Option checks with plain messages ("--tokens: must be at least 1, got 0") instead of CLI11's
 // ranges up to 1.8e308; both reject NaN and values that are not numbers.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "nabla/core/random.h"
+#include "nabla/data/byte_level_bpe_tokenizer.h"
 #include "nabla/data/char_tokenizer.h"
 #include "nabla/data/sentencepiece_tokenizer.h"
 #include "nabla/data/text_corpus.h"
@@ -54,6 +55,25 @@ TEST(StreamDecoder, PrintsWhatDecodingTheWholeGivesAtBoundedCostPerToken) {
   expect_streams_like_decode(words, 20000, 2);
   const auto pieces = data::SentencePieceTokenizer::train(lines, {.vocab_size = 500});
   expect_streams_like_decode(pieces, 20000, 3);
+  // Byte-level BPE: tokens that end inside a character (random ids make many, and invalid UTF-8).
+  const auto bytes = data::ByteLevelBPETokenizer::from_tokenizer_json(
+      std::string(NABLA_SOURCE_DIR) + "/tests/golden/pretrained/gpt2_tiny/tokenizer.json");
+  expect_streams_like_decode(bytes, 20000, 4);
+}
+
+TEST(StreamDecoder, AByteLevelCharacterSplitOverTokensPrintsOnceComplete) {
+  const auto bytes = data::ByteLevelBPETokenizer::from_tokenizer_json(
+      std::string(NABLA_SOURCE_DIR) + "/tests/golden/pretrained/gpt2_tiny/tokenizer.json");
+  const std::string text = "In the beginning \xF0\x9F\x98\x80 God \xE4\xB8\xAD created";  // an emoji, a CJK character
+  const std::vector<int64_t> ids = bytes.encode(text);
+  data::StreamDecoder stream(bytes, 3);
+  std::string printed;
+  for (int64_t id : ids) {
+    const std::string piece = stream.push(id);
+    EXPECT_EQ(piece.find("\xEF\xBF\xBD"), std::string::npos) << "printed a replacement character";
+    printed += piece;
+  }
+  EXPECT_EQ(printed, text);
 }
 
 TEST(StreamDecoder, WordsAreSpacedByTheirNeighboursAsInTheWholeDecode) {

@@ -22,6 +22,9 @@ std::string StreamDecoder::push(int64_t id) {
   const size_t from = shown_ > size_t(window_) ? shown_ - size_t(window_) : 0;
   const std::string before = decode(from, shown_), after = decode(from, ids_.size());
   if (after.size() <= before.size() || after.compare(0, before.size(), before) != 0) return "";
+  // Byte-level tokens can end inside a character, which decodes as U+FFFD until the next token
+  // completes it: wait for that rather than print a replacement the whole text does not have.
+  if (after.ends_with("\xEF\xBF\xBD")) return "";
   std::string added = after.substr(before.size());
   text_ += added;
   shown_ = ids_.size();

@@ -2,6 +2,7 @@
 #include "nabla/data/tokenizer.h"
 
 #include "nabla/core/creation.h"
+#include "nabla/data/byte_level_bpe_tokenizer.h"
 #include "nabla/data/char_tokenizer.h"
 #include "nabla/data/sentencepiece_tokenizer.h"
 #include "nabla/data/word_tokenizer.h"
@@ -17,7 +18,9 @@ std::unique_ptr<Tokenizer> make_tokenizer(const nlohmann::json& config) {
   if (type == "word") return std::make_unique<WordTokenizer>(WordTokenizer::from_json(config));
   if (type == "sentencepiece")
     return std::make_unique<SentencePieceTokenizer>(SentencePieceTokenizer::from_json(config));
-  fail("tokenizer.type: unknown tokenizer \"", type, "\"; known types: char, word, sentencepiece");
+  if (type == "byte_level_bpe")
+    return std::make_unique<ByteLevelBPETokenizer>(ByteLevelBPETokenizer::from_json(config));
+  fail("tokenizer.type: unknown tokenizer \"", type, "\"; known types: char, word, sentencepiece, byte_level_bpe");
 }
 
 namespace detail {

@@ -27,9 +27,14 @@ GPT::GPT(const GPTConfig& c) : LanguageModel("GPT"), config(c) {
   wpe = register_module("wpe", std::make_shared<nn::Embedding>(c.context, c.n_embd));
   auto h = register_module("h", std::make_shared<nn::Module>("ModuleList"));
   for (int64_t i = 0; i < c.n_layer; ++i)
-    blocks.push_back(h->register_module(std::to_string(i),
-                                        std::make_shared<nn::TransformerBlock>(c.n_embd, c.n_head, 4.0, c.dropout)));
-  ln_f = register_module("ln_f", std::make_shared<nn::LayerNorm>(c.n_embd));
+    blocks.push_back(h->register_module(
+        std::to_string(i),
+        std::make_shared<nn::TransformerBlock>(c.n_embd, c.n_head,
+                                               nn::TransformerBlockOptions{.mlp_hidden = c.n_inner,
+                                                                           .dropout = c.dropout,
+                                                                           .layer_norm_eps = c.layer_norm_epsilon,
+                                                                           .activation = c.activation})));
+  ln_f = register_module("ln_f", std::make_shared<nn::LayerNorm>(c.n_embd, c.layer_norm_epsilon));
 
   // GPT-2's initialisation: N(0, 0.02) everywhere, and residual projections scaled down by
   // sqrt(2 * n_layer) so the residual stream's variance does not grow with depth.
@@ -115,7 +120,9 @@ std::vector<optim::ParamGroup> GPT::weight_decay_groups(double weight_decay) con
 std::string GPT::extra_repr() const {
   return "vocab_size=" + std::to_string(config.vocab_size) + ", context=" + std::to_string(config.context) +
          ", n_layer=" + std::to_string(config.n_layer) + ", n_head=" + std::to_string(config.n_head) +
-         ", n_embd=" + std::to_string(config.n_embd);
+         ", n_embd=" + std::to_string(config.n_embd) +
+         (config.n_inner > 0 ? ", n_inner=" + std::to_string(config.n_inner) : "") +
+         (config.activation != "gelu_new" ? ", activation=" + config.activation : "");
 }
 
 }  // namespace nabla::models

@@ -3,6 +3,7 @@
 // layer tied to the token embedding. decode() keeps a per-block KV cache.
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nabla/models/language_model.h"
@@ -18,6 +19,9 @@ struct GPTConfig {
   int64_t context = 128;  // block size: the longest sequence it attends over
   int64_t n_layer = 4, n_head = 4, n_embd = 256;
   double dropout = 0.1;
+  int64_t n_inner = 0;  // the MLP's width; 0 means 4 * n_embd
+  double layer_norm_epsilon = 1e-5;
+  std::string activation = "gelu_new";  // the MLP's (nn::transformer_activations())
   // Recompute each block's activations in backward instead of keeping them (nn::checkpoint):
   // about one more forward pass of compute for a fraction of the activation memory.
   bool activation_checkpointing = false;

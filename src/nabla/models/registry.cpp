@@ -141,10 +141,16 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
     c.n_embd = m.integer("n_embd", 256, 1, kMaxWidth);
     c.dropout = m.number("dropout", 0.1, 0, 0.99);
     c.activation_checkpointing = m.boolean("activation_checkpointing", false);
+    // GPT-2's own settings, under Hugging Face's names (an imported model records them).
+    c.n_inner = m.integer("n_inner", 0, 0, kMaxWidth * 4);
+    c.layer_norm_epsilon = m.number("layer_norm_epsilon", 1e-5, 1e-12, 1.0);
+    c.activation = m.string("activation", "gelu_new", nn::transformer_activations());
     NABLA_CHECK(c.n_embd % c.n_head == 0, m.key_path("n_embd"), ": must be a multiple of model.n_head (", c.n_head,
                 "), got ", c.n_embd);
     const double d = double(c.n_embd);
-    check_size(double(c.vocab_size + c.context) * d + 12.0 * d * d * double(c.n_layer), type, max_parameters);
+    const double hidden = c.n_inner > 0 ? double(c.n_inner) : 4.0 * d;
+    check_size(double(c.vocab_size + c.context) * d + (4.0 * d + 2.0 * hidden) * d * double(c.n_layer), type,
+               max_parameters);
     built.module = std::make_shared<GPT>(c);
     built.task = Task::language_model;
     built.decay_matrices_only = true;

@@ -1,5 +1,6 @@
 #include "nabla/nn/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nabla/core/creation.h"
@@ -168,23 +169,49 @@ std::string MultiheadAttention::extra_repr() const {
          (dropout > 0 ? ", dropout=" + std::to_string(dropout) : "") + (batch_first ? ", batch_first=true" : "");
 }
 
-TransformerMLP::TransformerMLP(int64_t embed_dim, int64_t hidden_dim) : Module("TransformerMLP") {
+const std::vector<std::string>& transformer_activations() {
+  static const std::vector<std::string> names = {"gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "relu", "silu"};
+  return names;
+}
+
+TransformerMLP::TransformerMLP(int64_t embed_dim, int64_t hidden_dim, const std::string& activation)
+    : Module("TransformerMLP"), activation(activation) {
+  const auto& known = transformer_activations();
+  NABLA_CHECK(std::find(known.begin(), known.end(), activation) != known.end(), "TransformerMLP: unknown activation \"",
+              activation, "\"; known: gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, relu, silu");
   fc = register_module("fc", std::make_shared<Linear>(embed_dim, hidden_dim));
   proj = register_module("proj", std::make_shared<Linear>(hidden_dim, embed_dim));
 }
 
-Tensor TransformerMLP::forward(const Tensor& x) { return proj->forward(gelu(fc->forward(x), "tanh")); }
+Tensor TransformerMLP::forward(const Tensor& x) {
+  Tensor h = fc->forward(x);
+  if (activation == "gelu")
+    h = gelu(h, "none");
+  else if (activation == "relu")
+    h = relu(h);
+  else if (activation == "silu")
+    h = silu(h);
+  else
+    h = gelu(h, "tanh");  // gelu_new, gelu_pytorch_tanh and gelu_fast are one function
+  return proj->forward(h);
+}
 
 TransformerBlock::TransformerBlock(int64_t embed_dim, int64_t num_heads, double mlp_ratio, double dropout, bool causal)
-    : Module("TransformerBlock"), dropout(dropout), causal(causal) {
-  NABLA_CHECK(mlp_ratio > 0 && int64_t(embed_dim * mlp_ratio) > 0,
-              "TransformerBlock: mlp_ratio must give a positive hidden width, got mlp_ratio=", mlp_ratio,
+    : TransformerBlock(embed_dim, num_heads,
+                       TransformerBlockOptions{.mlp_ratio = mlp_ratio, .dropout = dropout, .causal = causal}) {}
+
+TransformerBlock::TransformerBlock(int64_t embed_dim, int64_t num_heads, const TransformerBlockOptions& o)
+    : Module("TransformerBlock"), dropout(o.dropout), causal(o.causal) {
+  const int64_t hidden = o.mlp_hidden > 0 ? o.mlp_hidden : int64_t(double(embed_dim) * o.mlp_ratio);
+  NABLA_CHECK(o.mlp_hidden > 0 || (o.mlp_ratio > 0 && hidden > 0),
+              "TransformerBlock: mlp_ratio must give a positive hidden width, got mlp_ratio=", o.mlp_ratio,
               " for embed_dim=", embed_dim);
-  NABLA_CHECK(dropout >= 0 && dropout < 1, "TransformerBlock: dropout must be in [0, 1), got ", dropout);
-  ln_1 = register_module("ln_1", std::make_shared<LayerNorm>(embed_dim));
+  NABLA_CHECK(o.dropout >= 0 && o.dropout < 1, "TransformerBlock: dropout must be in [0, 1), got ", o.dropout);
+  NABLA_CHECK(o.layer_norm_eps > 0, "TransformerBlock: layer_norm_eps must be positive, got ", o.layer_norm_eps);
+  ln_1 = register_module("ln_1", std::make_shared<LayerNorm>(embed_dim, o.layer_norm_eps));
   attn = register_module("attn", std::make_shared<MultiheadAttention>(embed_dim, num_heads, 0.0, true, true));
-  ln_2 = register_module("ln_2", std::make_shared<LayerNorm>(embed_dim));
-  mlp = register_module("mlp", std::make_shared<TransformerMLP>(embed_dim, int64_t(embed_dim * mlp_ratio)));
+  ln_2 = register_module("ln_2", std::make_shared<LayerNorm>(embed_dim, o.layer_norm_eps));
+  mlp = register_module("mlp", std::make_shared<TransformerMLP>(embed_dim, hidden, o.activation));
 }
 
 Tensor TransformerBlock::forward(const Tensor& x) { return forward(x, Tensor()); }

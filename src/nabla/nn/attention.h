@@ -2,6 +2,8 @@
 // scaled_dot_product_attention kernel, and the pre-LayerNorm GPT-2 TransformerBlock built on it.
 #pragma once
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "nabla/nn/linear.h"
 #include "nabla/nn/module.h"
@@ -37,13 +39,28 @@ class MultiheadAttention : public Module {
   const bool batch_first;
 };
 
-// The "mlp" of a transformer block: fc (E -> hidden), GELU (tanh approximation, as GPT-2), proj.
+// The "mlp" of a transformer block: fc (E -> hidden), the activation, proj. Activations by
+// Hugging Face's names: "gelu_new" (tanh approximation, GPT-2's; also "gelu_pytorch_tanh",
+// "gelu_fast"), "gelu" (erf, BERT's), "relu", "silu".
 class TransformerMLP : public Module {
  public:
-  TransformerMLP(int64_t embed_dim, int64_t hidden_dim);
+  TransformerMLP(int64_t embed_dim, int64_t hidden_dim, const std::string& activation = "gelu_new");
   Tensor forward(const Tensor& x) override;
 
   std::shared_ptr<Linear> fc, proj;
+  const std::string activation;
+};
+
+// The activations TransformerMLP knows, for config errors.
+const std::vector<std::string>& transformer_activations();
+
+struct TransformerBlockOptions {
+  double mlp_ratio = 4.0;
+  int64_t mlp_hidden = 0;  // the MLP's width; 0 means embed_dim * mlp_ratio
+  double dropout = 0.0;
+  bool causal = true;
+  double layer_norm_eps = 1e-5;
+  std::string activation = "gelu_new";
 };
 
 // Pre-LayerNorm GPT block on batch-first input [B, T, E]:
@@ -51,6 +68,7 @@ class TransformerMLP : public Module {
 // State-dict keys: ln_1.*, attn.in_proj_weight, attn.out_proj.*, ln_2.*, mlp.fc.*, mlp.proj.*.
 class TransformerBlock : public Module {
  public:
+  TransformerBlock(int64_t embed_dim, int64_t num_heads, const TransformerBlockOptions& options);
   TransformerBlock(int64_t embed_dim, int64_t num_heads, double mlp_ratio = 4.0, double dropout = 0.0,
                    bool causal = true);
   Tensor forward(const Tensor& x) override;
