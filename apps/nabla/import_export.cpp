@@ -11,7 +11,8 @@ void add_import(CLI::App& app) {
   auto hf_dir = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto overwrite = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("import", "turn a Hugging Face model folder (GPT-2) into a nabla run directory");
+  CLI::App* cmd =
+      app.add_subcommand("import", "turn a Hugging Face model folder (GPT-2, BERT) into a nabla run directory");
   cmd->add_option("hf_dir", *hf_dir, "the folder: config.json, model.safetensors (or shards), tokenizer files")
       ->required();
   cmd->add_option("--out", *out, "the run directory to write")->required();
@@ -22,8 +23,14 @@ void add_import(CLI::App& app) {
       if (!r.replaced_run.empty())
         std::cout << "moved the run that was in " << *out << " to " << r.replaced_run << "\n";
       std::cout << "imported " << r.architecture << " (" << r.parameters << " parameters, vocabulary " << r.vocab_size
-                << ", context " << r.context << ", " << r.tokenizer << " tokenizer) into " << *out
-                << "\n  nabla generate " << *out << " --prompt \"And God said\"\n";
+                << ", context " << r.context << ", " << r.tokenizer << " tokenizer) into " << *out << "\n";
+      for (const std::string& note : r.notes) std::cout << "  " << note << "\n";
+      if (r.architecture.starts_with("GPT2"))
+        std::cout << "  nabla generate " << *out << " --prompt \"And God said\"\n";
+      else if (r.architecture == "BertForSequenceClassification")
+        std::cout << "  nabla predict " << *out << " \"Jesus wept.\"\n";
+      else if (r.architecture != "BertModel")
+        std::cout << "  nabla predict " << *out << " \"And God said, Let there be [MASK].\"\n";
     });
   });
 }

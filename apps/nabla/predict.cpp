@@ -1,5 +1,8 @@
 // nabla predict RUN_DIR INPUT...: images (PNG/PGM) for image classifiers, a text file (one example
-// per line, "-" = stdin) for text classifiers, a CSV file (header + feature columns) for tabular models.
+// per line, "-" = stdin) for text classifiers, a CSV file (header + feature columns) for tabular
+// models; for a BERT run, texts (or files of them): the fillers of each [MASK], or the label.
+#include <algorithm>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 
@@ -11,6 +14,8 @@
 #include "nabla/data/image_file.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/text_datasets.h"
+#include "nabla/data/wordpiece_tokenizer.h"
+#include "nabla/models/bert_tasks.h"
 #include "nabla/ops/activation.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/shape_ops.h"
@@ -46,9 +51,48 @@ void print_predictions(const runs::LoadedRun& run, const Tensor& scores, const s
   }
 }
 
+// A BERT's inputs are texts; an input naming a file (or "-") stands for its lines.
+void predict_bert(runs::LoadedRun& run, const std::vector<std::string>& inputs) {
+  auto& bert = dynamic_cast<models::Bert&>(*run.model.module);
+  const auto* tokenizer = dynamic_cast<const data::WordPieceTokenizer*>(run.tokenizer.get());
+  NABLA_CHECK(tokenizer, "a BERT run needs its WordPiece tokenizer; this one has ",
+              run.tokenizer ? run.tokenizer->type() : std::string("none"));
+  std::vector<std::string> texts;
+  for (const std::string& input : inputs) {
+    if (input == "-" || std::filesystem::is_regular_file(input)) {
+      for (const std::string& line : data::read_text_lines(input)) texts.push_back(line);
+    } else {
+      texts.push_back(input);
+    }
+  }
+  for (const std::string& text : texts) {
+    std::cout << text << "\n";
+    if (bert.config.head == "mlm") {
+      for (const models::MaskFill& fill : models::fill_mask(bert, *tokenizer, text)) {
+        std::cout << "  [MASK] at token " << fill.position << ":";
+        for (const auto& [token, p] : fill.candidates)
+          std::cout << "  " << token << " " << std::fixed << std::setprecision(4) << p;
+        std::cout << "\n";
+      }
+    } else if (bert.config.head == "classifier") {
+      const std::vector<double> p = models::classify(bert, *tokenizer, text);
+      const size_t best = size_t(std::max_element(p.begin(), p.end()) - p.begin());
+      std::cout << "  " << (best < run.class_names.size() ? run.class_names[best] : "class " + std::to_string(best))
+                << "\t" << std::fixed << std::setprecision(4) << p[best] << "  (";
+      for (size_t c = 0; c < p.size(); ++c)
+        std::cout << (c ? ", " : "") << (c < run.class_names.size() ? run.class_names[c] : std::to_string(c)) << " "
+                  << p[c];
+      std::cout << ")\n";
+    } else {
+      fail("this BERT has no head (BertModel): it gives hidden states, not predictions");
+    }
+  }
+}
+
 void run_predict(const std::string& run_dir, const std::vector<std::string>& inputs, int threads) {
   apply_threads(threads);
   runs::LoadedRun run = runs::load_run(run_dir);
+  if (run.model.type == "bert") return predict_bert(run, inputs);
   NABLA_CHECK(run.model.task != models::Task::language_model, run_dir, " holds a language model (", run.model.type,
               "); use `nabla generate ", run_dir, " --prompt TEXT`");
   const io::json& shape = run.info["data_shape"];
@@ -102,7 +146,9 @@ void add_predict(CLI::App& app) {
   auto threads = std::make_shared<int>(0);
   CLI::App* cmd = app.add_subcommand("predict", "run a trained classifier or regressor on new inputs");
   cmd->add_option("run_dir", *run_dir, "the run directory written by `nabla train`")->required();
-  cmd->add_option("inputs", *inputs, "PNG/PGM images, a text file of lines (- for stdin), or a CSV file")->required();
+  cmd->add_option("inputs", *inputs,
+                  "PNG/PGM images, a text file of lines (- for stdin), or a CSV file; for BERT, texts with [MASK]")
+      ->required();
   add_threads_option(*cmd, *threads);
   cmd->callback([=] { run_action([&] { run_predict(*run_dir, *inputs, *threads); }); });
 }

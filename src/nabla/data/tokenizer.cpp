@@ -6,6 +6,7 @@
 #include "nabla/data/char_tokenizer.h"
 #include "nabla/data/sentencepiece_tokenizer.h"
 #include "nabla/data/word_tokenizer.h"
+#include "nabla/data/wordpiece_tokenizer.h"
 
 namespace nabla::data {
 
@@ -20,7 +21,9 @@ std::unique_ptr<Tokenizer> make_tokenizer(const nlohmann::json& config) {
     return std::make_unique<SentencePieceTokenizer>(SentencePieceTokenizer::from_json(config));
   if (type == "byte_level_bpe")
     return std::make_unique<ByteLevelBPETokenizer>(ByteLevelBPETokenizer::from_json(config));
-  fail("tokenizer.type: unknown tokenizer \"", type, "\"; known types: char, word, sentencepiece, byte_level_bpe");
+  if (type == "wordpiece") return std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::from_json(config));
+  fail("tokenizer.type: unknown tokenizer \"", type,
+       "\"; known types: char, word, sentencepiece, byte_level_bpe, wordpiece");
 }
 
 namespace detail {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "nabla/core/error.h"
+#include "nabla/models/bert.h"
 #include "nabla/models/classifiers.h"
 #include "nabla/models/gpt.h"
 #include "nabla/models/keras_init.h"
@@ -12,8 +13,8 @@ namespace nabla::models {
 
 const std::vector<std::string>& model_types() {
   static const std::vector<std::string> types = {
-      "neuron",          "mlp",    "fashion_cnn", "lenet", "rnn_classifier", "lstm_text", "attention_text",
-      "keras_attention", "gru_lm", "char_rnn",    "gpt"};
+      "neuron", "mlp",      "fashion_cnn", "lenet", "rnn_classifier", "lstm_text", "attention_text", "keras_attention",
+      "gru_lm", "char_rnn", "gpt",         "bert"};
   return types;
 }
 
@@ -153,6 +154,37 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
                max_parameters);
     built.module = std::make_shared<GPT>(c);
     built.task = Task::language_model;
+    built.decay_matrices_only = true;
+  } else if (type == "bert") {
+    require_text(data, type);
+    BertConfig c;
+    c.vocab_size = data.vocab_size;
+    c.head = m.string("head", data.classes > 1 ? "classifier" : "mlm", {"mlm", "classifier", "none"});
+    c.hidden_size = m.integer("hidden_size", 256, 1, kMaxWidth);
+    c.num_hidden_layers = m.integer("num_hidden_layers", 4, 1, 96);
+    c.num_attention_heads = m.integer("num_attention_heads", 4, 1, 128);
+    c.intermediate_size = m.integer("intermediate_size", 4 * c.hidden_size, 1, 4 * kMaxWidth);
+    c.max_position_embeddings = m.integer("max_position_embeddings", 512, 1, 1 << 16);
+    c.type_vocab_size = m.integer("type_vocab_size", 2, 1, 1 << 16);
+    c.pad_token_id = m.integer("pad_token_id", 0, 0, c.vocab_size - 1);
+    c.hidden_act = m.string("hidden_act", "gelu", nn::transformer_activations());
+    c.hidden_dropout_prob = m.number("hidden_dropout_prob", 0.1, 0, 0.99);
+    c.attention_probs_dropout_prob = m.number("attention_probs_dropout_prob", 0.1, 0, 0.99);
+    c.layer_norm_eps = m.number("layer_norm_eps", 1e-12, 1e-20, 1.0);
+    c.pooler = m.boolean("pooler", c.head == "classifier");
+    NABLA_CHECK(c.head != "classifier" || data.classes > 1, m.key_path("head"),
+                ": \"classifier\" needs data with class labels");
+    c.num_labels = c.head == "classifier" ? data.classes : 2;
+    NABLA_CHECK(c.hidden_size % c.num_attention_heads == 0, m.key_path("hidden_size"),
+                ": must be a multiple of model.num_attention_heads (", c.num_attention_heads, "), got ", c.hidden_size);
+    NABLA_CHECK(data.input.empty() || data.input[0] <= c.max_position_embeddings, m.key_path("max_position_embeddings"),
+                ": ", c.max_position_embeddings, " positions are fewer than the data's sequences of ", data.input[0]);
+    const double h = double(c.hidden_size);
+    check_size(double(c.vocab_size + c.max_position_embeddings) * h +
+                   (4.0 * h + 2.0 * double(c.intermediate_size)) * h * double(c.num_hidden_layers),
+               type, max_parameters);
+    built.module = std::make_shared<Bert>(c);
+    built.task = c.head == "classifier" ? Task::classification : Task::masked_lm;
     built.decay_matrices_only = true;
   }
   // PyTorch's initialisation (how layers are built), or Keras' defaults as the articles' Keras

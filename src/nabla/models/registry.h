@@ -18,7 +18,8 @@ struct DataShape {
   int64_t vocab_size = 0;  // > 0 for text
 };
 
-enum class Task { classification, binary, regression, language_model };
+// masked_lm: logits [B, T, vocab] for masked positions (BERT); trained by issue 29's pretraining.
+enum class Task { classification, binary, regression, language_model, masked_lm };
 
 struct BuiltModel {
   std::shared_ptr<nn::Module> module;

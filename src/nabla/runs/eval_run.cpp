@@ -9,6 +9,10 @@ namespace nabla::runs {
 EvalResult eval_run(LoadedRun& run, const std::string& run_dir, const std::string& split) {
   NABLA_CHECK(split == "test" || split == "validation" || split == "train", "eval: unknown split \"", split,
               "\"; use test, validation or train");
+  NABLA_CHECK(run.model.task != models::Task::masked_lm, run_dir,
+              " holds a masked language model (BERT); its evaluation on masked tokens comes with masked-LM training. "
+              "Fill masks with `nabla predict ",
+              run_dir, " \"text with [MASK]\"`");
   TaskData data = load_run_data(run);
   EvalResult result;
   result.split = split;

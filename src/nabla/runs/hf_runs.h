@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nabla::runs {
 
@@ -11,11 +12,14 @@ struct ImportResult {
   std::string architecture;  // "GPT2LMHeadModel"
   std::string tokenizer;     // the tokenizer's type
   int64_t parameters = 0, vocab_size = 0, context = 0;
-  std::string replaced_run;  // where --overwrite moved a run that was in the way, or empty
+  std::string replaced_run;        // where --overwrite moved a run that was in the way, or empty
+  std::vector<std::string> notes;  // what was left out, and why
 };
 
 // Everything is read and checked before `out_dir` is touched; a failure leaves nothing behind.
-// `out_dir` holding a run is an error unless `overwrite` (which moves that run aside).
+// `out_dir` holding a run is an error unless `overwrite` (which moves that run aside). GPT-2
+// (GPT2LMHeadModel, GPT2Model) and BERT (BertForMaskedLM, BertForPreTraining, BertModel,
+// BertForSequenceClassification) import.
 ImportResult import_hf(const std::string& hf_dir, const std::string& out_dir, bool overwrite);
 
 struct ExportResult {

@@ -49,7 +49,8 @@ LoadedRun load_run(const std::string& run_dir) {
     const DataShape shape = shape_from_json(run.info.at("data_shape"));
     io::ConfigReader model_cfg(config.at("model"), "model");
     run.model = models::build_model(model_cfg, shape);
-    if (run.model.task != Task::language_model) run.model.task = task_from_loss(run.info.at("task"));
+    if (run.model.task != Task::language_model && run.model.task != Task::masked_lm)
+      run.model.task = task_from_loss(run.info.at("task"));
     const io::json& training = config.at("training");
     run.trainer = std::make_unique<train::Model>(run.model.module);
     run.trainer->compile("adam", training.at("loss").get<std::string>(),
