@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsentencepiece-dev libonig-dev libicu-dev libplplot-dev plplot-driver-cairo libpng-dev
+  libsentencepiece-dev libplplot-dev plplot-driver-cairo libpng-dev
   openmpi-bin libopenmpi-dev clang libclang-rt-14-dev clang-format
   dataset-fashion-mnist bible-kjv-text bible-kjv
 )

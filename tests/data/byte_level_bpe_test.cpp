@@ -34,8 +34,8 @@ const data::ByteLevelBPETokenizer& gpt2() {
   return tok;
 }
 
-std::vector<std::string> mixed_lines() {
-  const std::string text = read_file(kDir + "mixed_corpus.txt");
+std::vector<std::string> lines_of(const std::string& file) {
+  const std::string text = read_file(kDir + file);
   std::vector<std::string> lines;
   for (size_t begin = 0; begin < text.size();) {
     const size_t end = std::min(text.find('\n', begin), text.size());
@@ -44,6 +44,8 @@ std::vector<std::string> mixed_lines() {
   }
   return lines;
 }
+
+std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
 
 const nlohmann::json& expected_ids() {
   static const nlohmann::json j = io::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
@@ -197,4 +199,16 @@ TEST(ByteLevelBPE, BadFilesAreErrorsNamingTheFile) {
   e = error_of([&] { gpt2().encode(std::string("a\xFF", 2)); });
   EXPECT_NE(e.find("UTF-8"), std::string::npos) << e;
   fs::remove_all(dir);
+}
+
+TEST(ByteLevelBPE, MatchesHuggingFaceOnRandomTextFromEveryUnicodeVersion) {
+  // Letters and digits new in Unicode 15.0 and 16.0 included: the classes come from tokenizers.
+  const auto lines = lines_of("any_unicode.txt");
+  const nlohmann::json want = io::read_json_input(kDir + "any_unicode_ids.json", "golden ids");
+  ASSERT_EQ(lines.size(), want.at("gpt2").size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(gpt2().encode(lines[i]), want["gpt2"][i].get<std::vector<int64_t>>()) << "line " << i + 1;
+    EXPECT_EQ(gpt2().decode(want["gpt2"][i].get<std::vector<int64_t>>()), want["gpt2_decoded"][i].get<std::string>())
+        << "line " << i + 1;
+  }
 }

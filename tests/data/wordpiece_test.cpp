@@ -33,8 +33,8 @@ const data::WordPieceTokenizer& bert() {
   return tok;
 }
 
-std::vector<std::string> mixed_lines() {
-  const std::string text = read_file(kDir + "mixed_corpus.txt");
+std::vector<std::string> lines_of(const std::string& file) {
+  const std::string text = read_file(kDir + file);
   std::vector<std::string> lines;
   for (size_t begin = 0; begin < text.size();) {
     const size_t end = std::min(text.find('\n', begin), text.size());
@@ -43,6 +43,8 @@ std::vector<std::string> mixed_lines() {
   }
   return lines;
 }
+
+std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
 
 const nlohmann::json& golden() {
   static const nlohmann::json j = io::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
@@ -123,4 +125,16 @@ TEST(WordPiece, BadFilesAreErrorsNamingTheFile) {
   e = error_of([&] { data::WordPieceTokenizer::from_tokenizer_json((dir / "t.json").string()); });
   EXPECT_NE(e.find("t.json"), std::string::npos) << e;
   fs::remove_all(dir);
+}
+
+TEST(WordPiece, MatchesHuggingFaceOnRandomTextFromEveryUnicodeVersion) {
+  // Letters and digits new in Unicode 15.0 and 16.0 included: the classes come from tokenizers.
+  const auto lines = lines_of("any_unicode.txt");
+  const nlohmann::json want = io::read_json_input(kDir + "any_unicode_ids.json", "golden ids");
+  ASSERT_EQ(lines.size(), want.at("bert").size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(bert().encode(lines[i]), want["bert"][i].get<std::vector<int64_t>>()) << "line " << i + 1;
+    EXPECT_EQ(bert().decode(want["bert"][i].get<std::vector<int64_t>>()), want["bert_decoded"][i].get<std::string>())
+        << "line " << i + 1;
+  }
 }

@@ -1,11 +1,10 @@
-// ByteLevelBPETokenizer: Hugging Face's files in, GPT-2's pattern through Oniguruma, merges by a
-// rank-ordered heap over a linked list of symbols (linear-logarithmic however long a piece is).
+// ByteLevelBPETokenizer: Hugging Face's files in, GPT-2's pattern as a hand-written scanner over
+// character classes read off `tokenizers` (gpt2_unicode_tables.inc), merges by a rank-ordered heap
+// over a linked list of symbols (linear-logarithmic however long a piece is).
 #include "nabla/data/byte_level_bpe_tokenizer.h"
 
-#include <oniguruma.h>
-
 #include <algorithm>
-#include <mutex>
+#include <cstring>
 #include <queue>
 
 #include "nabla/core/error.h"
@@ -15,26 +14,68 @@
 namespace nabla::data {
 namespace {
 
-// GPT-2's pre-tokenisation pattern, as `tokenizers`' ByteLevel pre-tokenizer holds it.
-constexpr char kGpt2Pattern[] = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+// The classes GPT-2's pattern tells apart:
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+enum CharClass : uint8_t { kOther, kLetter, kNumber, kSpace };
+struct ClassRange {
+  uint32_t first, last;
+  CharClass kind;
+};
+#include "nabla/data/gpt2_unicode_tables.inc"
 
-std::shared_ptr<void> compile_pattern(const std::string& pattern) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    OnigEncoding encodings[] = {ONIG_ENCODING_UTF8};
-    onig_initialize(encodings, 1);
-  });
-  OnigRegex regex = nullptr;
-  OnigErrorInfo info;
-  const auto* begin = reinterpret_cast<const OnigUChar*>(pattern.data());
-  const int status =
-      onig_new(&regex, begin, begin + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &info);
-  if (status != ONIG_NORMAL) {
-    OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];
-    onig_error_code_to_str(message, status, &info);
-    fail("tokenizer: the pre-tokenisation pattern does not compile: ", reinterpret_cast<char*>(message));
+CharClass char_class(uint32_t c) {
+  const auto it = std::upper_bound(std::begin(kGpt2Classes), std::end(kGpt2Classes), c,
+                                   [](uint32_t v, const ClassRange& r) { return v < r.first; });
+  return it != std::begin(kGpt2Classes) && c <= std::prev(it)->last ? std::prev(it)->kind : kOther;
+}
+
+// The code point at text[i] (valid UTF-8) and the byte after it.
+uint32_t decode_at(std::string_view text, size_t i, size_t& next) {
+  const unsigned char lead = static_cast<unsigned char>(text[i]);
+  if (lead < 0x80) {
+    next = i + 1;
+    return lead;
   }
-  return std::shared_ptr<void>(regex, [](void* r) { onig_free(static_cast<OnigRegex>(r)); });
+  const size_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+  next = i + length;
+  return code_point(text.substr(i, length));
+}
+
+// The end of the piece GPT-2's pattern matches at `i` (the alternatives in their order).
+size_t piece_end(std::string_view text, size_t i) {
+  const size_t n = text.size();
+  if (text[i] == '\'') {  // contractions, case-sensitive as in the pattern
+    const std::string_view rest = text.substr(i + 1);
+    for (const char* suffix : {"s", "t", "re", "ve", "m", "ll", "d"})
+      if (rest.starts_with(suffix)) return i + 1 + std::strlen(suffix);
+  }
+  size_t next = 0;
+  CharClass kind = char_class(decode_at(text, i, next));
+  size_t run = i;
+  if (text[i] == ' ' && next < n) {  // " ?" before a letter, number or other run
+    size_t after = 0;
+    const CharClass following = char_class(decode_at(text, next, after));
+    if (following != kSpace) kind = following, run = next;
+  }
+  if (kind != kSpace) {
+    size_t end = run;
+    while (end < n) {
+      size_t after = 0;
+      if (char_class(decode_at(text, end, after)) != kind) break;
+      end = after;
+    }
+    return end;
+  }
+  // Whitespace: all of it at the end of the text; before anything else, all but its last
+  // character (which goes with what follows), unless it is a single one.
+  size_t end = i, last = i;
+  while (end < n) {
+    size_t after = 0;
+    if (char_class(decode_at(text, end, after)) != kSpace) break;
+    last = end;
+    end = after;
+  }
+  return end == n || last == i ? end : last;
 }
 
 void append_utf8(uint32_t cp, std::string& out) {
@@ -166,7 +207,6 @@ ByteLevelBPETokenizer::ByteLevelBPETokenizer(Spec spec, const std::string& sourc
   // Longest first, so of two special tokens starting at one place the longer wins.
   std::stable_sort(spec_.special.begin(), spec_.special.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-  pattern_ = compile_pattern(kGpt2Pattern);
 }
 
 ByteLevelBPETokenizer ByteLevelBPETokenizer::from_vocab_and_merges(
@@ -325,24 +365,10 @@ std::vector<int64_t> ByteLevelBPETokenizer::encode(const std::string& text) cons
 }
 
 void ByteLevelBPETokenizer::encode_ordinary(std::string_view text, std::vector<int64_t>& out) const {
-  if (text.empty()) return;
-  auto regex = static_cast<OnigRegex>(pattern_.get());
-  std::unique_ptr<OnigRegion, void (*)(OnigRegion*)> region(onig_region_new(),
-                                                            [](OnigRegion* r) { onig_region_free(r, 1); });
-  const auto* begin = reinterpret_cast<const OnigUChar*>(text.data());
-  const auto* end = begin + text.size();
-  size_t position = 0;
-  while (position < text.size()) {
-    const int at = onig_search(regex, begin, end, begin + position, end, region.get(), ONIG_OPTION_NONE);
-    if (at < 0) {  // no match in the rest: it is one piece (the pattern matches every character, though)
-      merge_piece(text.substr(position), out);
-      break;
-    }
-    const size_t match_begin = size_t(region->beg[0]), match_end = size_t(region->end[0]);
-    if (match_begin > position) merge_piece(text.substr(position, match_begin - position), out);
-    NABLA_CHECK(match_end > match_begin, "tokenizer: the pre-tokenisation pattern matched an empty piece");
-    merge_piece(text.substr(match_begin, match_end - match_begin), out);
-    position = match_end;
+  for (size_t i = 0; i < text.size();) {
+    const size_t end = piece_end(text, i);
+    merge_piece(text.substr(i, end - i), out);
+    i = end;
   }
 }
 

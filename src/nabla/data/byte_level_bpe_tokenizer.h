@@ -1,11 +1,10 @@
 // GPT-2's byte-level BPE, as Hugging Face `tokenizers` runs it: special tokens are split out
-// first; the rest is cut by GPT-2's pattern (evaluated by Oniguruma, the regex engine `tokenizers`
-// uses, so \p{L}, \p{N} and \s mean exactly the same); each piece's bytes become printable
+// first; the rest is cut by GPT-2's pattern (with \p{L}, \p{N} and \s exactly as `tokenizers`
+// has them, whatever Unicode version this machine knows); each piece's bytes become printable
 // characters (bytes_to_unicode) and are merged pair by pair, lowest merge rank first. Decoding
 // maps the characters back to bytes, with invalid UTF-8 replaced by U+FFFD as Rust's from_utf8_lossy.
 #pragma once
 #include <array>
-#include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -56,7 +55,6 @@ class ByteLevelBPETokenizer : public Tokenizer {
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (left, right) -> (rank, merged id)
   std::array<int64_t, 256> byte_ids_;                                 // each byte's one-character token
   std::array<int16_t, 0x180> char_bytes_;  // byte of each bytes_to_unicode character (all < U+0180), or -1
-  std::shared_ptr<void> pattern_;          // the compiled GPT-2 pattern (an OnigRegex)
 };
 
 // bytes_to_unicode: GPT-2's printable stand-in for each byte ("Ġ" for a space), as UTF-8.

@@ -979,6 +979,17 @@ def main():
     lines = mixed_corpus(check)
     write_text(HERE / "mixed_corpus.txt", "".join(line + "\n" for line in lines))
     assert (HERE / "mixed_corpus.txt").read_text(encoding="utf-8").split("\n")[:-1] == lines
+    # Random text over every plane with no care for Unicode versions (letters new in 15.0 / 16.0
+    # included): nabla's tables come from tokenizers itself, so these must agree too.
+    any_lines = random_lines(80, SEED_CORPUS + 1, lambda c: True)
+    write_text(HERE / "any_unicode.txt", "".join(line + "\n" for line in any_lines))
+    any_ids = {
+        "gpt2": [gpt2_tok(line, add_special_tokens=False)["input_ids"] for line in any_lines],
+        "bert": [bert_tok(line, add_special_tokens=False)["input_ids"] for line in any_lines],
+    }
+    any_ids["gpt2_decoded"] = [gpt2_tok.decode(ids) for ids in any_ids["gpt2"]]
+    any_ids["bert_decoded"] = [bert_tok.decode(ids) for ids in any_ids["bert"]]
+    write_text(HERE / "any_unicode_ids.json", dumps_rows(any_ids))
 
     # Everything below uses the folders as loaded back, as a user (or nabla) would read them.
     gpt2, bert = reload_checks(gpt2_tok, bert_tok, lines, report)
