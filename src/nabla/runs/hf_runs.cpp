@@ -109,7 +109,9 @@ ImportResult import_hf(const std::string& hf_dir, const std::string& out_dir, bo
     checkpoint.config = info["config"];
     checkpoint.model = std::move(model.weights);
     checkpoint.state = {{"epoch", 0}, {"imported_from", hf_dir}};
-    io::save_checkpoint(out_dir + "/checkpoints/best", checkpoint);
+    // checkpoints/last, at epoch 0: the run loads as a trained one, and `nabla train --resume`
+    // continues from it (fine-tuning on the config's data).
+    io::save_checkpoint(out_dir + "/checkpoints/last", checkpoint);
     io::save_json(out_dir + "/config.json", info);
   } catch (...) {
     std::error_code ignored;
