@@ -13,8 +13,9 @@ shift $(($# >= 2 ? 2 : 1))
 root="$(cd "$(dirname "$0")/.." && pwd)"
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] &&
-  targets=(safetensors checkpoint config set_override idx csv text tokenizer image command_line)
-json_targets=" safetensors checkpoint config set_override tokenizer "
+  targets=(safetensors checkpoint config set_override idx csv text tokenizer byte_level_bpe wordpiece hf_tokenizer_json
+    image command_line)
+json_targets=" safetensors checkpoint config set_override tokenizer hf_tokenizer_json "
 
 summary="$build/fuzz-summary.md"
 printf '| target | seconds | executions | exec/s | coverage (edges) | features | last new coverage at execution | corpus added | findings |\n' > "$summary"

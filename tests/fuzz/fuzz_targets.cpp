@@ -13,11 +13,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "nabla/data/byte_level_bpe_tokenizer.h"
 #include "nabla/data/csv.h"
 #include "nabla/data/idx.h"
 #include "nabla/data/image_file.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/tokenizer.h"
+#include "nabla/data/utf8.h"
+#include "nabla/data/wordpiece_tokenizer.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/io/config.h"
 #include "nabla/io/input_file.h"
@@ -164,6 +167,66 @@ void tokenizer(const uint8_t* data, size_t size) {
   t->decode(ids);
 }
 
+// The tiny GPT-2 and BERT tokenizers of tests/golden/pretrained, made by Hugging Face tokenizers.
+const std::string& golden_dir() {
+  static const std::string dir = std::string(NABLA_SOURCE_DIR) + "/tests/golden/pretrained/";
+  return dir;
+}
+
+bool valid_utf8(const std::string& text) {
+  try {
+    data::validate_utf8(text, "input");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// Any text through GPT-2's byte-level BPE: valid UTF-8 must come back byte for byte; ids it never
+// made decode without crashing.
+void byte_level_bpe(const uint8_t* data, size_t size) {
+  static const auto tok = data::ByteLevelBPETokenizer::from_tokenizer_json(golden_dir() + "gpt2_tiny/tokenizer.json");
+  const std::string text = text_of(data, size);
+  if (!valid_utf8(text)) {
+    tok.encode(text);  // refused with an error naming the byte
+    return;
+  }
+  std::vector<int64_t> ids = tok.encode(text);
+  if (tok.decode(ids) != text) throw std::logic_error("byte-level BPE did not round-trip its input");
+  for (uint8_t b : text) ids.push_back(int64_t(b) * 3);
+  tok.decode(ids);
+}
+
+// Any text, and pairs, through BERT's WordPiece; ids decode back to some text.
+void wordpiece(const uint8_t* data, size_t size) {
+  static const auto tok = data::WordPieceTokenizer::from_tokenizer_json(golden_dir() + "bert_tiny/tokenizer.json");
+  const std::vector<std::string> parts = split(data, size, 2);
+  if (!valid_utf8(parts[0]) || !valid_utf8(parts[1])) {
+    tok.encode(parts[0] + parts[1]);
+    return;
+  }
+  const auto encoding = tok.encode_for_model(parts[0], parts[1]);
+  if (encoding.ids.size() != encoding.token_types.size())
+    throw std::logic_error("ids and token types differ in length");
+  tok.decode(encoding.ids);
+  tok.normalize(parts[0]);
+}
+
+// A Hugging Face tokenizer.json (either kind), then a text through it.
+void hf_tokenizer_json(const uint8_t* data, size_t size) {
+  const std::vector<std::string> parts = split(data, size, 2);
+  const std::string path = write("tokenizer.json", reinterpret_cast<const uint8_t*>(parts[0].data()), parts[0].size());
+  const nlohmann::json file = io::read_json_input(path, "tokenizer.json");
+  const bool wordpiece = file.is_object() && file.contains("model") && file["model"].is_object() &&
+                         file["model"].value("type", nlohmann::json("")) == "WordPiece";
+  std::unique_ptr<data::Tokenizer> t;
+  if (wordpiece)
+    t = std::make_unique<data::WordPieceTokenizer>(data::WordPieceTokenizer::from_tokenizer_json(path));
+  else
+    t = std::make_unique<data::ByteLevelBPETokenizer>(data::ByteLevelBPETokenizer::from_tokenizer_json(path));
+  t->decode(t->encode(parts[1]));
+}
+
 // The `nabla` command line: arguments (one per line of the input) parsed by the real app with every
 // command's action switched off, so what is fuzzed is the options, their types and their checks.
 void command_line(const uint8_t* data, size_t size) {
@@ -199,6 +262,9 @@ const std::vector<NamedTarget>& targets() {
                                                {"csv", csv},
                                                {"text", text},
                                                {"tokenizer", tokenizer},
+                                               {"byte_level_bpe", byte_level_bpe},
+                                               {"wordpiece", wordpiece},
+                                               {"hf_tokenizer_json", hf_tokenizer_json},
                                                {"image", image},
                                                {"command_line", command_line}};
   return all;

@@ -153,6 +153,22 @@ def hostile_seeds(chunk):
                                                           "pad": True, "vocabulary": ["<pad>", "<unk>", "x" * 100000]
                                                           }).encode() + SEP + b"x")
 
+    pretrained = os.path.join(HERE, "..", "golden", "pretrained")
+    mixed = open(os.path.join(pretrained, "mixed_corpus.txt"), "rb").read().split(b"\n")
+    for i in (0, 18, 29, 60, 100, 150):  # accents, new emoji, CJK, long words, random UTF-8
+        put("byte_level_bpe", "mixed_%d" % i, mixed[i])
+        put("wordpiece", "mixed_%d" % i, mixed[i] + SEP + mixed[i + 1])
+    put("byte_level_bpe", "special_and_split_char", b"Amen.<|endoftext|>In \xf0\x9f\x98\x80 the")
+    put("byte_level_bpe", "invalid_utf8", b"a\xff\xfe b")
+    put("wordpiece", "masks_and_long_word", b"let there be [MASK]. " + b"a" * 150 + SEP + b"[CLS][SEP]")
+    for name in ("gpt2_tiny", "bert_tiny"):
+        put("hf_tokenizer_json", name, open(os.path.join(pretrained, name, "tokenizer.json"), "rb").read() + SEP +
+            "And God said, \u00c5 caf\u00e9 \u4e2d".encode())
+    put("hf_tokenizer_json", "bad_merge", json.dumps({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]},
+                                                      "pre_tokenizer": {"type": "ByteLevel"}}).encode() + SEP + b"a")
+    put("hf_tokenizer_json", "wordpiece_gap", json.dumps({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 7}},
+                                                          "pre_tokenizer": {"type": "BertPreTokenizer"}}).encode())
+
     put("image", "pgm_overflow", b"\x00P5\n4294967296 4294967296\n255\n" + b"\x00" * 16)
     put("image", "pgm_wrap", b"\x00P5\n9223372036854775807 2\n255\n" + b"\x00" * 16)
     put("image", "pgm_maxval", b"\x00P2\n2 1\n999999999999\n1 2\n")
