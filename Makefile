@@ -82,6 +82,8 @@ golden: build setup-peers
 	@python3 tests/golden/models/make_gpt_golden.py
 	@python3 tests/golden/neuron/make_neuron_golden.py
 	@KERAS_BACKEND=torch python3 tests/golden/keras/make_keras_golden.py
+	@python3 tests/golden/pretrained/make_pretrained_golden.py
+	@python3 tests/golden/pretrained/check_export.py $(BUILD_DIR)
 
 clean:
 	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)

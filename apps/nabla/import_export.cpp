@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "nabla/core/error.h"
 #include "nabla/runs/runs.h"
 
 namespace nabla::cli {
@@ -17,7 +18,7 @@ void add_import(CLI::App& app) {
       ->required();
   cmd->add_option("--out", *out, "the run directory to write")->required();
   cmd->add_flag("--overwrite", *overwrite, "move a run already in --out aside (to DIR.replaced-N) first");
-  cmd->callback([=] {
+  cmd->callback([hf_dir, out, overwrite] {
     run_action([&] {
       const runs::ImportResult r = runs::import_hf(*hf_dir, *out, *overwrite);
       if (!r.replaced_run.empty())
@@ -46,8 +47,10 @@ void add_export(CLI::App& app) {
       ->check(CLI::IsMember({"hf"}));
   cmd->add_option("--out", *out, "the folder to write")->required();
   cmd->add_flag("--overwrite", *overwrite, "replace the model files already in --out");
-  cmd->callback([=] {
+  // Every option's storage is captured: CLI11 writes into it while parsing, after this returns.
+  cmd->callback([run_dir, out, format, overwrite] {
     run_action([&] {
+      NABLA_CHECK(*format == "hf", "export: unknown --format ", *format, "; use hf");
       const runs::ExportResult r = runs::export_hf(*run_dir, *out, *overwrite);
       std::cout << "exported " << *run_dir << " as " << r.architecture << " to " << *out << "\n";
       if (!r.tokenizer_written)

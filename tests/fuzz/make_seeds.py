@@ -183,6 +183,8 @@ def hostile_seeds(chunk):
     put("command_line", "threads", "bench\n--peak\n--json\n--threads\n99999")
     put("command_line", "resume", "train\n--resume\nruns/x\n--overwrite\n--verbose\n7")
     put("command_line", "help", "--help")
+    put("command_line", "export", "export\nruns/x\n--format\nhf\n--out\nhf_out\n--overwrite")
+    put("command_line", "import", "import\nhf_dir\n--out\nruns/y\n--overwrite")
     put("command_line", "predict", "predict\nruns/x\na.png\nb.pgm\n--threads\n1")
 
 
