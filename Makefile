@@ -71,6 +71,7 @@ soak: build
 bench: build setup-peers
 	@python3 bench/compare.py --nabla $(BUILD_DIR)/bench/nabla_bench --out bench/RESULTS.md
 	@python3 bench/workloads.py --nabla $(BUILD_DIR)/bin/nabla --append bench/RESULTS.md
+	@python3 bench/generation.py --nabla $(BUILD_DIR)/bin/nabla --append bench/RESULTS.md
 
 # Regenerates the PyTorch and Keras golden files (needs setup-peers); the op cases come from the op registry.
 golden: build setup-peers

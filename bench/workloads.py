@@ -43,15 +43,23 @@ WORKLOADS = [
     ("gpt_medium_train_b8_bf16", "configs/gpt_medium.json", ["--batch", "8", "--steps", "5", "--precision", "bf16"]),
     ("gpt_medium_generate_256", "configs/gpt_medium.json", ["--mode", "generate", "--tokens", "256", "--steps", "3",
                                                             "--warmup", "1"]),
+    # GPT-2 small's shape (124M parameters, 50257 rows) at B=4, T=1024: fp32, bf16, and recomputing
+    # activations.
+    ("gpt2_124m_train_b4", "configs/gpt2_124m.json", ["--batch", "4", "--steps", "3", "--warmup", "1"]),
+    ("gpt2_124m_train_b4_bf16", "configs/gpt2_124m.json",
+     ["--batch", "4", "--steps", "3", "--warmup", "1", "--precision", "bf16"]),
+    ("gpt2_124m_train_b4_ckpt", "configs/gpt2_124m.json",
+     ["--batch", "4", "--steps", "3", "--warmup", "1", "--set", "model.activation_checkpointing=true"]),
     # A 4-parameter model: its step is all per-op and per-step overhead.
     ("neuron_step_overhead", "configs/neuron.json", ["--batch", "4", "--steps", "300", "--warmup", "50"]),
 ]
 SCALING = ["fashion_cnn_train_b128", "gpt_medium_train_b8"]
-MFU = ["gpt_small_train_b16", "gpt_medium_train_b8"]
+MFU = ["gpt_small_train_b16", "gpt_medium_train_b8", "gpt2_124m_train_b4"]
 BF16 = ("gpt_medium_train_b8_bf16", "gpt_medium_train_b8")  # nabla bf16 over nabla fp32
 OVERHEAD = "neuron_step_overhead"
 # Issue 5's throughput targets over eager PyTorch (the FLOP table sets each beside its ceiling).
 TARGETS = {"gpt_medium_train_b8": 1.3, "gpt_medium_train_b8_bf16": None, "gpt_medium_generate_256": 10.0,
+           "gpt2_124m_train_b4": 1.5, "gpt2_124m_train_b4_bf16": 1.5,
            "neuron_step_overhead": None}
 # Data-parallel scaling (issue 6): 1 rank x 1 thread against 2 MPI ranks x 1 thread, same batch per rank.
 DATA_PARALLEL = [("gpt_small_train_b16", "configs/gpt.json", ["--batch", "16", "--steps", "5"]),

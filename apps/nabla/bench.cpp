@@ -74,7 +74,11 @@ void add_bench(CLI::App& app) {
       ->check(at_least(1));
   cmd->add_option("--steps", args->options.steps, "timed repetitions (default 10)")->check(at_least(1));
   cmd->add_option("--warmup", args->options.warmup, "untimed repetitions first (default 3)")->check(at_least(0));
-  cmd->add_option("--tokens", args->options.tokens, "generate: new tokens per repetition (default 256)")
+  cmd->add_option("--prompt-tokens", args->options.prompt, "generate: prompt tokens per row, from the data (default 1)")
+      ->check(at_least(1));
+  cmd->add_option("--top-p", args->options.top_p, "generate: nucleus sampling at temperature 1 (default 0: greedy)")
+      ->check(between(0, 1));
+  cmd->add_option("--tokens", args->options.tokens, "generate: new tokens per row and repetition (default 256)")
       ->check(at_least(1));
   cmd->add_flag("--peak", args->peak, "measure the machine's fp32 FMA peak (GFLOP/s) instead");
   cmd->add_flag("--json", args->json, "print one JSON line (for scripts)");

@@ -57,7 +57,9 @@ std::string stream_sample(runs::LoadedRun& run, const std::string& prompt, int64
   Generator gen(seed);
   data::StreamDecoder text(*run.tokenizer);
   out << prompt << std::flush;
-  models::generate(*lm, ids, tokens, options, gen, [&](int64_t id) {
+  models::SamplingOptions within_vocabulary = options;  // a padded embedding's extra rows are no tokens
+  within_vocabulary.vocab_limit = run.tokenizer->vocab_size();
+  models::generate(*lm, ids, tokens, within_vocabulary, gen, [&](int64_t id) {
     const bool first = text.text().empty();
     const std::string added = text.push(id);
     if (!added.empty()) out << (first && run.tokenizer->type() == "word" ? " " : "") << added << std::flush;

@@ -37,6 +37,7 @@ import warnings
 
 import numpy as np
 import torch
+import torch.utils.checkpoint
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -725,8 +726,9 @@ class RecurrentLM(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, vocab, context, n_layer, n_head, n_embd, dropout):
+    def __init__(self, vocab, context, n_layer, n_head, n_embd, dropout, activation_checkpointing=False):
         super().__init__()
+        self.activation_checkpointing = activation_checkpointing
         self.wte, self.wpe = nn.Embedding(vocab, n_embd), nn.Embedding(context, n_embd)
         self.h = nn.ModuleList(TransformerBlock(n_embd, n_head, dropout, True) for _ in range(n_layer))
         self.ln_f, self.drop = nn.LayerNorm(n_embd), nn.Dropout(dropout)
@@ -742,8 +744,9 @@ class GPT(nn.Module):
 
     def forward(self, tokens):
         x = self.drop(self.wte(tokens) + self.wpe(torch.arange(tokens.shape[1])))
-        for block in self.h:
-            x = block(x)
+        for block in self.h:  # model.activation_checkpointing: recompute each block in backward
+            recompute = self.activation_checkpointing and self.training
+            x = torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False) if recompute else block(x)
         return self.ln_f(x) @ self.wte.weight.T  # output layer tied to the token embedding
 
 
@@ -903,7 +906,12 @@ def build_model(m, shape):
             fail(m.key_path("n_embd"), ": must be a multiple of model.n_head (", n_head, "), got ", n_embd)
         if shape["input"][0] > context:
             fail("data.seq_len ", shape["input"][0], " is longer than the model's context of ", context)
-        model = GPT(vocab, context, n_layer, n_head, n_embd, m.get("dropout", 0.1, float, low=0, high=0.99))
+        padded = m.get("vocab_size", 0, int, low=0, high=1 << 24)
+        if padded and padded < vocab:
+            fail(m.key_path("vocab_size"), ": ", padded, " rows are fewer than the tokenizer's ", vocab, " tokens")
+        model = GPT(max(vocab, padded), context, n_layer, n_head, n_embd,
+                    m.get("dropout", 0.1, float, low=0, high=0.99),
+                    m.get("activation_checkpointing", False, bool))
         task = "language_model"
     # PyTorch's initialisation (how the layers are built), or Keras' defaults as the articles' Keras
     # programs start from; then a new run's initial_weights, if any, replace either.

@@ -90,10 +90,15 @@ ImportedModel gpt2_from_hf(const HFFolder& f) {
               ": add_cross_attention true (an encoder-decoder GPT-2) is not supported");
   NABLA_CHECK(hf_boolean(f, "tie_word_embeddings", true), config,
               ": tie_word_embeddings false (an output layer separate from wte) is not supported");
-  m.model = {{"type", "gpt"},           {"n_layer", layers},
-             {"n_head", heads},         {"n_embd", e},
-             {"context", m.context},    {"dropout", hf_number(f, "resid_pdrop", 0.1)},
-             {"n_inner", inner},        {"layer_norm_epsilon", hf_number(f, "layer_norm_epsilon", 1e-5)},
+  m.model = {{"type", "gpt"},
+             {"n_layer", layers},
+             {"n_head", heads},
+             {"n_embd", e},
+             {"context", m.context},
+             {"vocab_size", m.vocab_size},
+             {"dropout", hf_number(f, "resid_pdrop", 0.1)},
+             {"n_inner", inner},
+             {"layer_norm_epsilon", hf_number(f, "layer_norm_epsilon", 1e-5)},
              {"activation", activation}};
 
   // GPT2LMHeadModel prefixes the trunk's names with "transformer."; GPT2Model does not.

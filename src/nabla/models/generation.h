@@ -13,6 +13,7 @@ struct SamplingOptions {
   double temperature = 1.0;  // 0 = greedy (always the most likely token)
   int64_t top_k = 0;         // > 0 keeps only the k most likely tokens
   double top_p = 1.0;        // < 1 keeps the smallest set of tokens whose probability reaches top_p
+  int64_t vocab_limit = 0;   // > 0 samples only ids below it (a tokenizer smaller than a padded embedding)
 };
 
 // Draws one token id from logits f32 [vocab].
@@ -24,5 +25,11 @@ int64_t sample_token(const Tensor& logits, const SamplingOptions& options, Gener
 std::vector<int64_t> generate(LanguageModel& model, const std::vector<int64_t>& prompt, int64_t count,
                               const SamplingOptions& options, Generator& gen,
                               const std::function<void(int64_t)>& on_token = {});
+
+// Batched: every row of `prompts` (equal lengths) continued by `count` tokens in one KV-cached
+// pass per step, as transformers' generate(batch); rows sample independently. The prompt and the
+// new tokens must fit the model's context. Returns the new tokens per row.
+std::vector<std::vector<int64_t>> generate_batch(LanguageModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                                 int64_t count, const SamplingOptions& options, Generator& gen);
 
 }  // namespace nabla::models

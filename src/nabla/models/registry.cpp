@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "nabla/core/error.h"
 #include "nabla/models/bert.h"
 #include "nabla/models/classifiers.h"
@@ -135,7 +137,12 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
   } else if (type == "gpt") {
     require_text(data, type);
     GPTConfig c;
-    c.vocab_size = data.vocab_size;
+    // model.vocab_size pads the embedding past the tokenizer's ids (GPT-2's 50257 rows, nanoGPT's
+    // 50304); 0 means exactly the tokenizer's.
+    const int64_t rows = m.integer("vocab_size", 0, 0, int64_t(1) << 24);
+    NABLA_CHECK(rows == 0 || rows >= data.vocab_size, m.key_path("vocab_size"), ": ", rows,
+                " rows are fewer than the tokenizer's ", data.vocab_size, " tokens");
+    c.vocab_size = std::max(rows, data.vocab_size);
     c.context = m.integer("context", 128, 1, 1 << 16);
     c.n_layer = m.integer("n_layer", 4, 1, 96);
     c.n_head = m.integer("n_head", 4, 1, 128);

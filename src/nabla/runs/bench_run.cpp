@@ -122,20 +122,34 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
     auto* lm = dynamic_cast<models::LanguageModel*>(built.module.get());
     NABLA_CHECK(lm, "bench --mode generate: model.type \"", built.type, "\" is not a language model");
     built.module->eval();
-    const std::vector<int64_t> prompt = {x.reshape({-1})[0].template item<int64_t>()};
+    // `rows` prompts of real text, continued together (batch 1: the streaming path users run).
+    const int64_t rows = options.batch > 0 ? options.batch : 1;
+    NABLA_CHECK(options.prompt >= 1 && options.prompt <= x.shape()[1] && rows <= x.shape()[0],
+                "bench --mode generate: ", "--prompt ", options.prompt, " and --batch ", rows,
+                " must fit the data batch ", x.shape());
+    std::vector<std::vector<int64_t>> prompts;
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::vector<int64_t> row = x.select(0, r).contiguous().template to_vector<int64_t>();
+      prompts.emplace_back(row.begin(), row.begin() + options.prompt);
+    }
     Generator gen(1);
-    models::SamplingOptions greedy{.temperature = 0};
-    seconds =
-        time_runs(options.warmup, options.steps, [&] { models::generate(*lm, prompt, options.tokens, greedy, gen); });
-    samples = 1;
-    tokens = options.tokens;
+    const models::SamplingOptions sampling{.temperature = options.top_p > 0 ? 1.0 : 0.0,
+                                           .top_p = options.top_p > 0 ? options.top_p : 1.0};
+    seconds = time_runs(options.warmup, options.steps, [&] {
+      if (rows == 1)
+        models::generate(*lm, prompts[0], options.tokens, sampling, gen);
+      else
+        models::generate_batch(*lm, prompts, options.tokens, sampling, gen);
+    });
+    samples = rows;
+    tokens = rows * options.tokens;
   }
 
   const double mid = median(seconds);
   io::json result = {{"name", name},
                      {"model", built.type},
                      {"mode", options.mode},
-                     {"batch", options.mode == "generate" ? 1 : batch},
+                     {"batch", options.mode == "generate" ? std::max<int64_t>(options.batch, 1) : batch},
                      {"threads", num_threads()},
                      {"precision", model.precision() == DType::bf16 ? "bf16" : "fp32"},
                      {"bf16_native", bf16_native()},
@@ -147,6 +161,8 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
                      {"samples_per_s", double(samples) / mid},
                      {"peak_rss_mb", peak_resident_mb()},
                      {"ranks", ranks}};
+  if (const auto* lm = dynamic_cast<const models::LanguageModel*>(built.module.get()))
+    result["vocab_size"] = lm->vocab_size();
   if (ddp)  // the all-reduce time backward's end waited for, per step (not hidden behind compute)
     result["comm_wait_s_per_step"] =
         ddp->wait_seconds() / double(options.warmup + options.steps + 1);  // + the FLOP-counting step

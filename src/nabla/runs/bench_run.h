@@ -9,9 +9,11 @@ namespace nabla::runs {
 
 struct BenchOptions {
   std::string mode = "train";  // train: optimizer steps; infer: eval forward; generate: KV-cached sampling
-  int64_t batch = 0;           // 0 = the config's training.batch_size (generate always uses batch 1)
+  int64_t batch = 0;           // 0 = the config's training.batch_size (generate: 1)
   int steps = 10, warmup = 3;  // timed and untimed repetitions
-  int64_t tokens = 256;        // generate: new tokens per repetition (greedy, from a one-token prompt)
+  int64_t tokens = 256;        // generate: new tokens per row and repetition
+  int64_t prompt = 1;          // generate: prompt tokens per row (real data)
+  double top_p = 0;            // generate: 0 = greedy, else nucleus sampling at temperature 1
 };
 
 // Times the config's model on one real batch of its data, reused every step: {"median_s",
