@@ -233,6 +233,16 @@ ByteLevelBPETokenizer ByteLevelBPETokenizer::from_vocab_and_merges(
 }
 
 ByteLevelBPETokenizer ByteLevelBPETokenizer::from_tokenizer_json(const std::string& path) {
+  // A value of an unexpected JSON type that the checks below do not name (a string where an
+  // object belongs, say) still becomes an error naming the file.
+  try {
+    return from_tokenizer_json_checked(path);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": malformed tokenizer.json (", e.what(), ")");
+  }
+}
+
+ByteLevelBPETokenizer ByteLevelBPETokenizer::from_tokenizer_json_checked(const std::string& path) {
   const nlohmann::json file = io::read_json_input(path, "tokenizer.json");
   auto at = [&](const nlohmann::json& j, const char* key) -> const nlohmann::json& {
     NABLA_CHECK(j.is_object() && j.contains(key), path, ": missing key \"", key, "\"");

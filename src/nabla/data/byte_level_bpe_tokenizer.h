@@ -47,6 +47,7 @@ class ByteLevelBPETokenizer : public Tokenizer {
   std::string merges_txt() const;
 
  private:
+  static ByteLevelBPETokenizer from_tokenizer_json_checked(const std::string& path);
   void encode_ordinary(std::string_view text, std::vector<int64_t>& out) const;
   void merge_piece(std::string_view piece, std::vector<int64_t>& out) const;
 

@@ -112,6 +112,16 @@ WordPieceTokenizer::WordPieceTokenizer(Spec spec, const std::string& source) : s
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json(const std::string& path) {
+  // A value of an unexpected JSON type that the checks below do not name (a string where an
+  // object belongs, say) still becomes an error naming the file.
+  try {
+    return from_tokenizer_json_checked(path);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": malformed tokenizer.json (", e.what(), ")");
+  }
+}
+
+WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json_checked(const std::string& path) {
   const nlohmann::json file = io::read_json_input(path, "tokenizer.json");
   NABLA_CHECK(file.is_object() && file.contains("model") && file["model"].is_object(), path, ": missing \"model\"");
   const nlohmann::json& model = file["model"];

@@ -53,6 +53,7 @@ class WordPieceTokenizer : public Tokenizer {
   std::string normalize(std::string_view text) const;
 
  private:
+  static WordPieceTokenizer from_tokenizer_json_checked(const std::string& path);
   void encode_ordinary(std::string_view text, std::vector<int64_t>& out) const;
   void encode_word(std::string_view word, std::vector<int64_t>& out) const;
 
