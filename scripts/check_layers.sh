@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Bottom to top; the same order as the table in docs/ARCHITECTURE.md.
-layers=(core kernels autograd ops nn optim io data viz dist privacy train models explain interop runs)
+layers=(core kernels autograd ops nn optim data io viz dist privacy train models explain interop runs)
 declare -A rank
 for i in "${!layers[@]}"; do rank[${layers[$i]}]=$i; done
 

@@ -11,8 +11,8 @@
 #include "../error_message.h"
 #include "nabla/core/random.h"
 #include "nabla/data/byte_level_bpe_tokenizer.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/text_corpus.h"
-#include "nabla/io/input_file.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
@@ -48,7 +48,7 @@ std::vector<std::string> lines_of(const std::string& file) {
 std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
 
 const nlohmann::json& expected_ids() {
-  static const nlohmann::json j = io::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
+  static const nlohmann::json j = data::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
   return j;
 }
 
@@ -88,7 +88,7 @@ TEST(ByteLevelBPE, MatchesHuggingFaceOnTheMixedCorpus) {
 TEST(ByteLevelBPE, MatchesHuggingFaceOnTheWholeKjv) {
   ASSERT_TRUE(fs::exists(data::default_kjv_path())) << data::default_kjv_path() << " is missing; run `make setup`";
   const std::string text = read_file(data::default_kjv_path());
-  const nlohmann::json& want = io::read_json_input(kDir + "kjv_ids.json", "golden KJV ids");
+  const nlohmann::json& want = data::read_json_input(kDir + "kjv_ids.json", "golden KJV ids");
   ASSERT_EQ(want.at("file_bytes").get<size_t>(), text.size()) << "a different KJV export than the golden file's";
   const auto ids = gpt2().encode(text);
   const nlohmann::json& g = want.at("gpt2");
@@ -204,7 +204,7 @@ TEST(ByteLevelBPE, BadFilesAreErrorsNamingTheFile) {
 TEST(ByteLevelBPE, MatchesHuggingFaceOnRandomTextFromEveryUnicodeVersion) {
   // Letters and digits new in Unicode 15.0 and 16.0 included: the classes come from tokenizers.
   const auto lines = lines_of("any_unicode.txt");
-  const nlohmann::json want = io::read_json_input(kDir + "any_unicode_ids.json", "golden ids");
+  const nlohmann::json want = data::read_json_input(kDir + "any_unicode_ids.json", "golden ids");
   ASSERT_EQ(lines.size(), want.at("gpt2").size());
   for (size_t i = 0; i < lines.size(); ++i) {
     EXPECT_EQ(gpt2().encode(lines[i]), want["gpt2"][i].get<std::vector<int64_t>>()) << "line " << i + 1;

@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "../error_message.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/wordpiece_tokenizer.h"
-#include "nabla/io/input_file.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
@@ -47,7 +47,7 @@ std::vector<std::string> lines_of(const std::string& file) {
 std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
 
 const nlohmann::json& golden() {
-  static const nlohmann::json j = io::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
+  static const nlohmann::json j = data::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
   return j;
 }
 
@@ -86,7 +86,7 @@ TEST(WordPiece, SentencePairsGetClsSepAndTokenTypes) {
 TEST(WordPiece, MatchesHuggingFaceOnTheWholeKjv) {
   ASSERT_TRUE(fs::exists(data::default_kjv_path())) << data::default_kjv_path() << " is missing; run `make setup`";
   const std::string text = read_file(data::default_kjv_path());
-  const nlohmann::json want = io::read_json_input(kDir + "kjv_ids.json", "golden KJV ids").at("bert");
+  const nlohmann::json want = data::read_json_input(kDir + "kjv_ids.json", "golden KJV ids").at("bert");
   const auto ids = bert().encode(text);
   ASSERT_EQ(int64_t(ids.size()), want.at("count").get<int64_t>());
   const size_t chunk = want.at("chunk").get<size_t>();
@@ -110,7 +110,7 @@ TEST(WordPiece, UnknownAndOverlongWordsAreOneUnk) {
   for (const std::string& line : mixed_lines()) EXPECT_EQ(restored->encode(line), bert().encode(line));
   // And vocab.txt with tokenizer_config.json gives the same ids.
   const auto from_txt = data::WordPieceTokenizer::from_vocab_txt(
-      kDir + "bert_tiny/vocab.txt", io::read_json_input(kDir + "bert_tiny/tokenizer_config.json", "config"));
+      kDir + "bert_tiny/vocab.txt", data::read_json_input(kDir + "bert_tiny/tokenizer_config.json", "config"));
   for (const std::string& line : mixed_lines()) EXPECT_EQ(from_txt.encode(line), bert().encode(line)) << line;
 }
 
@@ -130,7 +130,7 @@ TEST(WordPiece, BadFilesAreErrorsNamingTheFile) {
 TEST(WordPiece, MatchesHuggingFaceOnRandomTextFromEveryUnicodeVersion) {
   // Letters and digits new in Unicode 15.0 and 16.0 included: the classes come from tokenizers.
   const auto lines = lines_of("any_unicode.txt");
-  const nlohmann::json want = io::read_json_input(kDir + "any_unicode_ids.json", "golden ids");
+  const nlohmann::json want = data::read_json_input(kDir + "any_unicode_ids.json", "golden ids");
   ASSERT_EQ(lines.size(), want.at("bert").size());
   for (size_t i = 0; i < lines.size(); ++i) {
     EXPECT_EQ(bert().encode(lines[i]), want["bert"][i].get<std::vector<int64_t>>()) << "line " << i + 1;

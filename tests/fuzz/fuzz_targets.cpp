@@ -17,13 +17,13 @@
 #include "nabla/data/csv.h"
 #include "nabla/data/idx.h"
 #include "nabla/data/image_file.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/tokenizer.h"
 #include "nabla/data/utf8.h"
 #include "nabla/data/wordpiece_tokenizer.h"
 #include "nabla/io/checkpoint.h"
 #include "nabla/io/config.h"
-#include "nabla/io/input_file.h"
 #include "nabla/io/safetensors.h"
 #include "nabla/models/classifiers.h"
 #include "nabla/models/registry.h"
@@ -88,7 +88,7 @@ void checkpoint(const uint8_t* data, size_t size) {
   fs::create_directories(dir);
   const char* names[] = {"config.json", "model.safetensors", "optimizer.safetensors"};
   nlohmann::json state = nlohmann::json::object();
-  attempt([&] { state = io::parse_json(parts[0], "state.json"); });  // bounded nesting: dump() recurses
+  attempt([&] { state = data::parse_json(parts[0], "state.json"); });  // bounded nesting: dump() recurses
   if (!state.is_object()) state = nlohmann::json::object();
   if (!state["files"].is_object()) state["files"] = nlohmann::json::object();
   for (int i = 0; i < 3; ++i) {
@@ -159,7 +159,7 @@ void text(const uint8_t* data, size_t size) {
 void tokenizer(const uint8_t* data, size_t size) {
   const std::vector<std::string> parts = split(data, size, 2);
   // As config.json's reader gives it: valid JSON of bounded nesting, or an error first.
-  const nlohmann::json saved = io::parse_json(parts[0], "tokenizer");
+  const nlohmann::json saved = data::parse_json(parts[0], "tokenizer");
   std::unique_ptr<data::Tokenizer> t = data::make_tokenizer(saved);
   std::vector<int64_t> ids = t->encode(parts[1]);
   t->decode(ids);
@@ -216,7 +216,7 @@ void wordpiece(const uint8_t* data, size_t size) {
 void hf_tokenizer_json(const uint8_t* data, size_t size) {
   const std::vector<std::string> parts = split(data, size, 2);
   const std::string path = write("tokenizer.json", reinterpret_cast<const uint8_t*>(parts[0].data()), parts[0].size());
-  const nlohmann::json file = io::read_json_input(path, "tokenizer.json");
+  const nlohmann::json file = data::read_json_input(path, "tokenizer.json");
   const bool wordpiece = file.is_object() && file.contains("model") && file["model"].is_object() &&
                          file["model"].value("type", nlohmann::json("")) == "WordPiece";
   std::unique_ptr<data::Tokenizer> t;

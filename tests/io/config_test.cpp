@@ -6,7 +6,7 @@
 
 #include "../error_message.h"
 #include "nabla/core/error.h"
-#include "nabla/io/input_file.h"
+#include "nabla/data/input_file.h"
 
 using namespace nabla;
 using nabla::io::ConfigReader;
@@ -78,15 +78,15 @@ TEST(Config, IntegersOutsideTheirRangeAreErrorsNotWrappedNumbers) {
 // error before anything recurses over it.
 TEST(Config, DeeplyNestedJsonIsAnErrorNotAStackOverflow) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_NE(error_of([&] { io::parse_json(deep, "probe"); }).find("nested more than 64 levels"), std::string::npos);
+  EXPECT_NE(error_of([&] { data::parse_json(deep, "probe"); }).find("nested more than 64 levels"), std::string::npos);
   const std::string objects = [] {
     std::string s;
     for (int i = 0; i < 5000; ++i) s += "{\"a\":";
     return s + "1" + std::string(5000, '}');
   }();
-  EXPECT_NE(error_of([&] { io::parse_json(objects, "probe"); }).find("nested more than"), std::string::npos);
+  EXPECT_NE(error_of([&] { data::parse_json(objects, "probe"); }).find("nested more than"), std::string::npos);
   // Brackets inside strings and comments do not count.
-  EXPECT_EQ(io::parse_json(R"({"a": "[[[[[[[[[["} // {{{{{{{)", "probe", true)["a"], "[[[[[[[[[[");
+  EXPECT_EQ(data::parse_json(R"({"a": "[[[[[[[[[["} // {{{{{{{)", "probe", true)["a"], "[[[[[[[[[[");
   json config = json::object();
   std::string path;
   for (int i = 0; i < 100000; ++i) path += "a.";

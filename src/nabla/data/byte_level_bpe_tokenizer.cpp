@@ -8,8 +8,8 @@
 #include <queue>
 
 #include "nabla/core/error.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/utf8.h"
-#include "nabla/io/input_file.h"
 
 namespace nabla::data {
 namespace {
@@ -213,8 +213,8 @@ ByteLevelBPETokenizer ByteLevelBPETokenizer::from_vocab_and_merges(
     const std::string& vocab_json, const std::string& merges_txt,
     std::vector<std::pair<std::string, int64_t>> special) {
   Spec spec;
-  spec.vocab = vocab_by_id(io::read_json_input(vocab_json, "tokenizer vocabulary"), vocab_json);
-  const std::string text = io::read_input_file(merges_txt, "tokenizer merges", io::kMaxJsonFileBytes);
+  spec.vocab = vocab_by_id(data::read_json_input(vocab_json, "tokenizer vocabulary"), vocab_json);
+  const std::string text = data::read_input_file(merges_txt, "tokenizer merges", data::kMaxJsonFileBytes);
   validate_utf8(text, merges_txt);
   size_t line_number = 0;
   for (size_t begin = 0; begin < text.size();) {
@@ -243,7 +243,7 @@ ByteLevelBPETokenizer ByteLevelBPETokenizer::from_tokenizer_json(const std::stri
 }
 
 ByteLevelBPETokenizer ByteLevelBPETokenizer::from_tokenizer_json_checked(const std::string& path) {
-  const nlohmann::json file = io::read_json_input(path, "tokenizer.json");
+  const nlohmann::json file = data::read_json_input(path, "tokenizer.json");
   auto at = [&](const nlohmann::json& j, const char* key) -> const nlohmann::json& {
     NABLA_CHECK(j.is_object() && j.contains(key), path, ": missing key \"", key, "\"");
     return j.at(key);

@@ -9,7 +9,7 @@
 #include <map>
 
 #include "nabla/core/creation.h"
-#include "nabla/io/input_file.h"
+#include "nabla/data/input_file.h"
 
 namespace nabla::data {
 namespace {
@@ -86,7 +86,7 @@ constexpr int64_t kMaxClasses = 1 << 20;
 constexpr uint64_t kMaxCsvBytes = uint64_t(4) << 30;
 
 CsvData read_csv(const std::string& path, const CsvOptions& options) {
-  io::check_input_file(path, "CSV file", kMaxCsvBytes);
+  data::check_input_file(path, "CSV file", kMaxCsvBytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open CSV file ", path);
 

@@ -9,8 +9,8 @@
 
 #include "nabla/core/checked.h"
 #include "nabla/core/creation.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/text_corpus.h"
-#include "nabla/io/input_file.h"
 
 namespace nabla::data {
 namespace {
@@ -47,7 +47,7 @@ const char* const kFashionMnistClasses[10] = {"T-shirt/top", "Trouser", "Pullove
                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
 Tensor read_idx(const std::string& path) {
-  io::check_input_file(path, "IDX file", uint64_t(16) << 30);
+  data::check_input_file(path, "IDX file", uint64_t(16) << 30);
   GzFile f(path);
   if (!f.handle) fail("cannot open IDX file ", path);
   unsigned char magic[4];

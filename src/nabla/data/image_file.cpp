@@ -10,7 +10,7 @@
 #include "nabla/core/checked.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
-#include "nabla/io/input_file.h"
+#include "nabla/data/input_file.h"
 
 namespace nabla::data {
 
@@ -88,7 +88,7 @@ Tensor read_png(const std::string& path) {
 }  // namespace
 
 Tensor read_grayscale_image(const std::string& path) {
-  io::check_input_file(path, "image", kMaxImageFileBytes);
+  data::check_input_file(path, "image", kMaxImageFileBytes);
   std::ifstream in(path, std::ios::binary);
   NABLA_CHECK(in.good(), "cannot open image ", path);
   char magic[8] = {};

@@ -17,8 +17,8 @@
 #include <sstream>
 
 #include "nabla/core/error.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/utf8.h"
-#include "nabla/io/input_file.h"
 
 namespace nabla::data {
 
@@ -105,7 +105,7 @@ std::string read_standard_input() {
 }  // namespace
 
 std::string read_text_file(const std::string& path) {
-  std::string text = path == "-" ? read_standard_input() : io::read_input_file(path, "text file", kMaxTextBytes);
+  std::string text = path == "-" ? read_standard_input() : data::read_input_file(path, "text file", kMaxTextBytes);
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
   validate_utf8(text, path);
   if (is_blank(text)) fail(path, ": the corpus is empty (no non-whitespace characters)");

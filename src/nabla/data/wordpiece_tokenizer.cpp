@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "nabla/core/error.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/utf8.h"
-#include "nabla/io/input_file.h"
 
 namespace nabla::data {
 namespace {
@@ -81,7 +81,7 @@ std::string cleanup(std::string token) {
 }
 
 std::vector<std::string> vocab_lines(const std::string& path) {
-  const std::string text = io::read_input_file(path, "tokenizer vocabulary", io::kMaxJsonFileBytes);
+  const std::string text = data::read_input_file(path, "tokenizer vocabulary", data::kMaxJsonFileBytes);
   validate_utf8(text, path);
   std::vector<std::string> vocab;
   for (size_t begin = 0; begin < text.size();) {
@@ -122,7 +122,7 @@ WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json(const std::string& pa
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json_checked(const std::string& path) {
-  const nlohmann::json file = io::read_json_input(path, "tokenizer.json");
+  const nlohmann::json file = data::read_json_input(path, "tokenizer.json");
   NABLA_CHECK(file.is_object() && file.contains("model") && file["model"].is_object(), path, ": missing \"model\"");
   const nlohmann::json& model = file["model"];
   NABLA_CHECK(model.value("type", "") == "WordPiece", path, ": model.type is not WordPiece");

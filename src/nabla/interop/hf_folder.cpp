@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "nabla/core/error.h"
-#include "nabla/io/input_file.h"
+#include "nabla/data/input_file.h"
 #include "nabla/io/safetensors.h"
 
 namespace nabla::interop {
@@ -41,12 +41,12 @@ HFFolder read_hf_folder(const std::string& dir) {
   const fs::path root(dir);
   NABLA_CHECK(fs::exists(root / "config.json"), dir,
               ": no config.json; a Hugging Face model folder has config.json beside its weights");
-  folder.config = io::read_json_input((root / "config.json").string(), "Hugging Face config.json");
+  folder.config = data::read_json_input((root / "config.json").string(), "Hugging Face config.json");
   NABLA_CHECK(folder.config.is_object(), dir, "/config.json: expected a JSON object");
 
   const fs::path single = root / "model.safetensors", index = root / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    const json idx = io::read_json_input(index.string(), "safetensors index");
+    const json idx = data::read_json_input(index.string(), "safetensors index");
     NABLA_CHECK(idx.is_object() && idx.contains("weight_map") && idx["weight_map"].is_object(), index.string(),
                 ": expected an object with a \"weight_map\" of tensor name -> shard file");
     std::map<std::string, std::vector<std::string>> names_by_shard;

@@ -6,10 +6,10 @@
 
 #include "nabla/core/error.h"
 #include "nabla/data/byte_level_bpe_tokenizer.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/wordpiece_tokenizer.h"
 #include "nabla/io/atomic_file.h"
 #include "nabla/io/checkpoint.h"
-#include "nabla/io/input_file.h"
 
 namespace nabla::interop {
 namespace fs = std::filesystem;
@@ -26,7 +26,7 @@ std::vector<std::pair<std::string, int64_t>> special_tokens(const fs::path& root
     if (vocab.contains("<|endoftext|>")) special.emplace_back("<|endoftext|>", vocab["<|endoftext|>"].get<int64_t>());
     return special;
   }
-  const json c = io::read_json_input(config.string(), "tokenizer_config.json");
+  const json c = data::read_json_input(config.string(), "tokenizer_config.json");
   auto add = [&](const std::string& content) {
     for (const auto& s : special)
       if (s.first == content) return;
@@ -63,7 +63,7 @@ std::unique_ptr<data::Tokenizer> read_hf_tokenizer(const std::string& dir) {
   const fs::path root(dir);
   if (fs::exists(root / "tokenizer.json")) {
     const std::string path = (root / "tokenizer.json").string();
-    const json file = io::read_json_input(path, "tokenizer.json");
+    const json file = data::read_json_input(path, "tokenizer.json");
     const std::string model = file.is_object() && file.contains("model") && file["model"].is_object()
                                   ? file["model"].value("type", std::string())
                                   : std::string();
@@ -73,12 +73,12 @@ std::unique_ptr<data::Tokenizer> read_hf_tokenizer(const std::string& dir) {
   }
   if (fs::exists(root / "vocab.txt")) {  // BERT's WordPiece, configured by tokenizer_config.json
     const fs::path config = root / "tokenizer_config.json";
-    const json settings = fs::exists(config) ? io::read_json_input(config.string(), "tokenizer_config.json") : json();
+    const json settings = fs::exists(config) ? data::read_json_input(config.string(), "tokenizer_config.json") : json();
     return std::make_unique<data::WordPieceTokenizer>(
         data::WordPieceTokenizer::from_vocab_txt((root / "vocab.txt").string(), settings));
   }
   if (fs::exists(root / "vocab.json") && fs::exists(root / "merges.txt")) {
-    const json vocab = io::read_json_input((root / "vocab.json").string(), "tokenizer vocabulary");
+    const json vocab = data::read_json_input((root / "vocab.json").string(), "tokenizer vocabulary");
     NABLA_CHECK(vocab.is_object(), dir, "/vocab.json: expected an object of token -> id");
     return std::make_unique<data::ByteLevelBPETokenizer>(data::ByteLevelBPETokenizer::from_vocab_and_merges(
         (root / "vocab.json").string(), (root / "merges.txt").string(), special_tokens(root, vocab)));

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "nabla/data/input_file.h"
 #include "nabla/io/atomic_file.h"
-#include "nabla/io/input_file.h"
 #include "nabla/io/safetensors.h"
 
 namespace nabla::io {
@@ -76,7 +76,7 @@ void save_json(const std::string& path, const json& value) {
   write_file_atomically(path, [&](int fd) { write_all(fd, text.data(), text.size(), path); });
 }
 
-json load_json(const std::string& path) { return read_json_input(path, "JSON file"); }
+json load_json(const std::string& path) { return data::read_json_input(path, "JSON file"); }
 
 void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint) {
   const fs::path dir(dir_name), staging = sibling(dir, ".tmp"), previous = sibling(dir, ".old");

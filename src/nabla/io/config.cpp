@@ -6,11 +6,13 @@
 #include <sstream>
 
 #include "nabla/core/error.h"
-#include "nabla/io/input_file.h"
+#include "nabla/data/input_file.h"
 
 namespace nabla::io {
 
-json read_json_file(const std::string& path) { return read_json_input(path, "config file", /*allow_comments=*/true); }
+json read_json_file(const std::string& path) {
+  return data::read_json_input(path, "config file", /*allow_comments=*/true);
+}
 
 namespace {
 void append_lines(const json& node, const std::string& path, std::string& out) {
@@ -34,7 +36,7 @@ void apply_override(json& config, const std::string& assignment) {
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
   try {
-    value = parse_json(text, "--set " + path);
+    value = data::parse_json(text, "--set " + path);
   } catch (const Error&) {
     if (json::accept(text)) throw;  // valid JSON we cannot take: too deep, or a number too large to hold
     value = text;                   // a bare word: take it as a string
@@ -46,8 +48,8 @@ void apply_override(json& config, const std::string& assignment) {
   while (std::getline(parts, part, '.')) {
     NABLA_CHECK(!part.empty(), "--set ", path, ": empty key in the path");
     keys.push_back(part);
-    NABLA_CHECK(keys.size() <= size_t(kMaxJsonDepth), "--set ", path.substr(0, 80), "...: the key path is more than ",
-                kMaxJsonDepth, " keys deep; configs nest a few levels");
+    NABLA_CHECK(keys.size() <= size_t(data::kMaxJsonDepth), "--set ", path.substr(0, 80),
+                "...: the key path is more than ", data::kMaxJsonDepth, " keys deep; configs nest a few levels");
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     walked += (walked.empty() ? "" : ".") + keys[i];

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "nabla/core/checked.h"
+#include "nabla/data/input_file.h"
 #include "nabla/io/atomic_file.h"
-#include "nabla/io/input_file.h"
 #include "nabla/kernels/copy.h"
 
 namespace nabla::io {
@@ -144,7 +144,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
     fail(path, ": header length ", header_size, " does not fit in the file (", file_size,
          " bytes); the file is truncated or not safetensors");
   const json header =
-      parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_size), path + ": header");
+      data::parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_size), path + ": header");
   if (!header.is_object()) fail(path, ": header must be a JSON object");
   const uint64_t data_start = 8 + header_size, data_size = file_size - data_start;
   SafetensorsFile result;

@@ -9,11 +9,11 @@
 
 #include "nabla/core/error.h"
 #include "nabla/core/random.h"
+#include "nabla/data/input_file.h"
 #include "nabla/data/tokenizer.h"
 #include "nabla/dist/process_group.h"
 #include "nabla/io/atomic_file.h"
 #include "nabla/io/checkpoint.h"
-#include "nabla/io/input_file.h"
 #include "nabla/io/safetensors.h"
 #include "nabla/models/language_model.h"
 #include "nabla/ops/autocast.h"
@@ -55,7 +55,7 @@ class StepLog : public train::Callback {
 // redone when it resumes; rows of finished epochs are kept as they are.
 void keep_rows(const std::string& path, const std::function<bool(const std::vector<int64_t>& leading)>& keep) {
   if (!fs::exists(path)) return;
-  io::check_input_file(path, "run log");
+  data::check_input_file(path, "run log");
   std::ifstream in(path);
   std::string line, kept;
   for (bool header = true; std::getline(in, line); header = false) {

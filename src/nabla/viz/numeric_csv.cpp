@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "nabla/core/error.h"
-#include "nabla/io/input_file.h"
+#include "nabla/data/input_file.h"
 
 namespace nabla::viz {
 namespace {
@@ -61,7 +61,7 @@ const std::vector<double>& NumericTable::operator[](const std::string& column) c
 }
 
 NumericTable read_numeric_csv(const std::string& path) {
-  io::check_input_file(path, "table", uint64_t(1) << 32);
+  data::check_input_file(path, "table", uint64_t(1) << 32);
   std::ifstream in(path);
   NABLA_CHECK(in, "cannot open ", path, " (does it exist and is it readable?)");
   NumericTable table;

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace nabla::io {
+namespace nabla::data {
 
 // Generous bounds for what nabla reads whole: they stop runaway input, not real files.
 constexpr uint64_t kMaxJsonFileBytes = uint64_t(1) << 30;  // configs, tokenizer files, state.json
@@ -28,4 +28,4 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, bool a
 // A JSON file: check_input_file + parse_json.
 nlohmann::json read_json_input(const std::string& path, const std::string& what, bool allow_comments = false);
 
-}  // namespace nabla::io
+}  // namespace nabla::data

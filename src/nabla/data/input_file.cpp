@@ -1,4 +1,4 @@
-#include "nabla/io/input_file.h"
+#include "nabla/data/input_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 
 #include "nabla/core/error.h"
 
-namespace nabla::io {
+namespace nabla::data {
 namespace {
 
 // What a non-regular file is, for the message.
@@ -103,4 +103,4 @@ nlohmann::json read_json_input(const std::string& path, const std::string& what,
   return parse_json(read_input_file(path, what, kMaxJsonFileBytes), path, allow_comments);
 }
 
-}  // namespace nabla::io
+}  // namespace nabla::data
