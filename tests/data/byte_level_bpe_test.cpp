@@ -13,36 +13,23 @@
 #include "nabla/data/byte_level_bpe_tokenizer.h"
 #include "nabla/data/input_file.h"
 #include "nabla/data/text_corpus.h"
+#include "nabla/data/utf8.h"
+#include "pretrained_golden.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
+using nabla::test_support::fnv1a64_hex;
+using nabla::test_support::lines_of;
+using nabla::test_support::read_file;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDir = std::string(NABLA_SOURCE_DIR) + "/tests/golden/pretrained/";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+const std::string& kDir = test_support::kPretrainedDir;
 
 const data::ByteLevelBPETokenizer& gpt2() {
   static const auto tok = data::ByteLevelBPETokenizer::from_tokenizer_json(kDir + "gpt2_tiny/tokenizer.json");
   return tok;
-}
-
-std::vector<std::string> lines_of(const std::string& file) {
-  const std::string text = read_file(kDir + file);
-  std::vector<std::string> lines;
-  for (size_t begin = 0; begin < text.size();) {
-    const size_t end = std::min(text.find('\n', begin), text.size());
-    lines.push_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return lines;
 }
 
 std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
@@ -50,21 +37,6 @@ std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
 const nlohmann::json& expected_ids() {
   static const nlohmann::json j = data::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
   return j;
-}
-
-uint64_t fnv1a64(const std::vector<int64_t>& ids, size_t begin, size_t end) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = begin; i < end; ++i) {
-    const uint64_t v = uint64_t(ids[i]);
-    for (int b = 0; b < 8; ++b) h = (h ^ ((v >> (8 * b)) & 0xff)) * 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  char buffer[17];
-  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
-  return buffer;
 }
 
 }  // namespace
@@ -99,7 +71,7 @@ TEST(ByteLevelBPE, MatchesHuggingFaceOnTheWholeKjv) {
   const auto& hashes = g.at("fnv1a64");
   ASSERT_EQ(hashes.size(), (ids.size() + chunk - 1) / chunk);
   for (size_t c = 0; c < hashes.size(); ++c)
-    ASSERT_EQ(hex(fnv1a64(ids, c * chunk, std::min(ids.size(), (c + 1) * chunk))), hashes[c].get<std::string>())
+    ASSERT_EQ(fnv1a64_hex(ids, c * chunk, std::min(ids.size(), (c + 1) * chunk)), hashes[c].get<std::string>())
         << "ids " << c * chunk << " to " << (c + 1) * chunk << " differ";
   EXPECT_EQ(gpt2().decode(ids), text);
 }
@@ -136,15 +108,7 @@ TEST(ByteLevelBPE, RoundTripsRandomUtf8AndLongWords) {
     for (int64_t i = 0; i < length; ++i) {
       uint32_t cp = uint32_t(gen.randint(1, 0x10FFFF));
       if (cp >= 0xD800 && cp <= 0xDFFF) cp = ' ';
-      if (cp < 0x80)
-        text += char(cp);
-      else if (cp < 0x800)
-        text += {char(0xC0 | (cp >> 6)), char(0x80 | (cp & 0x3F))};
-      else if (cp < 0x10000)
-        text += {char(0xE0 | (cp >> 12)), char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F))};
-      else
-        text += {char(0xF0 | (cp >> 18)), char(0x80 | ((cp >> 12) & 0x3F)), char(0x80 | ((cp >> 6) & 0x3F)),
-                 char(0x80 | (cp & 0x3F))};
+      data::append_utf8(cp, text);
     }
     EXPECT_EQ(gpt2().decode(gpt2().encode(text)), text);
   }

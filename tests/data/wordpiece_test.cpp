@@ -12,36 +12,22 @@
 #include "nabla/data/input_file.h"
 #include "nabla/data/text_corpus.h"
 #include "nabla/data/wordpiece_tokenizer.h"
+#include "pretrained_golden.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
+using nabla::test_support::fnv1a64_hex;
+using nabla::test_support::lines_of;
+using nabla::test_support::read_file;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDir = std::string(NABLA_SOURCE_DIR) + "/tests/golden/pretrained/";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+const std::string& kDir = test_support::kPretrainedDir;
 
 const data::WordPieceTokenizer& bert() {
   static const auto tok = data::WordPieceTokenizer::from_tokenizer_json(kDir + "bert_tiny/tokenizer.json");
   return tok;
-}
-
-std::vector<std::string> lines_of(const std::string& file) {
-  const std::string text = read_file(kDir + file);
-  std::vector<std::string> lines;
-  for (size_t begin = 0; begin < text.size();) {
-    const size_t end = std::min(text.find('\n', begin), text.size());
-    lines.push_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return lines;
 }
 
 std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
@@ -49,13 +35,6 @@ std::vector<std::string> mixed_lines() { return lines_of("mixed_corpus.txt"); }
 const nlohmann::json& golden() {
   static const nlohmann::json j = data::read_json_input(kDir + "tokenizer_ids.json", "golden ids");
   return j;
-}
-
-uint64_t fnv1a64(const std::vector<int64_t>& ids, size_t begin, size_t end) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = begin; i < end; ++i)
-    for (int b = 0; b < 8; ++b) h = (h ^ ((uint64_t(ids[i]) >> (8 * b)) & 0xff)) * 0x100000001b3ull;
-  return h;
 }
 
 }  // namespace
@@ -91,10 +70,8 @@ TEST(WordPiece, MatchesHuggingFaceOnTheWholeKjv) {
   ASSERT_EQ(int64_t(ids.size()), want.at("count").get<int64_t>());
   const size_t chunk = want.at("chunk").get<size_t>();
   for (size_t c = 0; c < want.at("fnv1a64").size(); ++c) {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx",
-                  static_cast<unsigned long long>(fnv1a64(ids, c * chunk, std::min(ids.size(), (c + 1) * chunk))));
-    ASSERT_EQ(std::string(hex), want["fnv1a64"][c].get<std::string>()) << "ids " << c * chunk << " on differ";
+    ASSERT_EQ(fnv1a64_hex(ids, c * chunk, std::min(ids.size(), (c + 1) * chunk)), want["fnv1a64"][c].get<std::string>())
+        << "ids " << c * chunk << " on differ";
   }
 }
 

@@ -20,9 +20,11 @@
 #include "nabla/ops/activation.h"
 #include "nabla/runs/hf_runs.h"
 #include "nabla/runs/loaded_run.h"
+#include "relative_error.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
+using nabla::test_support::max_relative_error;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,17 +40,6 @@ fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("nabla_hf_bert_test_" + name);
   fs::remove_all(dir);
   return dir;
-}
-
-double max_relative_error(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  const Tensor ac = a.contiguous(), bc = b.contiguous();
-  double worst = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = ac.data<float>()[i], y = bc.data<float>()[i];
-    worst = std::max(worst, std::abs(x - y) / std::max(1.0, std::abs(y)));
-  }
-  return worst;
 }
 
 runs::LoadedRun imported(const std::string& folder, const std::string& name) {

@@ -19,9 +19,11 @@
 #include "nabla/models/gpt.h"
 #include "nabla/runs/hf_runs.h"
 #include "nabla/runs/loaded_run.h"
+#include "relative_error.h"
 
 using namespace nabla;
 using nabla::test_support::error_of;
+using nabla::test_support::max_relative_error;
 namespace fs = std::filesystem;
 
 namespace {
@@ -49,18 +51,6 @@ fs::path copy_of_gpt2(const std::string& name) {
 std::vector<int64_t> ids_of(const Tensor& t) {
   const int64_t* p = t.data<int64_t>();
   return std::vector<int64_t>(p, p + t.numel());
-}
-
-// max |a - b| / max(1, |b|) over all elements.
-double max_relative_error(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  const Tensor ac = a.contiguous(), bc = b.contiguous();
-  double worst = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = ac.data<float>()[i], y = bc.data<float>()[i];
-    worst = std::max(worst, std::abs(x - y) / std::max(1.0, std::abs(y)));
-  }
-  return worst;
 }
 
 void expect_same_weights(const std::map<std::string, Tensor>& a, const std::map<std::string, Tensor>& b) {

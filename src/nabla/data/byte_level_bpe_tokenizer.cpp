@@ -29,18 +29,6 @@ CharClass char_class(uint32_t c) {
   return it != std::begin(kGpt2Classes) && c <= std::prev(it)->last ? std::prev(it)->kind : kOther;
 }
 
-// The code point at text[i] (valid UTF-8) and the byte after it.
-uint32_t decode_at(std::string_view text, size_t i, size_t& next) {
-  const unsigned char lead = static_cast<unsigned char>(text[i]);
-  if (lead < 0x80) {
-    next = i + 1;
-    return lead;
-  }
-  const size_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-  next = i + length;
-  return code_point(text.substr(i, length));
-}
-
 // The end of the piece GPT-2's pattern matches at `i` (the alternatives in their order).
 size_t piece_end(std::string_view text, size_t i) {
   const size_t n = text.size();
@@ -50,18 +38,18 @@ size_t piece_end(std::string_view text, size_t i) {
       if (rest.starts_with(suffix)) return i + 1 + std::strlen(suffix);
   }
   size_t next = 0;
-  CharClass kind = char_class(decode_at(text, i, next));
+  CharClass kind = char_class(next_code_point(text, next = i));
   size_t run = i;
   if (text[i] == ' ' && next < n) {  // " ?" before a letter, number or other run
     size_t after = 0;
-    const CharClass following = char_class(decode_at(text, next, after));
+    const CharClass following = char_class(next_code_point(text, after = next));
     if (following != kSpace) kind = following, run = next;
   }
   if (kind != kSpace) {
     size_t end = run;
     while (end < n) {
       size_t after = 0;
-      if (char_class(decode_at(text, end, after)) != kind) break;
+      if (char_class(next_code_point(text, after = end)) != kind) break;
       end = after;
     }
     return end;
@@ -71,48 +59,14 @@ size_t piece_end(std::string_view text, size_t i) {
   size_t end = i, last = i;
   while (end < n) {
     size_t after = 0;
-    if (char_class(decode_at(text, end, after)) != kSpace) break;
+    if (char_class(next_code_point(text, after = end)) != kSpace) break;
     last = end;
     end = after;
   }
   return end == n || last == i ? end : last;
 }
 
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
-
 uint64_t pair_key(int64_t left, int64_t right) { return uint64_t(left) << 32 | uint64_t(uint32_t(right)); }
-
-std::vector<std::string> vocab_by_id(const nlohmann::json& vocab, const std::string& source) {
-  NABLA_CHECK(vocab.is_object(), source, ": the vocabulary must be a JSON object of token -> id");
-  std::vector<std::string> tokens(vocab.size());
-  std::vector<bool> seen(vocab.size(), false);
-  for (const auto& [token, id] : vocab.items()) {
-    NABLA_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < int64_t(vocab.size()), source,
-                ": token ", nlohmann::json(token).dump(), " has id ", id.dump().substr(0, 40), "; ids must number the ",
-                vocab.size(), " tokens from 0 without gaps");
-    const size_t i = size_t(id.get<int64_t>());
-    NABLA_CHECK(!seen[i], source, ": id ", i, " is given to two tokens");
-    seen[i] = true;
-    tokens[i] = token;
-  }
-  return tokens;
-}
 
 std::pair<std::string, std::string> split_merge(const std::string& line, const std::string& where) {
   const size_t space = line.find(' ');
@@ -135,47 +89,6 @@ const std::array<std::string, 256>& byte_level_alphabet() {
     return a;
   }();
   return alphabet;
-}
-
-std::string utf8_lossy(std::string_view s) {
-  static const std::string replacement = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  while (i < s.size()) {
-    const unsigned char lead = byte(i);
-    if (lead < 0x80) {
-      out += char(lead);
-      ++i;
-      continue;
-    }
-    int length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the valid range of the second byte
-    if (lead >= 0xC2 && lead <= 0xDF)
-      length = 2;
-    else if (lead >= 0xE0 && lead <= 0xEF)
-      length = 3, low = lead == 0xE0 ? 0xA0 : 0x80, high = lead == 0xED ? 0x9F : 0xBF;
-    else if (lead >= 0xF0 && lead <= 0xF4)
-      length = 4, low = lead == 0xF0 ? 0x90 : 0x80, high = lead == 0xF4 ? 0x8F : 0xBF;
-    // A maximal subpart of a valid sequence becomes one U+FFFD (as Rust's Utf8Chunks).
-    size_t taken = 1;
-    bool complete = length > 0;
-    for (int k = 1; complete && k < length; ++k) {
-      const size_t at = i + size_t(k);
-      const unsigned char lo = k == 1 ? low : 0x80, hi = k == 1 ? high : 0xBF;
-      if (at >= s.size() || byte(at) < lo || byte(at) > hi)
-        complete = false;
-      else
-        ++taken;
-    }
-    if (complete)
-      out.append(s.substr(i, taken));
-    else
-      out += replacement;
-    i += taken;
-  }
-  return out;
 }
 
 ByteLevelBPETokenizer::ByteLevelBPETokenizer(Spec spec, const std::string& source) : spec_(std::move(spec)) {
@@ -213,7 +126,7 @@ ByteLevelBPETokenizer ByteLevelBPETokenizer::from_vocab_and_merges(
     const std::string& vocab_json, const std::string& merges_txt,
     std::vector<std::pair<std::string, int64_t>> special) {
   Spec spec;
-  spec.vocab = vocab_by_id(data::read_json_input(vocab_json, "tokenizer vocabulary"), vocab_json);
+  spec.vocab = detail::tokens_by_id(data::read_json_input(vocab_json, "tokenizer vocabulary"), vocab_json);
   const std::string text = data::read_input_file(merges_txt, "tokenizer merges", data::kMaxJsonFileBytes);
   validate_utf8(text, merges_txt);
   size_t line_number = 0;
@@ -266,7 +179,7 @@ ByteLevelBPETokenizer ByteLevelBPETokenizer::from_tokenizer_json_checked(const s
   Spec spec;
   spec.add_prefix_space = pre.value("add_prefix_space", false);
   spec.ignore_merges = model.value("ignore_merges", false);
-  spec.vocab = vocab_by_id(at(model, "vocab"), path + " (model.vocab)");
+  spec.vocab = detail::tokens_by_id(at(model, "vocab"), path + " (model.vocab)");
   const nlohmann::json& merges = at(model, "merges");
   NABLA_CHECK(merges.is_array(), path, ": model.merges must be an array");
   for (size_t i = 0; i < merges.size(); ++i) {
@@ -358,19 +271,9 @@ std::vector<int64_t> ByteLevelBPETokenizer::encode(const std::string& text) cons
   std::string_view rest = text;
   std::string prefixed;
   if (spec_.add_prefix_space && !text.empty() && text[0] != ' ') rest = prefixed = " " + text;
-  // Special tokens cut the text first; the pieces between them go through the pattern and BPE.
-  while (!rest.empty()) {
-    size_t best = std::string_view::npos;
-    const std::pair<std::string, int64_t>* found = nullptr;
-    for (const auto& special : spec_.special) {
-      const size_t at = rest.find(special.first);
-      if (at < best) best = at, found = &special;  // longest first, so ties keep the longer token
-    }
-    encode_ordinary(rest.substr(0, best), out);
-    if (!found) break;
-    out.push_back(found->second);
-    rest.remove_prefix(best + found->first.size());
-  }
+  // Special tokens cut the text first; the pieces between them are encoded as ordinary text.
+  detail::encode_with_special(
+      rest, spec_.special, [&](std::string_view piece) { encode_ordinary(piece, out); }, out);
   return out;
 }
 

@@ -60,8 +60,5 @@ class ByteLevelBPETokenizer : public Tokenizer {
 
 // bytes_to_unicode: GPT-2's printable stand-in for each byte ("Ġ" for a space), as UTF-8.
 const std::array<std::string, 256>& byte_level_alphabet();
-// Text from bytes with each maximal invalid UTF-8 subsequence replaced by U+FFFD (Rust's
-// String::from_utf8_lossy, which `tokenizers` decodes with).
-std::string utf8_lossy(std::string_view bytes);
 
 }  // namespace nabla::data

@@ -28,6 +28,38 @@ std::unique_ptr<Tokenizer> make_tokenizer(const nlohmann::json& config) {
 
 namespace detail {
 
+void encode_with_special(std::string_view rest, const std::vector<std::pair<std::string, int64_t>>& special,
+                         const std::function<void(std::string_view)>& ordinary, std::vector<int64_t>& out) {
+  while (!rest.empty()) {
+    size_t best = std::string_view::npos;
+    const std::pair<std::string, int64_t>* found = nullptr;
+    for (const auto& s : special) {
+      const size_t at = rest.find(s.first);
+      if (at < best) best = at, found = &s;
+    }
+    ordinary(rest.substr(0, best));
+    if (!found) break;
+    out.push_back(found->second);
+    rest.remove_prefix(best + found->first.size());
+  }
+}
+
+std::vector<std::string> tokens_by_id(const nlohmann::json& vocab, const std::string& source) {
+  NABLA_CHECK(vocab.is_object(), source, ": the vocabulary must be a JSON object of token -> id");
+  std::vector<std::string> tokens(vocab.size());
+  std::vector<bool> seen(vocab.size(), false);
+  for (const auto& [token, id] : vocab.items()) {
+    NABLA_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < int64_t(vocab.size()), source,
+                ": token ", nlohmann::json(token).dump(), " has id ", id.dump().substr(0, 40), "; ids must number the ",
+                vocab.size(), " tokens from 0 without gaps");
+    const size_t i = size_t(id.get<int64_t>());
+    NABLA_CHECK(!seen[i], source, ": id ", i, " is given to two tokens");
+    seen[i] = true;
+    tokens[i] = token;
+  }
+  return tokens;
+}
+
 template <typename T>
 T tokenizer_field(const nlohmann::json& json, const char* key, const char* expected) {
   NABLA_CHECK(json.is_object() && json.contains(key), "tokenizer: missing key \"", key, "\" (", expected, ")");

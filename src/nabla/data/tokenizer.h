@@ -2,9 +2,12 @@
 // "sentencepiece", ...}) so a checkpoint can encode prompts and decode samples exactly as in training.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nabla/core/tensor.h"
@@ -32,6 +35,15 @@ class Tokenizer {
 std::unique_ptr<Tokenizer> make_tokenizer(const nlohmann::json& config);
 
 namespace detail {
+// Hugging Face's added vocabulary: `text` cut at its special tokens (`special` sorted longest
+// first, so at one place the longer wins; the leftmost place first), ordinary(piece) for the text
+// between them and each special token's id appended to `out`.
+void encode_with_special(std::string_view text, const std::vector<std::pair<std::string, int64_t>>& special,
+                         const std::function<void(std::string_view)>& ordinary, std::vector<int64_t>& out);
+// A Hugging Face vocabulary object {token: id} as tokens by id; ids must number the tokens from 0
+// without gaps or repeats (errors name `source`).
+std::vector<std::string> tokens_by_id(const nlohmann::json& vocab, const std::string& source);
+
 // Reads json[key] as T or throws "tokenizer: key "<key>" ..." naming what was expected.
 template <typename T>
 T tokenizer_field(const nlohmann::json& json, const char* key, const char* expected);

@@ -35,28 +35,6 @@ const char* mapped(const CodeMapping (&table)[N], uint32_t c) {
   return it != std::end(table) && it->from == c ? it->to : nullptr;
 }
 
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += {char(0xC0 | (cp >> 6)), char(0x80 | (cp & 0x3F))};
-  } else if (cp < 0x10000) {
-    out += {char(0xE0 | (cp >> 12)), char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F))};
-  } else {
-    out += {char(0xF0 | (cp >> 18)), char(0x80 | ((cp >> 12) & 0x3F)), char(0x80 | ((cp >> 6) & 0x3F)),
-            char(0x80 | (cp & 0x3F))};
-  }
-}
-
-// Decodes the code point at text[i] (valid UTF-8) and advances i.
-uint32_t next_code_point(std::string_view text, size_t& i) {
-  const unsigned char lead = static_cast<unsigned char>(text[i]);
-  const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-  const uint32_t cp = code_point(text.substr(i, length));
-  i += length;
-  return cp;
-}
-
 void append_lowercase(uint32_t c, bool lowercase, std::string& out) {
   if (const char* low = lowercase ? mapped(kLowercase, c) : nullptr)
     out += low;
@@ -127,16 +105,7 @@ WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json_checked(const std::st
   const nlohmann::json& model = file["model"];
   NABLA_CHECK(model.value("type", "") == "WordPiece", path, ": model.type is not WordPiece");
   Spec spec;
-  const nlohmann::json& vocab = model.value("vocab", nlohmann::json());
-  NABLA_CHECK(vocab.is_object(), path, ": model.vocab must be an object of token -> id");
-  spec.vocab.resize(vocab.size());
-  for (const auto& [token, id] : vocab.items()) {
-    NABLA_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < int64_t(vocab.size()) &&
-                    spec.vocab[size_t(id.get<int64_t>())].empty(),
-                path, ": token ", nlohmann::json(token).dump(), " has id ", id.dump().substr(0, 40),
-                "; ids must number the ", vocab.size(), " tokens from 0 without gaps or repeats");
-    spec.vocab[size_t(id.get<int64_t>())] = token;
-  }
+  spec.vocab = detail::tokens_by_id(model.value("vocab", nlohmann::json()), path + " (model.vocab)");
   spec.unk_token = model.value("unk_token", spec.unk_token);
   spec.prefix = model.value("continuing_subword_prefix", spec.prefix);
   spec.max_input_chars_per_word = model.value("max_input_chars_per_word", spec.max_input_chars_per_word);
@@ -276,18 +245,9 @@ std::vector<int64_t> WordPieceTokenizer::encode(const std::string& text) const {
   validate_utf8(text, "input");
   std::vector<int64_t> out;
   std::string_view rest = text;
-  while (!rest.empty()) {
-    size_t best = std::string_view::npos;
-    const std::pair<std::string, int64_t>* found = nullptr;
-    for (const auto& special : spec_.special) {
-      const size_t at = rest.find(special.first);
-      if (at < best) best = at, found = &special;
-    }
-    encode_ordinary(rest.substr(0, best), out);
-    if (!found) break;
-    out.push_back(found->second);
-    rest.remove_prefix(best + found->first.size());
-  }
+  // Special tokens cut the text first; the pieces between them are encoded as ordinary text.
+  detail::encode_with_special(
+      rest, spec_.special, [&](std::string_view piece) { encode_ordinary(piece, out); }, out);
   return out;
 }
 
