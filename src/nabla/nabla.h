@@ -20,6 +20,7 @@
 #include "nabla/ops/conv.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/linalg.h"
+#include "nabla/ops/linear_cross_entropy.h"
 #include "nabla/ops/loss.h"
 #include "nabla/ops/nn_functional.h"
 #include "nabla/ops/recurrent.h"

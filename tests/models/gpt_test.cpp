@@ -48,6 +48,55 @@ TEST(GPT, MatchesPyTorchLogitsLossAndEveryGradient) {
   }
 }
 
+// The training path: the loss straight from the hidden state (linear_cross_entropy), never the logits.
+TEST(GPT, FusedLossMatchesPyTorchLossAndEveryGradient) {
+  io::SafetensorsFile golden = io::load_safetensors(NABLA_SOURCE_DIR "/tests/golden/models/gpt.safetensors");
+  GPT model({.vocab_size = 37, .context = 16, .n_layer = 2, .n_head = 4, .n_embd = 32, .dropout = 0.0});
+  std::map<std::string, Tensor> params;
+  for (auto& [key, value] : golden.tensors)
+    if (key.starts_with("param.")) params[key.substr(6)] = value;
+  model.load_state_dict(params);
+
+  Tensor predicted;
+  const Tensor& tokens = golden.tensors.at("tokens");
+  Tensor loss = model.forward_cross_entropy(tokens, golden.tensors.at("targets"), &predicted);
+  expect_close(loss, golden.tensors.at("loss"), 1e-5, 1e-6, "loss");
+  EXPECT_EQ(predicted.to_vector<int64_t>(), argmax(golden.tensors.at("logits"), -1).to_vector<int64_t>());
+  loss.backward();
+  for (auto& [name, p] : model.named_parameters()) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    expect_close(p.grad(), golden.tensors.at("grad." + name), 1e-3, 2e-6, "grad." + name);
+  }
+}
+
+// train::Model takes the fused path for sparse_categorical_crossentropy with accuracy: the same
+// losses, accuracy and weights as the loss on the full logits.
+TEST(GPT, KerasTrainingWithTheFusedLossMatchesTheLogitsLoss) {
+  GPTConfig config{.vocab_size = 29, .context = 8, .n_layer = 1, .n_head = 2, .n_embd = 16, .dropout = 0.0};
+  manual_seed(11);
+  const Tensor x = randint(0, 29, {12, 8}), y = randint(0, 29, {12, 8});
+  auto trained = [&](bool fused) {
+    manual_seed(12);
+    auto gpt = std::make_shared<GPT>(config);
+    train::Model model(gpt);
+    auto adam = optim::make_optimizer("adam", gpt->parameters(), {.lr = 1e-2});
+    if (fused)
+      model.compile(adam, "sparse_categorical_crossentropy", {"accuracy"});
+    else
+      model.compile(adam, train::make_loss("sparse_categorical_crossentropy"), {"accuracy"},
+                    "sparse_categorical_crossentropy");
+    EXPECT_EQ(model.fuses_loss(), fused);
+    train::History h = model.fit(x, y, {.epochs = 3, .batch_size = 4, .shuffle = false, .verbose = 0});
+    return std::make_pair(h, gpt->wte->weight.detach());
+  };
+  const auto [fused, fused_weights] = trained(true);
+  const auto [plain, plain_weights] = trained(false);
+  for (const char* key : {"loss", "accuracy"})
+    for (size_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(fused.history.at(key)[e], plain.history.at(key)[e], 1e-5) << key << " epoch " << e;
+  expect_close(fused_weights, plain_weights, 1e-4, 1e-5, "wte after training");
+}
+
 TEST(GPT, KvCacheDecodingMatchesTheFullForward) {
   manual_seed(11);
   GPT model(GPTConfig{.vocab_size = 29, .context = 12, .n_layer = 2, .n_head = 2, .n_embd = 16, .dropout = 0.1});

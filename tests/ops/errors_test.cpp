@@ -38,6 +38,26 @@ TEST(Errors, OutOfRangeIndicesAreCaught) {
   expect_error([] { embedding(tensor_i64({0, 7}), zeros({5, 2})); }, {"embedding", "index 7", "5 rows"});
   expect_error([] { cross_entropy(zeros({2, 3}), tensor_i64({0, 3})); }, {"cross_entropy", "target 3"});
   expect_error([] { cross_entropy(zeros({2, 3}), tensor_i64({0})); }, {"cross_entropy", "target shape"});
+  expect_error(
+      [] {
+        linear_cross_entropy(zeros({2, 3}), zeros({4, 5}), tensor_i64({0, 1}));
+      },
+      {"linear_cross_entropy", "features"});
+  expect_error(
+      [] {
+        linear_cross_entropy(zeros({2, 3}), zeros({4, 3}), tensor_i64({0, 4}));
+      },
+      {"linear_cross_entropy", "target 4"});
+  expect_error(
+      [] {
+        linear_cross_entropy(zeros({2, 3}), zeros({4, 3}), tensor_i64({0}));
+      },
+      {"linear_cross_entropy", "target shape"});
+  expect_error(
+      [] {
+        linear_cross_entropy(zeros({2, 3}), zeros({4, 3}), tensor_i64({0, 1}), {-100, 0, "none"});
+      },
+      {"linear_cross_entropy", "reduction"});
   expect_error([] { index_select(zeros({3}), 0, tensor_i64({-1})); }, {"index_select", "-1"});
   expect_error([] { gather(zeros({3, 2}), 1, tensor_i64({0, 2, 1}, {3, 1})); }, {"gather", "index 2"});
   expect_error([] { sum(zeros({2}), {3}); }, {"sum", "dimension 3"});

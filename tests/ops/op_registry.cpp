@@ -699,6 +699,38 @@ void add_losses(std::vector<OpEntry>& r) {
   ce_case("cross_entropy_large_logits", {"randn(4, 6) * 50", "indices(6, 4)"});
   r.push_back(std::move(ce));
 
+  OpEntry lce{.op = "linear_cross_entropy",
+              .torch =
+                  "F.cross_entropy((x[0] @ x[1].T).flatten(0, -2), x[2].flatten(), reduction=a['reduction'], "
+                  "ignore_index=a['ignore_index'], label_smoothing=a['label_smoothing'])",
+              .nabla =
+                  [](const Inputs& x, const json& a) {
+                    CrossEntropyOptions options;
+                    options.ignore_index = a.at("ignore_index").get<int64_t>();
+                    options.label_smoothing = a.at("label_smoothing").get<double>();
+                    options.reduction = a.at("reduction").get<std::string>();
+                    return one(linear_cross_entropy(x.at(0), x.at(1), x.at(2), options));
+                  },
+              .grad_inputs = {0, 1},
+              .many_terms = true};
+  auto lce_case = [&](const std::string& name, std::vector<std::string> inputs, const std::string& reduction = "mean",
+                      int ignore_index = -100, const std::string& smoothing = "0.0",
+                      std::vector<std::string> views = {}) {
+    lce.cases.push_back({name, std::move(inputs),
+                         R"({"reduction": ")" + reduction + R"(", "ignore_index": )" + std::to_string(ignore_index) +
+                             R"(, "label_smoothing": )" + smoothing + "}",
+                         std::move(views)});
+  };
+  lce_case("linear_cross_entropy_mean", {"randn(5, 4)", "randn(7, 4)", "indices(7, 5)"});
+  lce_case("linear_cross_entropy_sum", {"randn(5, 4)", "randn(7, 4)", "indices(7, 5)"}, "sum");
+  lce_case("linear_cross_entropy_ignore_index", {"randn(6, 3)", "randn(4, 3)", "targets_with(2, 6, 4)"}, "mean", 2);
+  lce_case("linear_cross_entropy_label_smoothing", {"randn(5, 4)", "randn(7, 4)", "indices(7, 5)"}, "mean", -100,
+           "0.1");
+  lce_case("linear_cross_entropy_sequence", {"randn(2, 3, 4)", "randn(6, 4)", "indices(6, 2, 3)"});
+  lce_case("linear_cross_entropy_transposed_weight", {"randn(5, 4)", "randn(4, 7)", "indices(7, 5)"}, "mean", -100,
+           "0.0", {"", "transpose", ""});
+  r.push_back(std::move(lce));
+
   OpEntry nll{.op = "nll_loss",
               .torch = "F.nll_loss(x[0], x[1], ignore_index=a['ignore_index'], reduction=a['reduction'])",
               .nabla =

@@ -15,37 +15,44 @@ RowLosses summed(const float* per_row, int64_t rows, int64_t counted) {
   return out;
 }
 
+// Row r's loss into per_row[r] and its log-sum-exp into lse[r]; 1 if the row counts, 0 if ignored.
+int64_t row_loss(const ClassRows& in, int64_t r, float* scratch, float* lse, float* per_row) {
+  const int64_t classes = in.classes;
+  const float eps = in.label_smoothing;
+  const float* row = in.x + r * classes;
+  const float m = row_max(row, classes);
+  lse[r] = m + std::log(row_exp_sum(row, scratch, classes, m));
+  if (!in.targets) {
+    const float* y = in.probabilities + r * classes;
+    float loss = 0;
+    for (int64_t c = 0; c < classes; ++c) loss -= ((1 - eps) * y[c] + eps / classes) * (row[c] - lse[r]);
+    per_row[r] = loss;
+    return 1;
+  }
+  const int64_t t = in.targets[r];
+  if (t == in.ignore_index) {
+    per_row[r] = 0;
+    return 0;
+  }
+  float smooth = 0;
+  if (eps > 0) {
+    for (int64_t c = 0; c < classes; ++c) smooth += lse[r] - row[c];
+    smooth /= float(classes);
+  }
+  per_row[r] = (1 - eps) * (lse[r] - row[t]) + eps * smooth;
+  return 1;
+}
+
 }  // namespace
 
 RowLosses cross_entropy_forward(const ClassRows& in, float* lse, float* per_row) {
   const int64_t classes = in.classes;
-  const float eps = in.label_smoothing;
   int64_t counted = 0;
-  std::vector<float> scratch(static_cast<size_t>(classes));
-  for (int64_t r = 0; r < in.rows; ++r) {
-    const float* row = in.x + r * classes;
-    const float m = row_max(row, classes);
-    lse[r] = m + std::log(row_exp_sum(row, scratch.data(), classes, m));
-    if (!in.targets) {
-      const float* y = in.probabilities + r * classes;
-      float loss = 0;
-      for (int64_t c = 0; c < classes; ++c) loss -= ((1 - eps) * y[c] + eps / classes) * (row[c] - lse[r]);
-      per_row[r] = loss;
-      ++counted;
-      continue;
-    }
-    const int64_t t = in.targets[r];
-    if (t == in.ignore_index) {
-      per_row[r] = 0;
-      continue;
-    }
-    float smooth = 0;
-    if (eps > 0) {
-      for (int64_t c = 0; c < classes; ++c) smooth += lse[r] - row[c];
-      smooth /= float(classes);
-    }
-    per_row[r] = (1 - eps) * (lse[r] - row[t]) + eps * smooth;
-    ++counted;
+#pragma omp parallel if (in.rows * classes > (1 << 15)) reduction(+ : counted)
+  {
+    std::vector<float> scratch(static_cast<size_t>(classes));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < in.rows; ++r) counted += row_loss(in, r, scratch.data(), lse, per_row);
   }
   return summed(per_row, in.rows, counted);
 }

@@ -22,7 +22,8 @@ struct RowLosses {
 
 // per_row[r] = the loss of row r and lse[r] its log-sum-exp (kept for backward).
 RowLosses cross_entropy_forward(const ClassRows& in, float* lse, float* per_row);
-// dx[r, c] = d loss / d x[r, c] times upstream[r] (each_row) or upstream[0], times scale.
+// dx[r, c] = d loss / d x[r, c] times upstream[r] (each_row) or upstream[0], times scale. dx may be
+// in.x itself: each element is read before it is overwritten.
 void cross_entropy_backward(const ClassRows& in, const float* lse, const float* upstream, bool each_row, float scale,
                             float* dx);
 

@@ -11,6 +11,7 @@
 #include "nabla/ops/attention.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/linalg.h"
+#include "nabla/ops/linear_cross_entropy.h"
 #include "nabla/ops/nn_functional.h"
 #include "nabla/ops/shape_ops.h"
 #include "nabla/optim/make_optimizer.h"
@@ -60,7 +61,7 @@ Tensor GPT::embed(const Tensor& tokens, int64_t first_position) {
 
 Tensor GPT::logits(const Tensor& hidden) { return matmul(ln_f->forward(hidden), wte->weight.t()); }
 
-Tensor GPT::forward(const Tensor& tokens) {
+Tensor GPT::hidden(const Tensor& tokens) {
   Tensor x = embed(tokens, 0);
   for (auto& block : blocks) {
     if (config.activation_checkpointing && is_training())
@@ -68,7 +69,15 @@ Tensor GPT::forward(const Tensor& tokens) {
     else
       x = block->forward(x);
   }
-  return logits(x);
+  return x;
+}
+
+Tensor GPT::forward(const Tensor& tokens) { return logits(hidden(tokens)); }
+
+Tensor GPT::forward_cross_entropy(const Tensor& tokens, const Tensor& targets, Tensor* predicted) {
+  NABLA_CHECK(targets.shape() == tokens.shape(), "GPT: targets ", targets.shape(), " must have the tokens' shape ",
+              tokens.shape());
+  return linear_cross_entropy(ln_f->forward(hidden(tokens)), wte->weight, targets, {}, predicted);
 }
 
 Tensor GPT::decode(const Tensor& tokens, DecodeState& state) {

@@ -8,6 +8,7 @@
 
 #include "nabla/models/language_model.h"
 #include "nabla/nn/attention.h"
+#include "nabla/nn/cross_entropy_head.h"
 #include "nabla/nn/embedding.h"
 #include "nabla/nn/normalization.h"
 #include "nabla/optim/optimizer.h"
@@ -27,11 +28,13 @@ struct GPTConfig {
   bool activation_checkpointing = false;
 };
 
-class GPT : public LanguageModel {
+class GPT : public LanguageModel, public nn::CrossEntropyHead {
  public:
   explicit GPT(const GPTConfig& config);
 
   Tensor forward(const Tensor& tokens) override;
+  // Training's loss straight from the last hidden state: the [B, T, vocab] logits never exist whole.
+  Tensor forward_cross_entropy(const Tensor& tokens, const Tensor& targets, Tensor* predicted) override;
   Tensor decode(const Tensor& tokens, DecodeState& state) override;
   int64_t vocab_size() const override { return config.vocab_size; }
   int64_t context_length() const override { return config.context; }
@@ -47,7 +50,8 @@ class GPT : public LanguageModel {
 
  private:
   Tensor embed(const Tensor& tokens, int64_t first_position);
-  Tensor logits(const Tensor& hidden);  // tied output layer: hidden @ wte^T
+  Tensor hidden(const Tensor& tokens);  // the last block's output, before ln_f: [B, T, n_embd]
+  Tensor logits(const Tensor& hidden);  // tied output layer: ln_f(hidden) @ wte^T
 };
 
 }  // namespace nabla::models

@@ -5,6 +5,7 @@
 #include "nabla/nn/activation_checkpointing.h"
 #include "nabla/nn/attention.h"
 #include "nabla/nn/conv.h"
+#include "nabla/nn/cross_entropy_head.h"
 #include "nabla/nn/embedding.h"
 #include "nabla/nn/init.h"
 #include "nabla/nn/linear.h"

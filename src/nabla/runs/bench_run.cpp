@@ -87,8 +87,7 @@ io::json bench_run(const io::json& config, const BenchOptions& options) {
   const int64_t batch = options.batch > 0 ? options.batch : t.integer("batch_size", 32, 1, kMaxBatch);
   const double clip = t.number("clip_grad_norm", 0.0, 0);
   train::Model model(built.module);
-  model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(t.string("loss", loss_for(built.task))),
-                {});
+  model.compile(build_optimizer(t.object("optimizer"), built), t.string("loss", loss_for(built.task)));
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
 
   // One real batch, reused every step: the measurement is the model's work, not the loader's.

@@ -270,7 +270,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   // at most this much training, and a thousand tiny epochs do not wait on a thousand synced saves.
   const double checkpoint_interval = t.number("checkpoint_interval_seconds", 5.0, 0, 86400);
   train::Model model(built.module);
-  model.compile(build_optimizer(t.object("optimizer"), built), train::make_loss(loss), metrics, loss);
+  model.compile(build_optimizer(t.object("optimizer"), built), loss, metrics);
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
   model.distribute(world > 1);
   if (!data.tokenizer)

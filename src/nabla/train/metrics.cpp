@@ -42,12 +42,15 @@ double count_true(const Tensor& mask) { return sum(mask.to(DType::f32)).item<dou
 class SparseCategoricalAccuracy : public RatioMetric {
  public:
   SparseCategoricalAccuracy() : RatioMetric("accuracy") {}
+  bool reads_predicted_classes() const override { return true; }
   void update(const Tensor& y_pred, const Tensor& y_true) override {
     NoGradGuard no_grad;
-    NABLA_CHECK(y_true.numel() * y_pred.shape()[y_pred.dim() - 1] == y_pred.numel(), "accuracy: predictions ",
-                y_pred.shape(), " do not fit class-index targets ", y_true.shape(),
+    const bool classes = y_pred.dtype() == DType::i64;
+    NABLA_CHECK(classes ? y_pred.numel() == y_true.numel()
+                        : y_true.numel() * y_pred.shape()[y_pred.dim() - 1] == y_pred.numel(),
+                "accuracy: predictions ", y_pred.shape(), " do not fit class-index targets ", y_true.shape(),
                 "; for one-hot targets use categorical_accuracy");
-    Tensor predicted = argmax(y_pred, -1).reshape({-1});
+    Tensor predicted = classes ? y_pred.reshape({-1}) : argmax(y_pred, -1).reshape({-1});
     add(count_true(eq(predicted, y_true.to(DType::i64).reshape({-1}))), double(predicted.numel()));
   }
 };

@@ -17,6 +17,8 @@ class Metric {
   // y_pred: the model's output for the batch; y_true: the targets as given to fit().
   virtual void update(const Tensor& y_pred, const Tensor& y_true) = 0;
   virtual double result() const = 0;
+  // Whether update() also takes the predicted class indices (i64, y_true's shape) for the scores.
+  virtual bool reads_predicted_classes() const { return false; }
   // The sums it accumulates (numerator, denominator), so data-parallel training can add them up
   // across ranks and every rank reports the metric of all the data.
   virtual std::vector<double> totals() const = 0;

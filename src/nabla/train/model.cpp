@@ -62,13 +62,29 @@ void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, co
   metric_names_ = metrics;
   metrics_.clear();
   for (const std::string& name : metrics) metrics_.push_back(make_metric(name, loss_name));
+  fused_head_ = nullptr;
+}
+
+void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, const std::string& loss,
+                    const std::vector<std::string>& metrics) {
+  compile(std::move(optimizer), make_loss(loss), metrics, loss);
+  const bool metrics_read_classes =
+      std::all_of(metrics_.begin(), metrics_.end(), [](const auto& m) { return m->reads_predicted_classes(); });
+  if (loss == "sparse_categorical_crossentropy" && metrics_read_classes)
+    fused_head_ = dynamic_cast<nn::CrossEntropyHead*>(module_.get());
 }
 
 void Model::compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics,
                     double lr) {
-  LossFn loss_fn = make_loss(loss);  // validate names before building anything
-  compile(optim::make_optimizer(optimizer, module_->parameters(), {.lr = lr > 0 ? lr : -1}), std::move(loss_fn),
-          metrics, loss);
+  make_loss(loss);  // validate names before building anything
+  compile(optim::make_optimizer(optimizer, module_->parameters(), {.lr = lr > 0 ? lr : -1}), loss, metrics);
+}
+
+Tensor Model::forward_loss(const Tensor& x, const Tensor& y, Tensor* prediction) {
+  if (fused_head_) return fused_head_->forward_cross_entropy(x, y, metrics_.empty() ? nullptr : prediction);
+  Tensor p = module_->forward(x);
+  if (prediction) *prediction = p;
+  return loss_(p, y);
 }
 
 std::vector<std::string> Model::logged_names() const {
@@ -166,8 +182,8 @@ Model::StepLoss Model::forward_step(const nabla::data::Batch& batch, dist::Distr
   const int64_t real = batch.real_size();  // 0 for a distributed stand-in batch
   if (ddp) ddp->set_sample_counts(real, batch.global_size);
   AutocastGuard autocast(precision_);
-  Tensor prediction = module_->forward(batch.x);
-  StepLoss loss{loss_(prediction, batch.y), 0, true};
+  Tensor prediction;
+  StepLoss loss{forward_loss(batch.x, batch.y, &prediction), 0, true};
   loss.value = loss.tensor.item<double>();
   loss.finite_here = real == 0 || std::isfinite(loss.value);
   if (real > 0 && std::isfinite(loss.value)) {  // a skipped NaN step must not poison the epoch's mean
@@ -364,8 +380,8 @@ Logs Model::evaluate(const Dataset& data, int64_t batch_size, int verbose) {
   int64_t seen = 0;
   for (const nabla::data::Batch& batch : loader.epoch(0)) {
     if (batch.placeholder) continue;
-    Tensor prediction = module_->forward(batch.x);
-    loss_sum += loss_(prediction, batch.y).item<double>() * double(batch.size());
+    Tensor prediction;
+    loss_sum += forward_loss(batch.x, batch.y, &prediction).item<double>() * double(batch.size());
     seen += batch.size();
     for (auto& m : metrics_) m->update(prediction, batch.y);
   }
@@ -398,7 +414,7 @@ double Model::train_on_batch(const Tensor& x, const Tensor& y, double clip_grad_
   module_->train();
   optimizer_->zero_grad();
   AutocastGuard autocast(precision_);
-  Tensor loss = loss_(module_->forward(x), y);
+  Tensor loss = forward_loss(x, y, nullptr);
   const double value = loss.item<double>();
   NABLA_CHECK(std::isfinite(value), "train_on_batch: the loss became ", value,
               "; lower the learning rate, check the inputs for NaN/Inf or clip gradients");

@@ -15,6 +15,7 @@
 #include "nabla/data/transforms.h"
 #include "nabla/dist/data_parallel.h"
 #include "nabla/io/checkpoint.h"
+#include "nabla/nn/cross_entropy_head.h"
 #include "nabla/nn/module.h"
 #include "nabla/optim/optimizer.h"
 #include "nabla/train/callbacks.h"
@@ -81,6 +82,13 @@ class Model {
 
   void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, const std::vector<std::string>& metrics = {},
                const std::string& loss_name = "");
+  // A loss by name (make_loss). Named sparse_categorical_crossentropy on a module with a fused
+  // head (nn::CrossEntropyHead) whose metrics need no scores, the head computes it without ever
+  // forming the whole score tensor.
+  void compile(std::shared_ptr<optim::Optimizer> optimizer, const std::string& loss,
+               const std::vector<std::string>& metrics = {});
+  // Whether compile chose the module's fused head for the loss.
+  bool fuses_loss() const { return fused_head_ != nullptr; }
   // An optimizer by name (optim::make_optimizer) with Keras' default learning rate unless lr > 0.
   void compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics = {},
                double lr = -1);
@@ -165,11 +173,15 @@ class Model {
   StepTotals logs_over_ranks(double loss_sum, int64_t seen, bool finite_here, bool stop_here) const;
   void synchronize_generator() const;
   void check_compiled(const char* what) const;
+  // Forward and loss: the module's fused head when compile chose it, else forward then the loss.
+  // `prediction`, when given, receives what the metrics read.
+  Tensor forward_loss(const Tensor& x, const Tensor& y, Tensor* prediction);
 
   std::shared_ptr<nn::Module> module_;
   std::shared_ptr<optim::Optimizer> optimizer_;
   LossFn loss_;
   std::string loss_name_;
+  nn::CrossEntropyHead* fused_head_ = nullptr;  // the module itself, when its loss is fused
   std::vector<std::string> metric_names_;
   std::vector<std::unique_ptr<Metric>> metrics_;
   DType precision_ = DType::f32;
