@@ -66,7 +66,7 @@ bool is_gpt2(const HFFolder& folder) {
   });
 }
 
-ImportedModel gpt2_from_hf(const HFFolder& f) {
+ImportedModel gpt2_from_hf(HFFolder f) {
   const std::string config = f.path + "/config.json";
   ImportedModel m;
   m.architecture = "GPT2LMHeadModel";
@@ -116,7 +116,12 @@ ImportedModel gpt2_from_hf(const HFFolder& f) {
                 it->second.shape(), ", but config.json (vocab_size ", m.vocab_size, ", n_positions ", m.context,
                 ", n_embd ", e, ", n_inner ", hidden, ") makes it ", want);
     used.insert(name);
-    m.weights[nabla_name] = transposed ? it->second.t().contiguous() : it->second;
+    if (!transposed) {
+      m.weights[nabla_name] = it->second;
+      return;
+    }
+    m.weights[nabla_name] = it->second.t().contiguous();
+    it->second = Tensor();  // the mapped original: its pages may go
   };
   for (const NamePair& p : kTop) take(p.hf, p.hf, p.nabla, p.transposed);
   for (int64_t i = 0; i < layers; ++i)

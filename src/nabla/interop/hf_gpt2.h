@@ -21,7 +21,9 @@ struct ImportedModel {
 bool is_gpt2(const HFFolder& folder);
 // Checks config.json against what nabla's GPT computes (errors name the key and its value) and
 // every weight against the shapes config.json implies (errors name the file and the tensor).
-ImportedModel gpt2_from_hf(const HFFolder& folder);
+// Takes the folder: each Conv1D matrix it transposes into a copy leaves the folder at once, so the
+// file's pages of it leave memory (io::load_safetensors) and the weights are never held twice.
+ImportedModel gpt2_from_hf(HFFolder folder);
 
 // config.json for a nabla GPT's "model" section: `base` (the config.json it was imported from, or
 // an empty object) keeps keys nabla does not use; the architecture's own keys are written over it.

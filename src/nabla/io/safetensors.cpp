@@ -81,6 +81,15 @@ struct Mapping {
   }
 };
 
+// Called when a tensor's last view dies: the pages wholly inside its bytes leave this process's
+// resident memory (they stay in the page cache), so a model that copies weights out of a mapped
+// file (a transposed matrix, say) holds one copy of them, not two. Neighbours' pages are kept.
+void drop_pages(const unsigned char* data, uint64_t bytes) {
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (uintptr_t(data) + page - 1) / page * page, last = (uintptr_t(data) + bytes) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 // The format's rule (safetensors' Metadata::validate): the tensors' byte ranges tile the data
 // section exactly, from its first byte to its last, with no overlap and no gap, so a file cannot
 // hide a second payload or alias one tensor's bytes as another's.
@@ -200,7 +209,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
         out[i] = half_to_float(h);
       }
     } else if ((data_start + begin) % ft->size == 0) {  // aligned: a view of the mapping
-      auto storage = std::make_shared<Storage>(const_cast<unsigned char*>(data), size_t(end - begin), [mapping] {});
+      auto storage = std::make_shared<Storage>(const_cast<unsigned char*>(data), size_t(end - begin),
+                                               [mapping, data, n = end - begin] { drop_pages(data, n); });
       t = Tensor::make_view(storage, shape, contiguous_strides(shape), 0, ft->dtype);
     } else {
       t = Tensor::empty(shape, ft->dtype);

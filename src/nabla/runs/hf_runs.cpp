@@ -60,7 +60,7 @@ ImportResult import_hf(const std::string& hf_dir, const std::string& out_dir, bo
   models::Task task = models::Task::language_model;
   std::string model_type = "gpt";
   if (interop::is_gpt2(folder)) {
-    model = interop::gpt2_from_hf(folder);
+    model = interop::gpt2_from_hf(std::move(folder));
   } else if (interop::is_bert(folder)) {
     model = interop::bert_from_hf(folder, class_names, notes);
     model_type = "bert";
