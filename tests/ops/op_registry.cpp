@@ -699,6 +699,31 @@ void add_losses(std::vector<OpEntry>& r) {
   ce_case("cross_entropy_large_logits", {"randn(4, 6) * 50", "indices(6, 4)"});
   r.push_back(std::move(ce));
 
+  OpEntry kl{
+      .op = "kl_div",
+      .torch = "F.kl_div(x[0], x[1], reduction=a['reduction'], log_target=a['log_target'])",
+      .nabla = [](const Inputs& x,
+                  const json& a) { return one(kl_div(x.at(0), x.at(1), a.at("reduction"), a.at("log_target"))); },
+      .grad_inputs = {0}};
+  auto kl_case = [&](const std::string& name, std::vector<std::string> inputs, const std::string& reduction,
+                     bool log_target = false) {
+    kl.cases.push_back(
+        {name, std::move(inputs),
+         R"({"reduction": ")" + reduction + R"(", "log_target": )" + (log_target ? "true" : "false") + "}"});
+  };
+  // Distillation's use: student log-probabilities against teacher probabilities at a temperature.
+  kl_case("kl_div_batchmean", {"torch.log_softmax(randn(4, 6) / 2, -1)", "torch.softmax(randn(4, 6) / 2, -1)"},
+          "batchmean");
+  kl_case("kl_div_mean", {"torch.log_softmax(randn(3, 5), -1)", "torch.softmax(randn(3, 5), -1)"}, "mean");
+  kl_case("kl_div_sum", {"torch.log_softmax(randn(3, 5), -1)", "torch.softmax(randn(3, 5), -1)"}, "sum");
+  kl_case("kl_div_none", {"torch.log_softmax(randn(3, 5), -1)", "torch.softmax(randn(3, 5), -1)"}, "none");
+  kl_case("kl_div_zero_target",
+          {"torch.log_softmax(randn(2, 4), -1)", "torch.tensor([[0.5, 0.5, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])"},
+          "batchmean");
+  kl_case("kl_div_log_target", {"torch.log_softmax(randn(4, 6), -1)", "torch.log_softmax(randn(4, 6), -1)"},
+          "batchmean", true);
+  r.push_back(std::move(kl));
+
   OpEntry lce{.op = "linear_cross_entropy",
               .torch =
                   "F.cross_entropy((x[0] @ x[1].T).flatten(0, -2), x[2].flatten(), reduction=a['reduction'], "

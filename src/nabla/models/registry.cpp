@@ -198,6 +198,9 @@ BuiltModel build_model(io::ConfigReader& m, const DataShape& data, int64_t max_p
   // programs start from.
   if (m.string("init", "pytorch", {"pytorch", "keras"}) == "keras") apply_keras_initializers(*built.module);
   built.initial_weights = m.string("initial_weights", "");
+  built.init_from = m.string("init_from", "");
+  NABLA_CHECK(built.initial_weights.empty() || built.init_from.empty(), m.key_path("init_from"),
+              ": give either model.init_from (a run) or model.initial_weights (a safetensors file), not both");
   m.finish();
   if (built.task == Task::classification)
     NABLA_CHECK(data.classes > 1, "model.type \"", type, "\" is a classifier but the data has no class labels");

@@ -29,6 +29,8 @@ struct BuiltModel {
   // model.initial_weights: a safetensors file a new training run starts from (every parameter by
   // its state_dict name), or empty to start from the initialiser.
   std::string initial_weights;
+  // model.init_from: a run directory whose matching weights a new run starts from (runs/init_from.h).
+  std::string init_from;
 };
 
 // Reads model.* (type and its hyper-parameters; finish() is called here). A model whose training

@@ -206,6 +206,30 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   return out;
 }
 
+Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  NABLA_PROFILE_OP("kl_div");
+  const char* op = "kl_div";
+  check_same_shape(input, target, op);
+  NABLA_CHECK(reduction == "mean" || reduction == "batchmean" || reduction == "sum" || reduction == "none", op,
+              ": reduction must be \"batchmean\", \"mean\", \"sum\" or \"none\", got \"", reduction, "\"");
+  NABLA_CHECK(reduction != "batchmean" || input.dim() >= 1, op, ": batchmean needs a batch dimension");
+  const Tensor x = input.contiguous(), t = target.contiguous();
+  const float *xv = x.data<float>(), *tv = t.data<float>();
+  Tensor per = Tensor::empty(input.shape()), weight = Tensor::empty(input.shape());  // weight: d per / d input = -p
+  float *pv = per.data<float>(), *wv = weight.data<float>();
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) {
+    // PyTorch's xlogy(t, t) - t * x: a zero target contributes 0 (its log is never taken).
+    const float p = log_target ? std::exp(tv[i]) : tv[i];
+    const float log_p = log_target ? tv[i] : (p > 0 ? std::log(p) : 0.0f);
+    pv[i] = (p > 0 ? p * log_p : 0.0f) - p * xv[i];
+    wv[i] = -p;
+  }
+  if (needs_grad({input}))
+    record(op, per, {input}, [weight](const Tensor& g) { return std::vector<Tensor>{mul(g, weight)}; });
+  if (reduction == "batchmean") return mul(sum(per), 1.0 / double(input.shape()[0]));
+  return reduce_loss(per, reduction);
+}
+
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, const std::string& reduction) {
   NABLA_PROFILE_OP("nll_loss");
   const char* op = "nll_loss";

@@ -21,6 +21,12 @@ struct CrossEntropyOptions {
 // Fused log-softmax + NLL. logits [N, C] or [N, C, d1, ...]; target: i64 class indices
 // [N] / [N, d1, ...], or f32 class probabilities shaped like logits.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
+// PyTorch's kl_div: KL(target || exp(input)) per element, with input log-probabilities and target
+// probabilities (log-probabilities with log_target); reduction "batchmean" (the true KL of each
+// row, averaged over the batch: sum / size(0)), "mean", "sum" or "none". The target is a constant
+// (no gradient flows to it), as a distillation teacher's is.
+Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+              bool log_target = false);
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = -100,
                 const std::string& reduction = "mean");
 

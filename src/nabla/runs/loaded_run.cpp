@@ -34,6 +34,23 @@ Task task_from_loss(const std::string& loss) {
 
 }  // namespace
 
+std::string usable_checkpoint(const std::string& run_dir) {
+  std::string damage;  // why a checkpoint that is there could not be used
+  for (const char* which : {"best", "last"}) {
+    const std::string dir = run_dir + "/checkpoints/" + which;
+    if (!fs::exists(dir) && !fs::exists(dir + ".tmp") && !fs::exists(dir + ".old")) continue;
+    if (const std::string why = io::checkpoint_damage(dir); !why.empty()) {
+      damage += std::string(damage.empty() ? "" : "; ") + "checkpoints/" + which + " is damaged (" + why + ")";
+      continue;
+    }
+    if (!damage.empty())
+      std::fprintf(stderr, "warning: %s: %s; using %s\n", run_dir.c_str(), damage.c_str(), dir.c_str());
+    return dir;
+  }
+  NABLA_CHECK(damage.empty(), run_dir, ": no usable checkpoint: ", damage);
+  fail(run_dir, ": no checkpoint in checkpoints/best or checkpoints/last; the run has not finished an epoch yet");
+}
+
 LoadedRun load_run(const std::string& run_dir) {
   const std::string info_path = run_dir + "/config.json";
   NABLA_CHECK(fs::exists(info_path), run_dir,
@@ -58,29 +75,14 @@ LoadedRun load_run(const std::string& run_dir) {
   } catch (const io::json::exception& e) {
     fail(info_path, ": malformed run config (", e.what(), "); was it written by `nabla train`?");
   }
-  std::string damage;  // why a checkpoint that is there could not be used
-  for (const char* which : {"best", "last"}) {
-    const std::string dir = run_dir + "/checkpoints/" + which;
-    if (!fs::exists(dir) && !fs::exists(dir + ".tmp") && !fs::exists(dir + ".old")) continue;
-    if (const std::string why = io::checkpoint_damage(dir); !why.empty()) {
-      damage += std::string(damage.empty() ? "" : "; ") + "checkpoints/" + which + " is damaged (" + why + ")";
-      continue;
-    }
-    io::Checkpoint c = io::load_checkpoint(dir);
-    try {
-      run.model.module->load_state_dict(c.model);
-    } catch (const Error& e) {
-      fail(dir, ": the weights do not fit the model in ", info_path,
-           " (a checkpoint from a different model?): ", e.what());
-    }
-    run.checkpoint = dir;
-    break;
+  run.checkpoint = usable_checkpoint(run_dir);
+  io::Checkpoint c = io::load_checkpoint(run.checkpoint);
+  try {
+    run.model.module->load_state_dict(c.model);
+  } catch (const Error& e) {
+    fail(run.checkpoint, ": the weights do not fit the model in ", info_path,
+         " (a checkpoint from a different model?): ", e.what());
   }
-  if (run.checkpoint.empty() && !damage.empty()) fail(run_dir, ": no usable checkpoint: ", damage);
-  NABLA_CHECK(!run.checkpoint.empty(), run_dir,
-              ": no checkpoint in checkpoints/best or checkpoints/last; the run has not finished an epoch yet");
-  if (!damage.empty())
-    std::fprintf(stderr, "warning: %s: %s; using %s\n", run_dir.c_str(), damage.c_str(), run.checkpoint.c_str());
   run.model.module->eval();
   return run;
 }

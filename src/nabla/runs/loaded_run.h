@@ -23,6 +23,9 @@ struct LoadedRun {
   std::string checkpoint;                 // which checkpoint was loaded
 };
 
+// The checkpoint a run is used from: checkpoints/best, else checkpoints/last (a damaged one is
+// passed over with a warning). None usable is an error naming the run.
+std::string usable_checkpoint(const std::string& run_dir);
 // Loads config.json and the best checkpoint (else the last). Errors name the run directory and
 // what is missing or from a different model.
 LoadedRun load_run(const std::string& run_dir);

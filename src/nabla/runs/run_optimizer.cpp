@@ -22,7 +22,9 @@ std::shared_ptr<optim::Optimizer> build_optimizer(io::ConfigReader o, const mode
     s.momentum = o.number("momentum", 0.0, 0, 1);
   }
   o.finish();
-  const std::vector<Tensor> params = built.module->parameters();
+  std::vector<Tensor> params;  // frozen parameters (training.freeze) are not the optimizer's
+  for (const Tensor& p : built.module->parameters())
+    if (p.requires_grad()) params.push_back(p);
   if (name == "adamw" && built.decay_matrices_only)
     return optim::make_optimizer(name, optim::decay_matrices_only(params, s.weight_decay), s);
   return optim::make_optimizer(name, params, s);

@@ -5,7 +5,9 @@
 
 #include "nabla/runs/bench_run.h"
 #include "nabla/runs/eval_run.h"
+#include "nabla/runs/freeze.h"
 #include "nabla/runs/hf_runs.h"
+#include "nabla/runs/init_from.h"
 #include "nabla/runs/loaded_run.h"
 #include "nabla/runs/run_optimizer.h"
 #include "nabla/runs/task_data.h"

@@ -19,6 +19,8 @@
 #include "nabla/ops/autocast.h"
 #include "nabla/optim/optim.h"
 #include "nabla/runs/config_limits.h"
+#include "nabla/runs/freeze.h"
+#include "nabla/runs/init_from.h"
 #include "nabla/runs/run_optimizer.h"
 #include "nabla/runs/task_data.h"
 #include "nabla/train/stop_signals.h"
@@ -208,6 +210,11 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     check_new_run(options.out_dir, options.overwrite);  // now, before the data loads
   }
 
+  BaseRun base;  // model.init_from: the base run's model settings and tokenizer (a resumed run has its own)
+  if (!options.resume) {
+    base = inherit_from_base_run(config);
+    if (base.tokenizer) tokenizer = base.tokenizer;
+  }
   dist::check_same_on_all_ranks(io::config_lines(config) + "run directory = " + options.out_dir, "the config");
   ConfigReader root(config);
   root.string("name", "run");
@@ -225,6 +232,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
       throw Error("model.initial_weights \"" + built.initial_weights + "\": " + e.what());
     }
   }
+  std::optional<InitReport> started_from;
+  if (!options.resume && !built.init_from.empty()) started_from = init_from_run(*built.module, built.init_from);
 
   ConfigReader t = root.object("training");
   train::FitOptions fit;
@@ -269,6 +278,8 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   // Epochs shorter than this share one save (the latest; always the final one): a kill -9 loses
   // at most this much training, and a thousand tiny epochs do not wait on a thousand synced saves.
   const double checkpoint_interval = t.number("checkpoint_interval_seconds", 5.0, 0, 86400);
+  const std::vector<std::string> frozen =
+      freeze_parameters(*built.module, t.strings("freeze", std::vector<std::string>{}));
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), loss, metrics);
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
@@ -328,6 +339,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
                    {"task", loss_for(built.task)},
                    {"class_names", data.class_names}};
   if (data.input_mean) info["normalization"] = {{"mean", *data.input_mean}, {"std", *data.input_std}};
+  if (started_from) info["init_from"] = started_from->to_json();
   if (writer) io::save_json(info_path, info);
 
   const bool has_validation = data.validation != nullptr;
@@ -342,6 +354,10 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     log << "warning: this CPU has no native bf16 matrix instructions (AVX512_BF16 or AMX), so bf16 is emulated: "
            "the numerics of bf16 mixed precision, but no speed-up over fp32 (use --precision fp32 for speed)\n";
   log << built.module->summary() << "\n";
+  if (started_from) log << started_from->describe() << "\n";
+  if (!frozen.empty())
+    log << "frozen: " << frozen.size() << " parameter tensors (" << built.module->parameter_count(true) << " of "
+        << built.module->parameter_count() << " parameters train)\n";
   log << "training " << built.type << " on " << data.train->size() << " examples"
       << (has_validation ? ", validating on " + std::to_string(data.validation->size()) : std::string()) << ", "
       << fit.epochs - done_epochs << " epoch(s)"
@@ -368,7 +384,9 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     result.test = model.evaluate(*data.test, std::max<int64_t>(fit.batch_size, 256));
     io::json test = io::json::object();
     for (auto& [k, v] : result.test) test[k] = v;
-    if (writer) io::save_json(options.out_dir + "/results.json", {{"test", test}, {"checkpoint", "best"}});
+    io::json results = {{"test", test}, {"checkpoint", "best"}};
+    if (started_from) results["init_from"] = started_from->to_json();
+    if (writer) io::save_json(options.out_dir + "/results.json", results);
   }
   if (data.predict_inputs.defined()) {  // the inputs the config asks about, through the best weights
     if (!data.test) model.load(options.out_dir + "/checkpoints/best");
