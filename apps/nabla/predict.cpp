@@ -54,9 +54,8 @@ void print_predictions(const runs::LoadedRun& run, const Tensor& scores, const s
 // A BERT's inputs are texts; an input naming a file (or "-") stands for its lines.
 void predict_bert(runs::LoadedRun& run, const std::vector<std::string>& inputs) {
   auto& bert = dynamic_cast<models::Bert&>(*run.model.module);
-  const auto* tokenizer = dynamic_cast<const data::WordPieceTokenizer*>(run.tokenizer.get());
-  NABLA_CHECK(tokenizer, "a BERT run needs its WordPiece tokenizer; this one has ",
-              run.tokenizer ? run.tokenizer->type() : std::string("none"));
+  NABLA_CHECK(run.tokenizer, "a BERT run needs its tokenizer; this one has none");
+  const auto* wordpiece = dynamic_cast<const data::WordPieceTokenizer*>(run.tokenizer.get());
   std::vector<std::string> texts;
   for (const std::string& input : inputs) {
     if (input == "-" || std::filesystem::is_regular_file(input)) {
@@ -68,14 +67,16 @@ void predict_bert(runs::LoadedRun& run, const std::vector<std::string>& inputs) 
   for (const std::string& text : texts) {
     std::cout << text << "\n";
     if (bert.config.head == "mlm") {
-      for (const models::MaskFill& fill : models::fill_mask(bert, *tokenizer, text)) {
+      for (const models::MaskFill& fill : models::fill_mask(bert, *run.tokenizer, text)) {
         std::cout << "  [MASK] at token " << fill.position << ":";
         for (const auto& [token, p] : fill.candidates)
           std::cout << "  " << token << " " << std::fixed << std::setprecision(4) << p;
         std::cout << "\n";
       }
     } else if (bert.config.head == "classifier") {
-      const std::vector<double> p = models::classify(bert, *tokenizer, text);
+      NABLA_CHECK(wordpiece, "a BERT classifier run predicts with its WordPiece tokenizer; this one has ",
+                  run.tokenizer->type());
+      const std::vector<double> p = models::classify(bert, *wordpiece, text);
       const size_t best = size_t(std::max_element(p.begin(), p.end()) - p.begin());
       std::cout << "  " << (best < run.class_names.size() ? run.class_names[best] : "class " + std::to_string(best))
                 << "\t" << std::fixed << std::setprecision(4) << p[best] << "  (";

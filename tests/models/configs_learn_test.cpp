@@ -47,6 +47,9 @@ const std::vector<Shortening>& shortenings() {
       {"gpt_bpe",
        {"data.limit=2000", "training.epochs=1", "training.steps_per_epoch=30", "training.batch_size=8",
         "data.tokenizer.vocab_size=500", "training.schedule.warmup_steps=5"}},
+      {"bert_mlm",
+       {"data.limit=2000", "data.seq_len=32", "training.epochs=1", "training.steps_per_epoch=40",
+        "training.batch_size=16", "data.tokenizer.vocab_size=500", "training.schedule.warmup_steps=5"}},
       // 124M parameters at full width (50257 rows), on short sequences so a step takes a second.
       {"gpt2_124m",
        {"data.limit=300", "data.seq_len=64", "training.epochs=1", "training.steps_per_epoch=8", "training.batch_size=2",

@@ -724,6 +724,19 @@ void add_losses(std::vector<OpEntry>& r) {
           "batchmean", true);
   r.push_back(std::move(kl));
 
+  OpEntry distill{
+      .op = "distillation_loss",
+      .torch =
+          "F.kl_div(F.log_softmax(x[0].flatten(0, -2) / a['T'], -1), F.softmax(x[1].flatten(0, -2) / a['T'], "
+          "-1), reduction='batchmean') * a['T'] ** 2",
+      .nabla = [](const Inputs& x,
+                  const json& a) { return one(distillation_loss(x.at(0), x.at(1), a.at("T").get<double>())); },
+      .grad_inputs = {0}};
+  distill.cases.push_back({"distillation_loss_t1", {"randn(4, 6)", "randn(4, 6) * 2"}, R"({"T": 1.0})"});
+  distill.cases.push_back({"distillation_loss_t4", {"randn(4, 6) * 3", "randn(4, 6) * 3"}, R"({"T": 4.0})"});
+  distill.cases.push_back({"distillation_loss_sequence", {"randn(2, 3, 5)", "randn(2, 3, 5)"}, R"({"T": 2.0})"});
+  r.push_back(std::move(distill));
+
   OpEntry lce{.op = "linear_cross_entropy",
               .torch =
                   "F.cross_entropy((x[0] @ x[1].T).flatten(0, -2), x[2].flatten(), reduction=a['reduction'], "

@@ -90,7 +90,7 @@ SentencePieceTokenizer SentencePieceTokenizer::train(const std::vector<std::stri
       std::swap(chosen[size_t(i)], chosen[size_t(gen.randint(i, int64_t(chosen.size())))]);
     chosen.resize(size_t(options.max_sentences));
   }
-  const std::unordered_map<std::string, std::string> args = {
+  std::unordered_map<std::string, std::string> args = {
       {"model_type", options.model_type},
       {"vocab_size", std::to_string(options.vocab_size)},
       {"character_coverage", std::to_string(options.character_coverage)},
@@ -104,6 +104,15 @@ SentencePieceTokenizer SentencePieceTokenizer::train(const std::vector<std::stri
       {"num_threads", std::to_string(std::max(1, options.threads))},
       {"minloglevel", "2"},  // SentencePiece logs every training step to stderr otherwise
   };
+  if (options.bert_special_tokens) {
+    args["pad_id"] = "0";
+    args["pad_piece"] = "[PAD]";
+    args["unk_id"] = "1";
+    args["unk_piece"] = "[UNK]";
+    args["bos_id"] = "-1";
+    args["eos_id"] = "-1";
+    args["user_defined_symbols"] = "[CLS],[SEP],[MASK]";
+  }
   VectorIterator iterator(chosen);
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &iterator, &model);

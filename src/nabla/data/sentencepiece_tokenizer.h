@@ -18,6 +18,9 @@ struct SentencePieceOptions {
   double character_coverage = 1.0;  // 1.0: every character of the corpus gets a piece
   bool byte_fallback = false;       // true: unseen characters become UTF-8 byte pieces (costs 256 ids)
   int64_t max_sentences = 0;        // > 0 trains on a seeded sample of this many sentences (faster)
+  // BERT's special tokens as ids 0-4: [PAD] [UNK] [CLS] [SEP] [MASK] (no <s> </s>); [CLS], [SEP]
+  // and [MASK] written in text encode as themselves. For masked-LM pretraining (data/masked_lm.h).
+  bool bert_special_tokens = false;
   int threads = 2;
 };
 

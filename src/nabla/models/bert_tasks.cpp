@@ -6,6 +6,7 @@
 #include "nabla/autograd/grad_mode.h"
 #include "nabla/core/creation.h"
 #include "nabla/core/error.h"
+#include "nabla/data/masked_lm.h"
 #include "nabla/ops/activation.h"
 
 namespace nabla::models {
@@ -20,17 +21,30 @@ Tensor model_input(const std::vector<int64_t>& ids, const Bert& model) {
 
 }  // namespace
 
-std::vector<MaskFill> fill_mask(Bert& model, const data::WordPieceTokenizer& tokenizer, const std::string& text,
-                                int64_t top_k) {
+std::vector<MaskFill> fill_mask(Bert& model, const data::Tokenizer& tokenizer, const std::string& text, int64_t top_k) {
   NABLA_CHECK(model.config.head == "mlm", "fill_mask needs a masked-LM BERT (BertForMaskedLM), this one has head \"",
               model.config.head, "\"");
-  const int64_t mask = tokenizer.id_of(tokenizer.spec().mask_token);
-  const auto encoding = tokenizer.encode_for_model(text);
+  // [CLS] text [SEP]: WordPiece's own way (its spec names the special tokens), else by BERT's names.
+  data::WordPieceTokenizer::Encoding encoding;
+  int64_t mask = 0;
+  std::string mask_token = "[MASK]";
+  if (const auto* wordpiece = dynamic_cast<const data::WordPieceTokenizer*>(&tokenizer)) {
+    mask_token = wordpiece->spec().mask_token;
+    mask = wordpiece->id_of(mask_token);
+    encoding = wordpiece->encode_for_model(text);
+  } else {
+    const data::MaskedLMTokens specials = data::masked_lm_tokens(tokenizer);
+    mask = specials.mask;
+    encoding.ids = {specials.cls};
+    for (int64_t id : tokenizer.encode(text)) encoding.ids.push_back(id);
+    encoding.ids.push_back(specials.sep);
+    encoding.token_types.assign(encoding.ids.size(), 0);
+  }
   std::vector<MaskFill> fills;
   for (size_t i = 0; i < encoding.ids.size(); ++i)
     if (encoding.ids[i] == mask) fills.push_back({int64_t(i), {}});
-  NABLA_CHECK(!fills.empty(), "no ", tokenizer.spec().mask_token, " in \"", text, "\"; put ",
-              tokenizer.spec().mask_token, " where a word should be filled in");
+  NABLA_CHECK(!fills.empty(), "no ", mask_token, " in \"", text, "\"; put ", mask_token,
+              " where a word should be filled in");
   NoGradGuard no_grad;
   const Tensor ids = model_input(encoding.ids, model);
   const Tensor probs = softmax(model.forward(ids, tensor_i64(encoding.token_types, ids.shape()), ones_like(ids)), -1);

@@ -17,8 +17,9 @@ struct MaskFill {
 };
 
 // One entry per [MASK] in `text`, whose input is [CLS] text [SEP]; a text without [MASK] or longer
-// than the model's positions is an error saying so.
-std::vector<MaskFill> fill_mask(Bert& model, const data::WordPieceTokenizer& tokenizer, const std::string& text,
+// than the model's positions is an error saying so. The tokenizer is an imported BERT's WordPiece
+// or any with BERT's special tokens (a SentencePiece trained with them, for a nabla-pretrained BERT).
+std::vector<MaskFill> fill_mask(Bert& model, const data::Tokenizer& tokenizer, const std::string& text,
                                 int64_t top_k = 5);
 
 // softmax(logits) of a classifier for [CLS] a [SEP] (b [SEP]).

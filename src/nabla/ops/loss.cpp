@@ -10,6 +10,7 @@
 #include "nabla/kernels/copy.h"
 #include "nabla/kernels/cross_entropy.h"
 #include "nabla/kernels/elementwise.h"
+#include "nabla/ops/activation.h"
 #include "nabla/ops/elementwise.h"
 #include "nabla/ops/op_utils.h"
 #include "nabla/ops/reduce.h"
@@ -228,6 +229,22 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& redu
     record(op, per, {input}, [weight](const Tensor& g) { return std::vector<Tensor>{mul(g, weight)}; });
   if (reduction == "batchmean") return mul(sum(per), 1.0 / double(input.shape()[0]));
   return reduce_loss(per, reduction);
+}
+
+Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_logits, double temperature) {
+  NABLA_PROFILE_OP("distillation_loss");
+  const char* op = "distillation_loss";
+  detail::check_f32(student_logits, op, "student logits");
+  detail::check_f32(teacher_logits, op, "teacher logits");
+  NABLA_CHECK(student_logits.shape() == teacher_logits.shape(), op, ": the student's logits ", student_logits.shape(),
+              " and the teacher's ", teacher_logits.shape(),
+              " differ; the two models must score the same classes (vocabulary) at the same positions");
+  NABLA_CHECK(student_logits.dim() >= 1 && temperature > 0 && std::isfinite(temperature), op,
+              ": needs logits with a class dimension and a positive temperature, got ", temperature);
+  const int64_t classes = student_logits.shape()[student_logits.dim() - 1];
+  const Tensor s = student_logits.reshape({-1, classes}), t = teacher_logits.detach().reshape({-1, classes});
+  const Tensor soft_targets = softmax(mul(t, 1.0 / temperature), -1);
+  return mul(kl_div(log_softmax(mul(s, 1.0 / temperature), -1), soft_targets, "batchmean"), temperature * temperature);
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, const std::string& reduction) {

@@ -27,6 +27,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 // (no gradient flows to it), as a distillation teacher's is.
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
               bool log_target = false);
+// Knowledge distillation's soft-target loss (Hinton et al.): T^2 * KL(softmax(teacher / T) ||
+// softmax(student / T)), the KL summed over the last (class) dimension and averaged over every
+// other position (a classifier's examples, a language model's tokens). T^2 keeps its gradient's
+// scale independent of T. The teacher's logits are constants.
+Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_logits, double temperature);
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = -100,
                 const std::string& reduction = "mean");
 

@@ -20,13 +20,16 @@ using nlohmann::json;
 namespace {
 
 // The run config an imported model gets: data it can be evaluated and fine-tuned on (the KJV as
-// text for a language model, the Old/New Testament task for a classifier), generation defaults,
+// text for a language model, masked KJV windows for a masked LM, the Old/New Testament task for a
+// classifier), generation defaults,
 // and the training keys `nabla train` records.
 json imported_config(const std::string& name, const std::string& description, const json& model, models::Task task,
                      int64_t seq_len) {
   const json data =
       task == models::Task::classification
           ? json{{"dataset", "kjv_testament"}, {"max_length", seq_len}, {"tokenizer", {{"type", "pretrained"}}}}
+      : task == models::Task::masked_lm
+          ? json{{"dataset", "kjv_mlm"}, {"seq_len", seq_len}, {"tokenizer", {{"type", "pretrained"}}}}
           : json{{"dataset", "kjv_lm"}, {"seq_len", seq_len}, {"tokenizer", {{"type", "pretrained"}}}};
   json config = {{"name", name},
                  {"description", description},
@@ -55,6 +58,7 @@ ImportResult import_hf(const std::string& hf_dir, const std::string& out_dir, bo
   NABLA_CHECK(!out_dir.empty(), "import: no run directory given (--out)");
   check_new_run(out_dir, overwrite);
   interop::HFFolder folder = interop::read_hf_folder(hf_dir);
+  const json hf_config = folder.config;  // kept with the run (the folder itself is handed on below)
   interop::ImportedModel model;
   std::vector<std::string> class_names, notes;
   models::Task task = models::Task::language_model;
@@ -98,7 +102,7 @@ ImportResult import_hf(const std::string& hf_dir, const std::string& out_dir, bo
       {"model_type", model_type},
       {"task", loss_for(task)},
       {"class_names", class_names},
-      {"hf", {{"architecture", model.architecture}, {"config", folder.config}, {"source", hf_dir}}}};
+      {"hf", {{"architecture", model.architecture}, {"config", hf_config}, {"source", hf_dir}}}};
 
   // Only now, with everything read and checked, is the run directory made.
   const bool existed = fs::exists(out_dir);

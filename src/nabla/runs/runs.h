@@ -4,6 +4,7 @@
 #pragma once
 
 #include "nabla/runs/bench_run.h"
+#include "nabla/runs/distill.h"
 #include "nabla/runs/eval_run.h"
 #include "nabla/runs/freeze.h"
 #include "nabla/runs/hf_runs.h"

@@ -8,6 +8,7 @@
 #include "nabla/data/char_tokenizer.h"
 #include "nabla/data/csv.h"
 #include "nabla/data/idx.h"
+#include "nabla/data/masked_lm.h"
 #include "nabla/data/sentencepiece_tokenizer.h"
 #include "nabla/data/split.h"
 #include "nabla/data/text_corpus.h"
@@ -27,8 +28,8 @@ using data::Dataset;
 using data::TensorDataset;
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {"fashion_mnist", "kjv_testament", "kjv_lm",
-                                                 "text_lm",       "csv",           "inline"};
+  static const std::vector<std::string> names = {"fashion_mnist", "kjv_testament", "kjv_lm", "text_lm",
+                                                 "kjv_mlm",       "text_mlm",      "csv",    "inline"};
   return names;
 }
 
@@ -71,6 +72,7 @@ std::shared_ptr<const data::Tokenizer> build_tokenizer(io::ConfigReader cfg, con
     o.vocab_size = cfg.integer("vocab_size", default_vocab > 0 ? default_vocab : 2000, 16, kMaxVocab);
     o.model_type = cfg.string("model_type", "bpe", {"bpe", "unigram"});
     o.max_sentences = cfg.integer("max_sentences", 0, 0, kMaxCount);
+    o.bert_special_tokens = cfg.boolean("special_tokens", false);
     result = std::make_shared<data::SentencePieceTokenizer>(data::SentencePieceTokenizer::train(texts, o));
   }
   cfg.finish();
@@ -172,7 +174,10 @@ void load_testament(TaskData& out, io::ConfigReader& d, uint64_t seed) {
   out.class_names = {"Old Testament", "New Testament"};
 }
 
-void load_language_model(TaskData& out, io::ConfigReader& d, uint64_t seed, bool kjv) {
+// Next-token windows (a language model), or with `masked` [CLS] ... [SEP] windows for masked-LM
+// pretraining: training batches are masked anew each time (a transform), validation and test once,
+// with a fixed generator, so every evaluation scores the same masks.
+void load_language_model(TaskData& out, io::ConfigReader& d, uint64_t seed, bool kjv, bool masked) {
   std::vector<std::string> units;  // verses or lines, the unit of the split
   if (kjv) {
     for (const data::Verse& v : kjv_verses(d)) units.push_back(v.text);
@@ -190,6 +195,13 @@ void load_language_model(TaskData& out, io::ConfigReader& d, uint64_t seed, bool
   // Units are joined by newlines; SentencePiece pieces never contain one (it trains on lines),
   // so subword streams join units with a space instead.
   const std::string separator = out.tokenizer->type() == "sentencepiece" ? " " : "\n";
+  data::MaskingOptions masking;
+  if (masked) {
+    masking.probability = d.number("mask_probability", 0.15, 0, 1, true);
+    masking.tokens = data::masked_lm_tokens(*out.tokenizer);
+    masking.vocab_size = out.tokenizer->vocab_size();
+  }
+  Generator evaluation_masks(seed ^ 0x6d61736b);
   auto make = [&](const std::vector<int64_t>& rows, int64_t step) -> std::shared_ptr<const Dataset> {
     std::vector<int64_t> stream;
     for (int64_t r : rows) {
@@ -197,9 +209,14 @@ void load_language_model(TaskData& out, io::ConfigReader& d, uint64_t seed, bool
       stream.insert(stream.end(), ids.begin(), ids.end());
     }
     if (int64_t(stream.size()) <= seq_len) return nullptr;
-    return std::make_shared<data::LanguageModelDataset>(stream, seq_len, step);
+    if (!masked) return std::make_shared<data::LanguageModelDataset>(stream, seq_len, step);
+    const Tensor windows = data::masked_lm_windows(stream, seq_len, masking.tokens);
+    if (step < 0) return std::make_shared<TensorDataset>(windows, windows);  // masked per batch
+    auto [inputs, labels] = data::mask_tokens(windows, masking, evaluation_masks);
+    return std::make_shared<TensorDataset>(inputs, labels);
   };
-  out.train = make(parts[0], stride);
+  out.train = make(parts[0], masked ? -1 : stride);
+  if (masked) out.train_transforms.push_back(data::masked_lm(masking));
   NABLA_CHECK(out.train, d.key_path("seq_len"), ": the training text is shorter than one window of ", seq_len,
               " tokens; use a longer corpus or a shorter seq_len");
   out.validation = make(parts[1], 0);
@@ -276,8 +293,8 @@ TaskData load_task_data(io::ConfigReader& d, uint64_t seed, std::shared_ptr<cons
     load_fashion(out, d);
   else if (name == "kjv_testament")
     load_testament(out, d, seed);
-  else if (name == "kjv_lm" || name == "text_lm")
-    load_language_model(out, d, seed, name == "kjv_lm");
+  else if (name == "kjv_lm" || name == "text_lm" || name == "kjv_mlm" || name == "text_mlm")
+    load_language_model(out, d, seed, name.starts_with("kjv"), name.ends_with("_mlm"));
   else if (name == "csv")
     load_csv(out, d, seed);
   else

@@ -19,6 +19,7 @@
 #include "nabla/ops/autocast.h"
 #include "nabla/optim/optim.h"
 #include "nabla/runs/config_limits.h"
+#include "nabla/runs/distill.h"
 #include "nabla/runs/freeze.h"
 #include "nabla/runs/init_from.h"
 #include "nabla/runs/run_optimizer.h"
@@ -215,6 +216,9 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
     base = inherit_from_base_run(config);
     if (base.tokenizer) tokenizer = base.tokenizer;
   }
+  // training.distill: the teacher, before the data, whose tokenizer a new student uses.
+  const std::unique_ptr<LoadedRun> teacher = load_teacher(config);
+  if (teacher && !tokenizer) tokenizer = teacher->tokenizer;
   dist::check_same_on_all_ranks(io::config_lines(config) + "run directory = " + options.out_dir, "the config");
   ConfigReader root(config);
   root.string("name", "run");
@@ -283,6 +287,7 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
   train::Model model(built.module);
   model.compile(build_optimizer(t.object("optimizer"), built), loss, metrics);
   model.set_precision(parse_precision(t.string("precision", "fp32", {"fp32", "bf16"})));
+  if (teacher) model.distill_from(read_distillation(t.object("distill"), *teacher, data, built));
   model.distribute(world > 1);
   if (!data.tokenizer)
     root.object("generate").finish();
@@ -355,6 +360,10 @@ TrainRunResult train_run(const io::json& given, const TrainRunOptions& options, 
            "the numerics of bf16 mixed precision, but no speed-up over fp32 (use --precision fp32 for speed)\n";
   log << built.module->summary() << "\n";
   if (started_from) log << started_from->describe() << "\n";
+  if (teacher)
+    log << "distilling from " << teacher->checkpoint << " (temperature "
+        << config["training"]["distill"].value("temperature", 2.0) << ", alpha "
+        << config["training"]["distill"].value("alpha", 0.5) << ")\n";
   if (!frozen.empty())
     log << "frozen: " << frozen.size() << " parameter tensors (" << built.module->parameter_count(true) << " of "
         << built.module->parameter_count() << " parameters train)\n";

@@ -51,7 +51,10 @@ class SparseCategoricalAccuracy : public RatioMetric {
                 "accuracy: predictions ", y_pred.shape(), " do not fit class-index targets ", y_true.shape(),
                 "; for one-hot targets use categorical_accuracy");
     Tensor predicted = classes ? y_pred.reshape({-1}) : argmax(y_pred, -1).reshape({-1});
-    add(count_true(eq(predicted, y_true.to(DType::i64).reshape({-1}))), double(predicted.numel()));
+    const Tensor truth = y_true.to(DType::i64).reshape({-1});
+    // Positions labelled -100 count nowhere, as the loss ignores them (masked-LM: unmasked tokens).
+    const Tensor counted = ne(truth, full_like(truth, -100.0));
+    add(sum(mul(eq(predicted, truth).to(DType::f32), counted.to(DType::f32))).item<double>(), count_true(counted));
   }
 };
 

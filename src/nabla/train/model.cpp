@@ -80,7 +80,30 @@ void Model::compile(const std::string& optimizer, const std::string& loss, const
   compile(optim::make_optimizer(optimizer, module_->parameters(), {.lr = lr > 0 ? lr : -1}), loss, metrics);
 }
 
+void Model::distill_from(Distillation distillation) {
+  NABLA_CHECK(distillation.teacher != nullptr, "distill_from: the teacher is null");
+  NABLA_CHECK(distillation.temperature > 0 && std::isfinite(distillation.temperature),
+              "distill_from: the temperature must be positive, got ", distillation.temperature);
+  NABLA_CHECK(distillation.alpha >= 0 && distillation.alpha <= 1, "distill_from: alpha must be in [0, 1], got ",
+              distillation.alpha);
+  distillation.teacher->eval();
+  distillation_ = std::move(distillation);
+}
+
 Tensor Model::forward_loss(const Tensor& x, const Tensor& y, Tensor* prediction) {
+  if (distillation_ && module_->is_training()) {  // the student's logits are needed whole: no fused head
+    Tensor student = module_->forward(x);
+    if (prediction) *prediction = student;
+    Tensor teacher;
+    {
+      NoGradGuard no_grad;
+      AutocastGuard teacher_precision(distillation_->teacher_precision);
+      teacher = distillation_->teacher->forward(x);
+    }
+    const double alpha = distillation_->alpha;
+    Tensor soft = mul(distillation_loss(student, teacher, distillation_->temperature), alpha);
+    return alpha == 1.0 ? soft : add(soft, mul(loss_(student, y), 1.0 - alpha));
+  }
   if (fused_head_) return fused_head_->forward_cross_entropy(x, y, metrics_.empty() ? nullptr : prediction);
   Tensor p = module_->forward(x);
   if (prediction) *prediction = p;

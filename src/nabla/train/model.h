@@ -76,6 +76,17 @@ struct EpochProgress {
   std::vector<double> totals;    // the epoch's loss sum, samples and metric sums so far (all ranks)
 };
 
+// Knowledge distillation: while training, the loss is alpha * distillation_loss(student, teacher,
+// temperature) + (1 - alpha) * the compiled loss. The teacher runs in eval mode without a graph,
+// in its own precision (bf16 is cheaper and its soft targets barely move). Evaluation and
+// validation report the compiled loss alone, comparable with a student trained without a teacher.
+struct Distillation {
+  std::shared_ptr<nn::Module> teacher;
+  double temperature = 2.0;
+  double alpha = 0.5;
+  DType teacher_precision = DType::f32;
+};
+
 class Model {
  public:
   explicit Model(std::shared_ptr<nn::Module> module);
@@ -89,6 +100,8 @@ class Model {
                const std::vector<std::string>& metrics = {});
   // Whether compile chose the module's fused head for the loss.
   bool fuses_loss() const { return fused_head_ != nullptr; }
+  // Trains against a teacher's soft targets from now on (see Distillation).
+  void distill_from(Distillation distillation);
   // An optimizer by name (optim::make_optimizer) with Keras' default learning rate unless lr > 0.
   void compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics = {},
                double lr = -1);
@@ -182,6 +195,7 @@ class Model {
   LossFn loss_;
   std::string loss_name_;
   nn::CrossEntropyHead* fused_head_ = nullptr;  // the module itself, when its loss is fused
+  std::optional<Distillation> distillation_;
   std::vector<std::string> metric_names_;
   std::vector<std::unique_ptr<Metric>> metrics_;
   DType precision_ = DType::f32;
