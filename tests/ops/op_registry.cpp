@@ -48,6 +48,19 @@ std::string call(const std::string& fn, std::vector<int64_t> shape, const std::s
 
 Outputs one(const Tensor& t) { return {t}; }
 
+// The cross-entropy losses' arguments: {"reduction", "ignore_index", "label_smoothing"}.
+CrossEntropyOptions cross_entropy_options(const json& a) {
+  CrossEntropyOptions options;
+  options.ignore_index = a.at("ignore_index").get<int64_t>();
+  options.label_smoothing = a.at("label_smoothing").get<double>();
+  options.reduction = a.at("reduction").get<std::string>();
+  return options;
+}
+std::string cross_entropy_args(const std::string& reduction, int ignore_index, const std::string& smoothing) {
+  return R"({"reduction": ")" + reduction + R"(", "ignore_index": )" + std::to_string(ignore_index) +
+         R"(, "label_smoothing": )" + smoothing + "}";
+}
+
 // ----------------------------------------------------------------------------- element-wise
 
 void add_unary(std::vector<OpEntry>& r) {
@@ -665,21 +678,13 @@ void add_losses(std::vector<OpEntry>& r) {
              .torch =
                  "F.cross_entropy(x[0], x[1], reduction=a['reduction'], ignore_index=a['ignore_index'], "
                  "label_smoothing=a['label_smoothing'])",
-             .nabla =
-                 [](const Inputs& x, const json& a) {
-                   CrossEntropyOptions options;
-                   options.ignore_index = a.at("ignore_index").get<int64_t>();
-                   options.label_smoothing = a.at("label_smoothing").get<double>();
-                   options.reduction = a.at("reduction").get<std::string>();
-                   return one(cross_entropy(x.at(0), x.at(1), options));
-                 },
+             .nabla = [](const Inputs& x,
+                         const json& a) { return one(cross_entropy(x.at(0), x.at(1), cross_entropy_options(a))); },
              .grad_inputs = {0},
              .many_terms = true};
   auto ce_case = [&](const std::string& name, std::vector<std::string> inputs, const std::string& reduction = "mean",
                      int ignore_index = -100, const std::string& smoothing = "0.0") {
-    ce.cases.push_back({name, std::move(inputs),
-                        R"({"reduction": ")" + reduction + R"(", "ignore_index": )" + std::to_string(ignore_index) +
-                            R"(, "label_smoothing": )" + smoothing + "}"});
+    ce.cases.push_back({name, std::move(inputs), cross_entropy_args(reduction, ignore_index, smoothing)});
   };
   ce_case("cross_entropy_mean", {"randn(5, 7) * 2", "indices(7, 5)"});
   ce_case("cross_entropy_sum", {"randn(5, 7) * 2", "indices(7, 5)"}, "sum");
@@ -743,21 +748,15 @@ void add_losses(std::vector<OpEntry>& r) {
                   "ignore_index=a['ignore_index'], label_smoothing=a['label_smoothing'])",
               .nabla =
                   [](const Inputs& x, const json& a) {
-                    CrossEntropyOptions options;
-                    options.ignore_index = a.at("ignore_index").get<int64_t>();
-                    options.label_smoothing = a.at("label_smoothing").get<double>();
-                    options.reduction = a.at("reduction").get<std::string>();
-                    return one(linear_cross_entropy(x.at(0), x.at(1), x.at(2), options));
+                    return one(linear_cross_entropy(x.at(0), x.at(1), x.at(2), cross_entropy_options(a)));
                   },
               .grad_inputs = {0, 1},
               .many_terms = true};
   auto lce_case = [&](const std::string& name, std::vector<std::string> inputs, const std::string& reduction = "mean",
                       int ignore_index = -100, const std::string& smoothing = "0.0",
                       std::vector<std::string> views = {}) {
-    lce.cases.push_back({name, std::move(inputs),
-                         R"({"reduction": ")" + reduction + R"(", "ignore_index": )" + std::to_string(ignore_index) +
-                             R"(, "label_smoothing": )" + smoothing + "}",
-                         std::move(views)});
+    lce.cases.push_back(
+        {name, std::move(inputs), cross_entropy_args(reduction, ignore_index, smoothing), std::move(views)});
   };
   lce_case("linear_cross_entropy_mean", {"randn(5, 4)", "randn(7, 4)", "indices(7, 5)"});
   lce_case("linear_cross_entropy_sum", {"randn(5, 4)", "randn(7, 4)", "indices(7, 5)"}, "sum");

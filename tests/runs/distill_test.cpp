@@ -7,12 +7,16 @@
 
 #include "../error_message.h"
 #include "nabla/nabla.h"
+#include "run_dirs.h"
 
 using namespace nabla;
 using test_support::error_of;
+using test_support::quiet_run;
 namespace fs = std::filesystem;
 
 namespace {
+
+fs::path fresh_dir(const std::string& name) { return test_support::fresh_run_dir("nabla_distill_test", name); }
 
 // A character GPT on the first 2,000 lines of the KJV.
 io::json kjv_gpt(int layers, int width, int steps) {
@@ -27,28 +31,15 @@ io::json kjv_gpt(int layers, int width, int steps) {
             {"optimizer", {{"name", "adamw"}, {"lr", 0.003}, {"weight_decay", 0.1}}}}}};
 }
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "nabla_distill_test" / name;
-  fs::remove_all(dir);
-  return dir;
-}
-
-runs::TrainRunOptions quiet(const fs::path& dir) {
-  runs::TrainRunOptions options;
-  options.out_dir = dir.string();
-  options.verbose = 0;
-  return options;
-}
-
 }  // namespace
 
 TEST(Distill, AStudentLearnsFromAGptTeacherOnTheKjv) {
   const fs::path teacher = fresh_dir("teacher"), student = fresh_dir("student");
-  runs::train_run(kjv_gpt(2, 48, 60), quiet(teacher), std::cout);
+  runs::train_run(kjv_gpt(2, 48, 60), quiet_run(teacher), std::cout);
   io::json config = kjv_gpt(1, 16, 30);
   config["training"]["distill"] = {{"teacher", teacher.string()}, {"temperature", 2.0}, {"alpha", 0.7}};
   std::ostringstream log;
-  const runs::TrainRunResult result = runs::train_run(config, quiet(student), log);
+  const runs::TrainRunResult result = runs::train_run(config, quiet_run(student), log);
   EXPECT_NE(log.str().find("distilling from"), std::string::npos) << log.str();
   // The first steps' loss is the blend; it falls as the student learns both targets.
   const io::json info = io::load_json((student / "config.json").string());
@@ -62,20 +53,20 @@ TEST(Distill, TheTeacherMustScoreWhatTheStudentScores) {
   const fs::path dir = fresh_dir("mismatch");
   io::json config = kjv_gpt(1, 16, 2);
   config["training"]["distill"] = {{"teacher", (dir / "none").string()}};
-  std::string message = error_of([&] { runs::train_run(config, quiet(dir / "out"), std::cout); });
+  std::string message = error_of([&] { runs::train_run(config, quiet_run(dir / "out"), std::cout); });
   EXPECT_NE(message.find("training.distill.teacher"), std::string::npos) << message;
   EXPECT_NE(message.find("not a run directory"), std::string::npos) << message;
 
   // The student's tokenizer comes from model.init_from's word-level run; the teacher reads characters.
   io::json words = kjv_gpt(1, 16, 2);
   words["data"]["tokenizer"] = {{"type", "word"}, {"vocab_size", 200}};
-  runs::train_run(words, quiet(dir / "words"), std::cout);
+  runs::train_run(words, quiet_run(dir / "words"), std::cout);
   config = kjv_gpt(1, 16, 2);
   config["data"]["tokenizer"] = {{"type", "char"}};
   config["model"]["init_from"] = (dir / "words").string();  // gives the student the word tokenizer
-  runs::train_run(kjv_gpt(1, 16, 2), quiet(dir / "chars"), std::cout);
+  runs::train_run(kjv_gpt(1, 16, 2), quiet_run(dir / "chars"), std::cout);
   config["training"]["distill"] = {{"teacher", (dir / "chars").string()}};
-  message = error_of([&] { runs::train_run(config, quiet(dir / "out"), std::cout); });
+  message = error_of([&] { runs::train_run(config, quiet_run(dir / "out"), std::cout); });
   EXPECT_NE(message.find("training.distill.teacher"), std::string::npos) << message;
   EXPECT_NE(message.find("the student"), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(dir / "out"));

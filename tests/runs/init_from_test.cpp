@@ -7,12 +7,16 @@
 
 #include "../error_message.h"
 #include "nabla/nabla.h"
+#include "run_dirs.h"
 
 using namespace nabla;
 using test_support::error_of;
+using test_support::quiet_run;
 namespace fs = std::filesystem;
 
 namespace {
+
+fs::path fresh_dir(const std::string& name) { return test_support::fresh_run_dir("nabla_init_from_test", name); }
 
 // An MLP ("1": Linear 3 -> 8, "3": Linear 8 -> classes) on inline rows labelled 0 .. classes - 1.
 io::json mlp_config(int classes, int epochs) {
@@ -31,19 +35,6 @@ io::json mlp_config(int classes, int epochs) {
             {"optimizer", {{"name", "adam"}, {"lr", 0.05}}}}}};
 }
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "nabla_init_from_test" / name;
-  fs::remove_all(dir);
-  return dir;
-}
-
-runs::TrainRunOptions quiet(const fs::path& dir) {
-  runs::TrainRunOptions options;
-  options.out_dir = dir.string();
-  options.verbose = 0;
-  return options;
-}
-
 std::map<std::string, Tensor> best_weights(const fs::path& run) {
   return io::load_checkpoint((run / "checkpoints" / "best").string()).model;
 }
@@ -55,13 +46,13 @@ bool equal(const Tensor& a, const Tensor& b) { return a.to_vector<float>() == b.
 TEST(InitFrom, LoadsWhatMatchesReportsTheRestAndFreezeKeepsTheTrunk) {
   const fs::path base = fresh_dir("base"), tuned = fresh_dir("tuned");
   std::ostringstream log;
-  runs::train_run(mlp_config(2, 3), quiet(base), log);
+  runs::train_run(mlp_config(2, 3), quiet_run(base), log);
 
   // Three classes: the trunk (1.*) fits, the head (3.*) has a new shape.
   io::json config = mlp_config(3, 3);
   config["model"] = {{"init_from", base.string()}};  // the base's architecture settings are inherited
   config["training"]["freeze"] = {"1"};
-  runs::train_run(config, quiet(tuned), log);
+  runs::train_run(config, quiet_run(tuned), log);
   EXPECT_NE(log.str().find("2 weights loaded"), std::string::npos) << log.str();
   EXPECT_NE(log.str().find("3.weight (shape [2, 8] in the base, [3, 8] here)"), std::string::npos) << log.str();
   EXPECT_NE(log.str().find("frozen: 2 parameter tensors"), std::string::npos) << log.str();
@@ -93,7 +84,7 @@ TEST(InitFrom, BadBasesAndPatternsAreNamedBeforeWork) {
   const fs::path dir = fresh_dir("bad");
   io::json config = mlp_config(2, 1);
   config["model"]["init_from"] = (dir / "no_such_run").string();
-  std::string message = error_of([&] { runs::train_run(config, quiet(dir / "out"), std::cout); });
+  std::string message = error_of([&] { runs::train_run(config, quiet_run(dir / "out"), std::cout); });
   EXPECT_NE(message.find("model.init_from"), std::string::npos) << message;
   EXPECT_NE(message.find("not a run directory"), std::string::npos) << message;
 
@@ -105,15 +96,15 @@ TEST(InitFrom, BadBasesAndPatternsAreNamedBeforeWork) {
   neuron["data"]["task"] = "regression";
   neuron["data"]["y"] = io::json::array();
   for (int i = 0; i < 24; ++i) neuron["data"]["y"].push_back(i % 2);
-  runs::train_run(neuron, quiet(dir / "neuron"), std::cout);
+  runs::train_run(neuron, quiet_run(dir / "neuron"), std::cout);
   config["model"]["init_from"] = (dir / "neuron").string();
-  message = error_of([&] { runs::train_run(config, quiet(dir / "out"), std::cout); });
+  message = error_of([&] { runs::train_run(config, quiet_run(dir / "out"), std::cout); });
   EXPECT_NE(message.find("none of the"), std::string::npos) << message;
   EXPECT_NE(message.find("1.weight"), std::string::npos) << message;  // what the model expected
 
   config = mlp_config(2, 1);
   config["training"]["freeze"] = {"encoder.*"};
-  message = error_of([&] { runs::train_run(config, quiet(dir / "out"), std::cout); });
+  message = error_of([&] { runs::train_run(config, quiet_run(dir / "out"), std::cout); });
   EXPECT_NE(message.find("training.freeze: \"encoder.*\" matches no parameter"), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(dir / "out"));
 }

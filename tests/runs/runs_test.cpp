@@ -8,12 +8,16 @@
 
 #include "../error_message.h"
 #include "nabla/nabla.h"
+#include "run_dirs.h"
 
 using namespace nabla;
 using test_support::error_of;
+using test_support::quiet_run;
 namespace fs = std::filesystem;
 
 namespace {
+
+fs::path fresh_dir(const std::string& name) { return test_support::fresh_run_dir("nabla_runs_test", name); }
 
 io::json neuron_config(int epochs) {
   return {{"name", "neuron"},
@@ -32,19 +36,6 @@ io::json neuron_config(int epochs) {
             {"loss", "mse"},
             {"metrics", io::json::array()},
             {"optimizer", {{"name", "sgd"}, {"lr", 1.0}}}}}};
-}
-
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "nabla_runs_test" / name;
-  fs::remove_all(dir);
-  return dir;
-}
-
-runs::TrainRunOptions quiet_run(const fs::path& dir) {
-  runs::TrainRunOptions options;
-  options.out_dir = dir.string();
-  options.verbose = 0;
-  return options;
 }
 
 }  // namespace

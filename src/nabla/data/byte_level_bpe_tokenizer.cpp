@@ -146,13 +146,7 @@ ByteLevelBPETokenizer ByteLevelBPETokenizer::from_vocab_and_merges(
 }
 
 ByteLevelBPETokenizer ByteLevelBPETokenizer::from_tokenizer_json(const std::string& path) {
-  // A value of an unexpected JSON type that the checks below do not name (a string where an
-  // object belongs, say) still becomes an error naming the file.
-  try {
-    return from_tokenizer_json_checked(path);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": malformed tokenizer.json (", e.what(), ")");
-  }
+  return detail::naming_malformed_json(path, from_tokenizer_json_checked);
 }
 
 ByteLevelBPETokenizer ByteLevelBPETokenizer::from_tokenizer_json_checked(const std::string& path) {

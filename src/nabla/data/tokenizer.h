@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "nabla/core/error.h"
 #include "nabla/core/tensor.h"
 
 namespace nabla::data {
@@ -43,6 +44,17 @@ void encode_with_special(std::string_view text, const std::vector<std::pair<std:
 // A Hugging Face vocabulary object {token: id} as tokens by id; ids must number the tokens from 0
 // without gaps or repeats (errors name `source`).
 std::vector<std::string> tokens_by_id(const nlohmann::json& vocab, const std::string& source);
+
+// read(path), with a JSON value of an unexpected type that read's own checks do not name (a
+// string where an object belongs, say) turned into an error naming the file.
+template <typename Read>
+auto naming_malformed_json(const std::string& path, Read read) -> decltype(read(path)) {
+  try {
+    return read(path);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": malformed tokenizer.json (", e.what(), ")");
+  }
+}
 
 // Reads json[key] as T or throws "tokenizer: key "<key>" ..." naming what was expected.
 template <typename T>

@@ -90,13 +90,7 @@ WordPieceTokenizer::WordPieceTokenizer(Spec spec, const std::string& source) : s
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json(const std::string& path) {
-  // A value of an unexpected JSON type that the checks below do not name (a string where an
-  // object belongs, say) still becomes an error naming the file.
-  try {
-    return from_tokenizer_json_checked(path);
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": malformed tokenizer.json (", e.what(), ")");
-  }
+  return detail::naming_malformed_json(path, from_tokenizer_json_checked);
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json_checked(const std::string& path) {
